@@ -1,0 +1,230 @@
+#include "core/cli.h"
+
+#include <c10/util/Exception.h>
+#include <cxxopts.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <type_traits>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+namespace zoo {
+
+namespace {
+
+std::string key_of(const std::string& name) {
+  std::string key = name;
+  std::replace(key.begin(), key.end(), '-', '_');
+  return key;
+}
+
+template <typename T>
+T parse_number(const std::string& name, const std::string& text) {
+  size_t used = 0;
+  T value{};
+  try {
+    if constexpr (std::is_integral_v<T>)
+      value = static_cast<T>(std::stoll(text, &used));
+    else
+      value = static_cast<T>(std::stod(text, &used));
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size())
+    throw Error("--" + name + ": expected " + (std::is_integral_v<T> ? "an integer" : "a number") + ", got '" + text + "'",
+                ErrorKind::usage);
+  return value;
+}
+
+}  // namespace
+
+std::string flag_name(const std::string& key) {
+  std::string name = key;
+  std::replace(name.begin(), name.end(), '_', '-');
+  return "--" + name;
+}
+
+Cli::Cli(std::string program, std::string description)
+    : program_(std::move(program)), description_(std::move(description)) {}
+
+Cli& Cli::add(Option option) {
+  options_.push_back(std::move(option));
+  return *this;
+}
+
+Cli& Cli::flag(const std::string& name, const std::string& help) { return add({name, help, Kind::flag, false}); }
+Cli& Cli::integer(const std::string& name, const std::string& help, int64_t value) {
+  return add({name, help, Kind::integer, value});
+}
+Cli& Cli::real(const std::string& name, const std::string& help, double value) {
+  return add({name, help, Kind::real, value});
+}
+Cli& Cli::text(const std::string& name, const std::string& help, const std::string& value) {
+  return add({name, help, Kind::text, value});
+}
+Cli& Cli::texts(const std::string& name, const std::string& help) {
+  return add({name, help, Kind::texts, Json::array()});
+}
+Cli& Cli::required(const std::string& name, const std::string& help) {
+  return add({name, help, Kind::text, nullptr});
+}
+
+Cli& Cli::common() {
+  return text("device", "auto, cpu, cuda or cuda:N (auto = CUDA when present)", "auto")
+      .integer("threads", "CPU threads (0 = all cores)", 0)
+      .integer("seed", "random seed", 0)
+      .text("config", "JSON file of option values (flags given here override it)", "");
+}
+
+Cli& Cli::training(const std::string& default_data, const std::string& default_model, int64_t default_batch_size,
+                   double default_lr) {
+  return text("data", "dataset spec (fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, toy:NAME)",
+              default_data)
+      .text("model", "model name", default_model)
+      .required("out", "run directory to write")
+      .integer("epochs", "epochs to train (ignored when --steps is set)", 1)
+      .integer("steps", "optimizer steps to train (0 = use --epochs)", 0)
+      .integer("batch-size", "examples per step", default_batch_size)
+      .real("lr", "learning rate", default_lr)
+      .integer("limit", "use only the first N training examples (0 = all)", 0)
+      .flag("resume", "continue the run in --out from its last checkpoint");
+}
+
+const Cli::Option* Cli::find(const std::string& key) const {
+  for (const auto& option : options_)
+    if (key_of(option.name) == key) return &option;
+  return nullptr;
+}
+
+// Declares the options to cxxopts. For parsing, defaults are left out and applied by us,
+// so that "given on the command line" can be told apart from "defaulted"; for --help
+// they are shown.
+static void declare(cxxopts::Options& parser, const std::string& name, const std::string& help,
+                    const std::shared_ptr<cxxopts::Value>& value) {
+  if (value)
+    parser.add_options()(name, help, value);
+  else
+    parser.add_options()(name, help);
+}
+
+cxxopts::Options Cli::parser(bool with_defaults) const {
+  cxxopts::Options parser(program_, description_);
+  for (const auto& o : options_) {
+    const bool show = with_defaults && !o.default_value.is_null();
+    std::shared_ptr<cxxopts::Value> value;
+    switch (o.kind) {
+      case Kind::flag: break;
+      // Numbers are taken as text and converted by us, so that a bad value's message can
+      // name its flag (cxxopts' own does not).
+      case Kind::integer:
+      case Kind::real:
+      case Kind::text: value = cxxopts::value<std::string>(); break;
+      case Kind::texts: value = cxxopts::value<std::vector<std::string>>(); break;
+    }
+    if (show && value && o.kind != Kind::texts)
+      value->default_value(o.default_value.is_string() ? o.default_value.get<std::string>() : o.default_value.dump());
+    declare(parser, o.name, o.default_value.is_null() ? o.help + " (required)" : o.help, value);
+  }
+  parser.add_options()("h,help", "show this help");
+  return parser;
+}
+
+std::string Cli::help() const { return parser(true).help(); }
+
+Json Cli::config_value(const std::string& file, const std::string& key, const Json& value) const {
+  const Option* o = find(key);
+  if (!o) throw Error(file + ": unknown option '" + key + "' for " + program_);
+  bool ok = false;
+  switch (o->kind) {
+    case Kind::flag: ok = value.is_boolean(); break;
+    case Kind::integer: ok = value.is_number_integer(); break;
+    case Kind::real: ok = value.is_number(); break;  // an integer may stand for a real
+    case Kind::text: ok = value.is_string(); break;
+    case Kind::texts: ok = value.is_array(); break;
+  }
+  if (!ok) throw Error(file + ": option '" + key + "' has the wrong type (" + value.dump() + ")");
+  return o->kind == Kind::real ? Json(value.get<double>()) : value;
+}
+
+Json Cli::parse(int argc, const char* const* argv, const Json& base) const {
+  cxxopts::Options parser = this->parser(false);
+  Json resolved = Json::object();
+  for (const auto& o : options_) resolved[key_of(o.name)] = o.default_value;
+  for (const auto& [key, value] : base.items()) resolved[key] = config_value("the run's config.json", key, value);
+
+  try {
+    const auto result = parser.parse(argc, argv);
+    if (result.count("help")) {
+      std::cout << help();
+      throw HelpRequested{};
+    }
+    if (!result.unmatched().empty())
+      throw Error("unexpected argument '" + result.unmatched().front() + "' (see --help)", ErrorKind::usage);
+
+    if (find("config") && result.count("config")) {
+      const std::string file = result["config"].as<std::string>();
+      const Json config = load_json_file(file);
+      if (!config.is_object()) throw Error(file + ": expected a JSON object of option values");
+      for (const auto& [key, value] : config.items()) resolved[key] = config_value(file, key, value);
+    }
+
+    for (const auto& o : options_) {
+      if (!result.count(o.name)) continue;
+      Json& slot = resolved[key_of(o.name)];
+      switch (o.kind) {
+        case Kind::flag: slot = true; break;
+        case Kind::integer: slot = parse_number<int64_t>(o.name, result[o.name].as<std::string>()); break;
+        case Kind::real: slot = parse_number<double>(o.name, result[o.name].as<std::string>()); break;
+        case Kind::text: slot = result[o.name].as<std::string>(); break;
+        case Kind::texts: slot = result[o.name].as<std::vector<std::string>>(); break;  // cxxopts splits at commas
+      }
+    }
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw Error(std::string(e.what()) + " (see --help)", ErrorKind::usage);
+  }
+
+  for (const auto& o : options_)
+    if (resolved[key_of(o.name)].is_null())
+      throw Error("missing required option --" + o.name + " (see --help)", ErrorKind::usage);
+  return resolved;
+}
+
+Json load_json_file(const std::string& path) {
+  const std::string text = read_file(path);
+  try {
+    return Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    throw Error(path + ": invalid JSON: " + e.what());
+  }
+}
+
+void save_json_file(const std::string& path, const Json& value) { write_file_atomic(path, value.dump(2) + "\n"); }
+
+namespace {
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+}  // namespace
+
+int run_main(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const HelpRequested&) {
+    return 0;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+    return e.exit_code();
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "error: %s\n", first_line(e.what_without_backtrace()).c_str());
+    return 1;
+  } catch (const Json::exception& e) {
+    std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+    return 1;
+  }
+}
+
+}  // namespace zoo

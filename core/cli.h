@@ -1,0 +1,74 @@
+#pragma once
+// The command line every zoo executable shares. Options are declared once with a type
+// and a default; parse() resolves them into one JSON object in layers:
+//   defaults  <  a resumed run's config.json  <  --config FILE  <  flags given on the command line.
+// That object is what the program reads, and what a training run saves as its config,
+// so a run can be rebuilt from config.json alone. Keys are the flag names with '-'
+// turned into '_' (--batch-size -> "batch_size").
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace cxxopts {
+class Options;
+}
+
+namespace zoo {
+
+using Json = nlohmann::json;
+
+class Cli {
+ public:
+  Cli(std::string program, std::string description);
+
+  Cli& flag(const std::string& name, const std::string& help);  // a switch, default false
+  Cli& integer(const std::string& name, const std::string& help, int64_t default_value);
+  Cli& real(const std::string& name, const std::string& help, double default_value);
+  Cli& text(const std::string& name, const std::string& help, const std::string& default_value);
+  // A list of strings: repeat the flag or separate values with commas.
+  Cli& texts(const std::string& name, const std::string& help);
+  // A string option with no default that the user must supply (here or in --config).
+  Cli& required(const std::string& name, const std::string& help);
+
+  // --device, --threads, --seed, --config: every executable has them.
+  Cli& common();
+  // --data, --model, --out, --epochs, --steps, --batch-size, --lr, --limit, --resume.
+  Cli& training(const std::string& default_data, const std::string& default_model, int64_t default_batch_size,
+                double default_lr);
+
+  // Throws HelpRequested after printing help, zoo::Error(usage) for a bad flag or value.
+  // `base` is a layer between the defaults and --config: a resumed run's saved options.
+  Json parse(int argc, const char* const* argv, const Json& base = Json::object()) const;
+  std::string help() const;
+
+ private:
+  enum class Kind { flag, integer, real, text, texts };
+  struct Option {
+    std::string name, help;
+    Kind kind;
+    Json default_value;  // null: no default (required)
+  };
+  Cli& add(Option option);
+  cxxopts::Options parser(bool with_defaults) const;
+  Json config_value(const std::string& file, const std::string& key, const Json& value) const;
+  const Option* find(const std::string& key) const;
+
+  std::string program_, description_;
+  std::vector<Option> options_;
+};
+
+// Reads a JSON file: a zoo::Error names the file and the parse problem.
+Json load_json_file(const std::string& path);
+// Writes pretty JSON atomically.
+void save_json_file(const std::string& path, const Json& value);
+
+// Turns an option key ("batch_size") back into its flag ("--batch-size") for messages.
+std::string flag_name(const std::string& key);
+
+// Runs an executable's body: catches everything, prints "error: ..." on one line, and
+// returns the exit status (0, 1, or 2 for bad usage or input).
+int run_main(const std::function<int()>& body);
+
+}  // namespace zoo

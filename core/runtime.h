@@ -1,0 +1,18 @@
+#pragma once
+// Applies the options every executable shares (--device, --threads, --seed) in one place.
+#include <torch/torch.h>
+
+#include "core/cli.h"
+
+namespace zoo {
+
+struct Runtime {
+  torch::Device device = torch::kCPU;
+  int threads = 1;
+  uint64_t seed = 0;
+};
+
+// Parses the device, sets the thread count and seeds the global generators.
+Runtime setup_runtime(const Json& options);
+
+}  // namespace zoo

@@ -1,0 +1,45 @@
+#pragma once
+// Seeding. A run has one seed; every random stream is derived from it by hashing
+// (seed, stream, index), so the randomness an example sees (its augmentation, its noise)
+// depends on which example it is, never on batch size, worker count or device.
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace zoo {
+
+// Seeds LibTorch's global CPU (and CUDA) generators.
+void seed_everything(uint64_t seed);
+
+// A well-mixed 64-bit seed for one (stream, index) of a run: splitmix64 over the three.
+uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index);
+
+// Named streams so that two uses of randomness never share a sequence by accident.
+enum class Stream : uint64_t { shuffle = 1, augment = 2, dequantize = 3, noise = 4, model = 5 };
+
+// A private random source for one example: scalars and small tensors.
+class SampleRng {
+ public:
+  SampleRng(uint64_t seed, Stream stream, uint64_t index);
+  explicit SampleRng(uint64_t seed);
+  uint64_t next_u64();
+  double uniform();                    // [0, 1)
+  int64_t randint(int64_t n);          // [0, n)
+  bool bernoulli(double p) { return uniform() < p; }
+  torch::Tensor rand(at::IntArrayRef shape);   // float32 U[0, 1)
+  torch::Tensor randn(at::IntArrayRef shape);  // float32 N(0, 1)
+
+ private:
+  at::Generator generator_;
+};
+
+// Gaussian noise for a batch whose k-th row belongs to example first_index + k: the same
+// example gets the same noise however the batch is cut. Returned on `device`.
+torch::Tensor per_sample_randn(at::IntArrayRef batch_shape, uint64_t seed, Stream stream, uint64_t first_index,
+                               const torch::Device& device = torch::kCPU);
+
+// The global generator's state, for checkpoints: a bit-exact resume restores it.
+torch::Tensor cpu_rng_state();
+void set_cpu_rng_state(const torch::Tensor& state);
+
+}  // namespace zoo

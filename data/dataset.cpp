@@ -1,0 +1,33 @@
+#include "data/dataset.h"
+
+#include "core/error.h"
+
+namespace zoo::data {
+
+std::string to_string(Split split) { return split == Split::train ? "train" : "test"; }
+
+TensorDataset::TensorDataset(DatasetInfo info, torch::Tensor inputs, torch::Tensor labels)
+    : info_(std::move(info)), inputs_(inputs.contiguous()), labels_(std::move(labels)) {
+  if (labels_.defined()) {
+    if (labels_.dim() != 1 || labels_.size(0) != inputs_.size(0))
+      throw Error(info_.name + ": " + std::to_string(inputs_.size(0)) + " inputs but labels of shape " +
+                  c10::str(labels_.sizes()));
+    labels_ = labels_.to(torch::kLong).contiguous();
+  }
+  info_.shape = inputs_.sizes().slice(1).vec();
+}
+
+Example TensorDataset::get(int64_t index) const {
+  torch::Tensor x = inputs_[index];
+  x = x.scalar_type() == torch::kByte ? x.to(torch::kFloat).div_(255.0) : x.to(torch::kFloat).clone();
+  return {x, labels_.defined() ? labels_[index].item<int64_t>() : -1};
+}
+
+Subset::Subset(DatasetPtr base, int64_t count)
+    : base_(std::move(base)), count_(std::min(count, base_->size())) {
+  if (count < 1) throw Error("--limit must be at least 1, got " + std::to_string(count), ErrorKind::usage);
+}
+
+Example Subset::get(int64_t index) const { return base_->get(index); }
+
+}  // namespace zoo::data

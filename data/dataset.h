@@ -1,0 +1,71 @@
+#pragma once
+// The one data interface every model and executable uses. A Dataset is a random-access
+// list of examples; loaders, transforms and models never know which file format it came
+// from. Images are float32 (C, H, W) in [0, 1]; points are float32 (D).
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace zoo::data {
+
+enum class Split { train, test };
+std::string to_string(Split split);
+
+struct Example {
+  torch::Tensor input;
+  int64_t label = -1;  // class index; -1 for unlabelled data
+};
+
+struct DatasetInfo {
+  std::string name;                  // e.g. "fashion-mnist", "toy:moons"
+  std::vector<int64_t> shape;        // shape of one example's input
+  std::vector<std::string> classes;  // class names; empty when unlabelled
+  bool is_image() const { return shape.size() == 3; }
+  int64_t num_classes() const { return static_cast<int64_t>(classes.size()); }
+};
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual int64_t size() const = 0;
+  // Must be safe to call from several loader threads at once.
+  virtual Example get(int64_t index) const = 0;
+  virtual const DatasetInfo& info() const = 0;
+};
+
+using DatasetPtr = std::shared_ptr<const Dataset>;
+
+// Examples held in memory as one tensor [N, ...]. uint8 inputs (8-bit images) are kept
+// as bytes and scaled to [0, 1] floats on access; float inputs are returned as they are.
+// Labels are int64 [N], or undefined for unlabelled data.
+class TensorDataset : public Dataset {
+ public:
+  TensorDataset(DatasetInfo info, torch::Tensor inputs, torch::Tensor labels = {});
+  int64_t size() const override { return inputs_.size(0); }
+  Example get(int64_t index) const override;
+  const DatasetInfo& info() const override { return info_; }
+  const torch::Tensor& inputs() const { return inputs_; }
+  const torch::Tensor& labels() const { return labels_; }
+
+ private:
+  DatasetInfo info_;
+  torch::Tensor inputs_;
+  torch::Tensor labels_;
+};
+
+// The first `count` examples of another dataset (--limit N).
+class Subset : public Dataset {
+ public:
+  Subset(DatasetPtr base, int64_t count);
+  int64_t size() const override { return count_; }
+  Example get(int64_t index) const override;
+  const DatasetInfo& info() const override { return base_->info(); }
+
+ private:
+  DatasetPtr base_;
+  int64_t count_;
+};
+
+}  // namespace zoo::data

@@ -1,0 +1,34 @@
+#pragma once
+// Helpers shared by the test suites: scratch directories and running the real executables.
+#include <string>
+
+namespace zoo::test {
+
+// A fresh directory under the system temp dir, removed with everything in it on scope exit.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command line and captures its output and exit status.
+CommandResult run_command(const std::string& command);
+// Runs one of zoo's executables from the build's bin/ directory with the given arguments.
+CommandResult run_zoo(const std::string& executable, const std::string& arguments);
+
+void write_bytes(const std::string& path, const std::string& bytes);
+std::string read_bytes(const std::string& path);
+
+}  // namespace zoo::test

@@ -1,0 +1,107 @@
+// dataset_info: what a data spec holds — counts, shape, classes, per-channel mean/std —
+// and a picture of it (a grid of the first 64 images, or a scatter plot of 2-D points).
+#include <cstdio>
+#include <iostream>
+
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/runtime.h"
+#include "core/image.h"
+#include "core/plot.h"
+#include "data/spec.h"
+
+using namespace zoo;
+
+namespace {
+
+// One pass over a split: count, per-channel mean and std (per coordinate for points), in
+// double, and examples per class.
+Json describe(const data::Dataset& dataset) {
+  const auto& info = dataset.info();
+  const int64_t channels = info.shape.empty() ? 1 : info.shape.front();
+  torch::Tensor sum = torch::zeros({channels}, torch::kDouble), squares = torch::zeros({channels}, torch::kDouble);
+  std::vector<int64_t> per_class(static_cast<size_t>(info.num_classes()), 0);
+  int64_t values = 0;
+  for (int64_t i = 0; i < dataset.size(); ++i) {
+    const data::Example example = dataset.get(i);
+    const torch::Tensor x = example.input.to(torch::kDouble).reshape({channels, -1});
+    sum += x.sum(1);
+    squares += x.square().sum(1);
+    values += x.size(1);
+    if (example.label >= 0 && example.label < info.num_classes()) ++per_class[static_cast<size_t>(example.label)];
+  }
+  const torch::Tensor mean = sum / static_cast<double>(values);
+  const torch::Tensor std = (squares / static_cast<double>(values) - mean.square()).clamp_min(0).sqrt();
+  auto as_vector = [](const torch::Tensor& t) { return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel()); };
+  return {{"examples", dataset.size()}, {"mean", as_vector(mean)}, {"std", as_vector(std)}, {"class_counts", per_class}};
+}
+
+std::string write_picture(const data::Dataset& dataset, const std::string& path) {
+  if (dataset.info().is_image()) {
+    std::vector<torch::Tensor> images;
+    for (int64_t i = 0; i < std::min<int64_t>(64, dataset.size()); ++i) images.push_back(dataset.get(i).input);
+    return save_image(path, make_grid(torch::stack(images)));
+  }
+  if (dataset.info().shape == std::vector<int64_t>{2}) {
+    std::vector<torch::Tensor> points;
+    for (int64_t i = 0; i < dataset.size(); ++i) points.push_back(dataset.get(i).input);
+    ScatterOptions options;
+    options.title = dataset.info().name;
+    return save_image(path, scatter_plot(torch::stack(points), options));
+  }
+  throw Error("--grid: no picture for examples of shape " + c10::str(dataset.info().shape), ErrorKind::usage);
+}
+
+void print_table(const Json& report, const data::DatasetInfo& info) {
+  std::printf("%s\n", info.name.c_str());
+  std::printf("  example shape  %s\n", c10::str(info.shape).c_str());
+  for (const char* split : {"train", "test"}) {
+    const Json& s = report["splits"][split];
+    std::printf("  %-5s          %lld examples, mean %s, std %s\n", split, static_cast<long long>(s["examples"].get<int64_t>()),
+                s["mean"].dump().c_str(), s["std"].dump().c_str());
+  }
+  if (info.num_classes() > 0) {
+    std::printf("  classes        %lld\n", static_cast<long long>(info.num_classes()));
+    for (int64_t c = 0; c < info.num_classes(); ++c)
+      std::printf("    %2lld %-14s train %6lld  test %6lld\n", static_cast<long long>(c), info.classes[static_cast<size_t>(c)].c_str(),
+                  static_cast<long long>(report["splits"]["train"]["class_counts"][c].get<int64_t>()),
+                  static_cast<long long>(report["splits"]["test"]["class_counts"][c].get<int64_t>()));
+  }
+  if (report.contains("grid")) std::printf("  picture        %s\n", report["grid"].get<std::string>().c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_main([&] {
+    Cli cli("dataset_info", "Describe a dataset: counts, shape, classes, mean/std, and a picture of it");
+    cli.common()
+        .text("data", "dataset spec (fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, toy:NAME)",
+              "fashion-mnist")
+        .integer("limit", "use only the first N examples of each split (0 = all)", 0)
+        .text("grid", "write a picture of the training split to this PNG file", "")
+        .text("format", "table or json", "table");
+    const Json options = cli.parse(argc, argv);
+    setup_runtime(options);
+    const std::string format = options["format"];
+    if (format != "table" && format != "json") throw Error("--format must be table or json", ErrorKind::usage);
+
+    const std::string spec = options["data"];
+    const int64_t limit = options["limit"];
+    const data::DatasetPtr train = data::open_dataset(spec, data::Split::train, limit);
+    const data::DatasetPtr test = data::open_dataset(spec, data::Split::test, limit);
+    const auto& info = train->info();
+    Json report = {{"data", spec},
+                   {"name", info.name},
+                   {"shape", info.shape},
+                   {"classes", info.classes},
+                   {"splits", {{"train", describe(*train)}, {"test", describe(*test)}}}};
+    if (!options["grid"].get<std::string>().empty()) report["grid"] = write_picture(*train, options["grid"]);
+
+    if (format == "json")
+      std::cout << report.dump(2) << std::endl;
+    else
+      print_table(report, info);
+    return 0;
+  });
+}

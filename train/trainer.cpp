@@ -1,0 +1,100 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/plot.h"
+#include "core/progress.h"
+#include "weights/checkpoint.h"
+
+namespace zoo::train {
+
+Trainer::Trainer(RunDir run, std::shared_ptr<torch::nn::Module> model, Json model_config,
+                 torch::optim::Optimizer& optimizer, const data::DataLoader& loader, TrainerOptions options)
+    : run_(std::move(run)),
+      model_(std::move(model)),
+      model_config_(std::move(model_config)),
+      optimizer_(optimizer),
+      loader_(loader),
+      options_(options) {
+  if (options_.steps < 1) throw Error("the run must train at least one step", ErrorKind::usage);
+  if (options_.log_every < 1 || options_.checkpoint_every < 1)
+    throw Error("log and checkpoint intervals must be positive", ErrorKind::usage);
+}
+
+void Trainer::resume() {
+  const weights::TrainState state =
+      weights::load_training_checkpoint(run_.checkpoint_stem("last"), *model_, optimizer_);
+  step_ = resumed_from_ = state.step;
+}
+
+void Trainer::checkpoint(MetricsLog& log, bool final) {
+  weights::save_checkpoint(run_.checkpoint_stem("last"), *model_, model_config_, {step_}, &optimizer_);
+  if (hook_) hook_(step_, log);
+  if (final) plot_metric(run_.metrics_path(), "loss", run_.loss_plot_path());
+}
+
+double Trainer::run(const LossFn& loss_fn) {
+  MetricsLog log(run_.metrics_path(), resumed_from_);
+  const int64_t per_epoch = loader_.batches_per_epoch();
+  Progress progress(options_.label, options_.steps, step_);
+  const auto started = std::chrono::steady_clock::now();
+  double interval_sum = 0, last_mean = NAN;
+  int64_t interval_count = 0;
+  model_->train();
+
+  while (step_ < options_.steps) {
+    const int64_t epoch = step_ / per_epoch;
+    auto reader = loader_.epoch(epoch, step_ % per_epoch);
+    while (step_ < options_.steps) {
+      std::optional<data::Batch> batch = reader->next();
+      if (!batch) break;
+      if (schedule_)
+        for (auto& group : optimizer_.param_groups()) group.options().set_lr(schedule_(step_));
+      optimizer_.zero_grad();
+      torch::Tensor loss = loss_fn(*batch, step_);
+      const double value = loss.item<double>();
+      if (!std::isfinite(value))
+        throw Error("the loss became " + std::to_string(value) + " at step " + std::to_string(step_) +
+                        "; lower --lr or resume from the last checkpoint",
+                    ErrorKind::runtime);
+      loss.backward();
+      if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
+      optimizer_.step();
+      ++step_;
+      interval_sum += value;
+      ++interval_count;
+
+      if (step_ % options_.log_every == 0 || step_ == options_.steps) {
+        last_mean = interval_sum / static_cast<double>(interval_count);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        log.write({{"step", step_},
+                   {"epoch", static_cast<double>(step_) / static_cast<double>(per_epoch)},
+                   {"loss", last_mean},
+                   {"lr", optimizer_.param_groups().front().options().get_lr()},
+                   {"seconds", seconds}});
+        interval_sum = 0, interval_count = 0;
+      }
+      char status[64];
+      std::snprintf(status, sizeof status, "loss %.4g", std::isnan(last_mean) ? value : last_mean);
+      progress.update(step_, status);
+      if (step_ % options_.checkpoint_every == 0 && step_ < options_.steps) checkpoint(log, false);
+    }
+  }
+  char status[64];
+  std::snprintf(status, sizeof status, "loss %.4g", last_mean);
+  progress.finish(status);
+  checkpoint(log, true);
+  return last_mean;
+}
+
+double cosine_with_warmup(double base_lr, int64_t step, int64_t warmup, int64_t total) {
+  if (step < warmup) return base_lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  const double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, total - warmup));
+  return base_lr * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
+}
+
+}  // namespace zoo::train
+

@@ -1,0 +1,68 @@
+#pragma once
+// The training loop every train_* executable shares: steps over a DataLoader, logs to
+// metrics.jsonl with a progress display, checkpoints atomically, and resumes exactly.
+// A run's position is its step count alone: step s reads batch s mod B of epoch s / B
+// (B batches an epoch), and the data order of an epoch depends only on (seed, epoch), so
+// a resumed run repeats the uninterrupted one step for step.
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+
+#include "core/cli.h"
+#include "core/metrics_log.h"
+#include "core/run_dir.h"
+#include "data/loader.h"
+
+namespace zoo::train {
+
+struct TrainerOptions {
+  int64_t steps = 1000;             // total optimizer steps of the run
+  int64_t log_every = 50;           // steps between metrics records
+  int64_t checkpoint_every = 1000;  // steps between checkpoints (one is always written at the end)
+  double grad_clip = 0;             // max global gradient norm; 0 = no clipping
+  std::string label = "train";      // progress-bar label
+};
+
+// The loss of one batch; the trainer runs backward and the optimizer step.
+using LossFn = std::function<torch::Tensor(const data::Batch& batch, int64_t step)>;
+// Learning rate for a step (warmup, cosine, ...); unset keeps the optimizer's own.
+using LrSchedule = std::function<double(int64_t step)>;
+// Called after each checkpoint and at the end with the step reached: evaluation and
+// samples go here. Anything it writes to the log lands beside the training records.
+using CheckpointHook = std::function<void(int64_t step, MetricsLog& log)>;
+
+class Trainer {
+ public:
+  Trainer(RunDir run, std::shared_ptr<torch::nn::Module> model, Json model_config, torch::optim::Optimizer& optimizer,
+          const data::DataLoader& loader, TrainerOptions options);
+
+  // Continues from the run's last checkpoint (weights, optimizer, RNG, step).
+  void resume();
+  void set_lr_schedule(LrSchedule schedule) { schedule_ = std::move(schedule); }
+  void on_checkpoint(CheckpointHook hook) { hook_ = std::move(hook); }
+  int64_t step() const { return step_; }
+  const RunDir& run_dir() const { return run_; }
+
+  // Trains until options.steps; returns the mean loss of the last logging interval.
+  double run(const LossFn& loss_fn);
+
+ private:
+  void checkpoint(MetricsLog& log, bool final);
+
+  RunDir run_;
+  std::shared_ptr<torch::nn::Module> model_;
+  Json model_config_;
+  torch::optim::Optimizer& optimizer_;
+  const data::DataLoader& loader_;
+  TrainerOptions options_;
+  LrSchedule schedule_;
+  CheckpointHook hook_;
+  int64_t step_ = 0;
+  int64_t resumed_from_ = -1;
+};
+
+// Warmup from 0 for `warmup` steps, then a cosine decay to 0 at `total`.
+double cosine_with_warmup(double base_lr, int64_t step, int64_t warmup, int64_t total);
+
+}  // namespace zoo::train
