@@ -73,17 +73,21 @@ std::string number(double v) {
 torch::Tensor scatter_plot(const torch::Tensor& points, const ScatterOptions& options) {
   if (points.dim() != 2 || points.size(1) != 2)
     throw Error("scatter_plot: expected points [N, 2], got " + c10::str(points.sizes()));
-  const int64_t size = options.size;
+  const int64_t size = options.size, bins = std::max<int64_t>(1, options.size / options.cell);
   const auto& r = options.range;
-  // A 2-D histogram shaded on a log scale shows dense and sparse regions at once.
+  // A 2-D histogram on a log scale shows dense and sparse regions at once; cells of a few
+  // pixels keep a few thousand points from looking like dust.
   torch::Tensor p = points.detach().to(torch::kCPU, torch::kDouble);
-  torch::Tensor col = ((p.select(1, 0) - r.x_min) / (r.x_max - r.x_min) * size).floor().to(torch::kLong);
-  torch::Tensor row = ((r.y_max - p.select(1, 1)) / (r.y_max - r.y_min) * size).floor().to(torch::kLong);
-  torch::Tensor inside = (col >= 0) & (col < size) & (row >= 0) & (row < size);
-  torch::Tensor counts = torch::zeros({size * size}, torch::kDouble);
-  counts.index_add_(0, (row * size + col).masked_select(inside), torch::ones({inside.sum().item<int64_t>()}, torch::kDouble));
+  torch::Tensor col = ((p.select(1, 0) - r.x_min) / (r.x_max - r.x_min) * bins).floor().to(torch::kLong);
+  torch::Tensor row = ((r.y_max - p.select(1, 1)) / (r.y_max - r.y_min) * bins).floor().to(torch::kLong);
+  torch::Tensor inside = (col >= 0) & (col < bins) & (row >= 0) & (row < bins);
+  torch::Tensor counts = torch::zeros({bins * bins}, torch::kDouble);
+  counts.index_add_(0, (row * bins + col).masked_select(inside), torch::ones({inside.sum().item<int64_t>()}, torch::kDouble));
   torch::Tensor shade = torch::log1p(counts) / std::log1p(std::max(1.0, counts.max().item<double>()));
-  shade = shade.view({size, size});
+  shade = shade.view({1, 1, bins, bins});
+  shade = torch::nn::functional::interpolate(
+              shade, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{size, size}).mode(torch::kNearest))
+              .view({size, size});
   // White background to a deep blue for the densest cells.
   torch::Tensor rgb = torch::stack({1 - 0.9 * shade, 1 - 0.7 * shade, 1 - 0.3 * shade}).to(torch::kFloat);
   if (!options.title.empty()) {

@@ -15,6 +15,7 @@ struct PlotRange {
 
 struct ScatterOptions {
   int64_t size = 512;
+  int64_t cell = 4;  // pixels per histogram cell
   PlotRange range{-4, 4, -4, 4};
   std::string title;
 };

@@ -46,6 +46,7 @@ TEST(Image, SavedImagesReadBackExactly) {
 TEST(Plot, ScatterShadesWherePointsAre) {
   zoo::ScatterOptions options;
   options.size = 64;
+  options.cell = 1;
   // All points in the upper-right quadrant.
   const torch::Tensor points = torch::rand({1000, 2}) * 3 + 0.5;
   const torch::Tensor image = zoo::scatter_plot(points, options);

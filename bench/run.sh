@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks: each workload in zoo (C++) and in PyTorch (Python) in the same
+# invocation, same thread count; prints both rates and their ratio. PyTorch runs at each
+# thread count we try, and its best is the baseline.
+#   bench/run.sh BIN_DIR [DEVICE] [PYTHON]
+set -euo pipefail
+bin=${1:-build/bin}
+device=${2:-cpu}
+python=${3:-/usr/bin/python3}
+here=$(cd "$(dirname "$0")" && pwd)
+cores=$(nproc)
+
+rate() { sed -n 's/.*"steps_per_second": *\([0-9.e+-]*\).*/\1/p'; }
+
+echo "workload   device  threads  zoo steps/s  pytorch steps/s  ratio (zoo/pytorch)"
+for threads in 1 "$cores"; do
+  zoo=$("$bin/bench_mlp_step" --device "$device" --threads "$threads" | rate)
+  torch=$("$python" "$here/mlp_step.py" --device "$device" --threads "$threads" | rate)
+  awk -v t="$threads" -v d="$device" -v z="$zoo" -v p="$torch" \
+    'BEGIN { printf "mlp_step   %-6s  %7s  %11.1f  %15.1f  %.2f\n", d, t, z, p, z / p }'
+  [ "$device" = "cpu" ] || break
+done
