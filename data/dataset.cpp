@@ -6,6 +6,12 @@ namespace zoo::data {
 
 std::string to_string(Split split) { return split == Split::train ? "train" : "test"; }
 
+std::vector<std::string> numbered_classes(int64_t count) {
+  std::vector<std::string> names;
+  for (int64_t i = 0; i < count; ++i) names.push_back(std::to_string(i));
+  return names;
+}
+
 TensorDataset::TensorDataset(DatasetInfo info, torch::Tensor inputs, torch::Tensor labels)
     : info_(std::move(info)), inputs_(inputs.contiguous()), labels_(std::move(labels)) {
   if (labels_.defined()) {

@@ -37,6 +37,10 @@ class Dataset {
 
 using DatasetPtr = std::shared_ptr<const Dataset>;
 
+// "0", "1", ...: the names of classes known only by their number (MNIST's digits, and any
+// labelled data set that comes without class names).
+std::vector<std::string> numbered_classes(int64_t count);
+
 // Examples held in memory as one tensor [N, ...]. uint8 inputs (8-bit images) are kept
 // as bytes and scaled to [0, 1] floats on access; float inputs are returned as they are.
 // Labels are int64 [N], or undefined for unlabelled data.

@@ -46,12 +46,14 @@ bool is_gzip(const std::string& bytes) {
 uInt zlib_chunk(size_t available) { return static_cast<uInt>(std::min<size_t>(available, UINT_MAX)); }
 
 // The gzip trailer ends with the uncompressed size (mod 2^32): a good first guess of the
-// output buffer's size. 18 bytes: the smallest gzip member (10 header + 8 trailer).
-size_t gzip_stated_size(const std::string& compressed) {
+// output buffer's size, capped at deflate's largest ratio (1032:1) so that a corrupt
+// trailer cannot make us allocate gigabytes. 18 bytes: the smallest gzip member.
+size_t gzip_size_guess(const std::string& compressed) {
   if (compressed.size() < 18) return 0;
   const size_t tail = compressed.size() - 4;
-  return (size_t{byte_at(compressed, tail + 3)} << 24) | (size_t{byte_at(compressed, tail + 2)} << 16) |
-         (size_t{byte_at(compressed, tail + 1)} << 8) | size_t{byte_at(compressed, tail)};
+  const size_t stated = (size_t{byte_at(compressed, tail + 3)} << 24) | (size_t{byte_at(compressed, tail + 2)} << 16) |
+                        (size_t{byte_at(compressed, tail + 1)} << 8) | size_t{byte_at(compressed, tail)};
+  return std::min(stated, 1032 * compressed.size());
 }
 
 std::string gunzip(const std::string& path, const std::string& compressed) {
@@ -60,7 +62,7 @@ std::string gunzip(const std::string& path, const std::string& compressed) {
     throw Error(path + ": cannot initialise zlib", ErrorKind::runtime);
   const std::unique_ptr<z_stream, int (*)(z_streamp)> end_stream(&stream, inflateEnd);
 
-  std::string out(std::max<size_t>(gzip_stated_size(compressed), 1 << 16), '\0');
+  std::string out(std::max<size_t>(gzip_size_guess(compressed), 1 << 16), '\0');
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
   int status = Z_OK;
   while (status == Z_OK) {
@@ -169,7 +171,6 @@ std::string find_idx_file(const std::string& dir, const std::string& stem_dash, 
 }
 
 void check_labels(const torch::Tensor& labels, const std::string& path, const std::vector<std::string>& classes) {
-  if (labels.numel() == 0) return;
   const int64_t lowest = labels.min().item<int64_t>();
   const int64_t highest = labels.max().item<int64_t>();
   const int64_t bad = lowest < 0 ? lowest : highest;
@@ -183,7 +184,8 @@ void check_labels(const torch::Tensor& labels, const std::string& path, const st
 
 torch::Tensor read_idx(const std::string& path) {
   const std::string bytes = read_file(path);
-  return parse_idx(path, is_gzip(bytes) ? gunzip(path, bytes) : bytes);
+  if (is_gzip(bytes)) return parse_idx(path, gunzip(path, bytes));
+  return parse_idx(path, bytes);
 }
 
 DatasetPtr load_idx_dataset(const std::string& dir, Split split, const std::string& name,
@@ -207,17 +209,11 @@ DatasetPtr load_idx_dataset(const std::string& dir, Split split, const std::stri
   if (labels.size(0) != images.size(0))
     throw Error(label_path + ": " + std::to_string(labels.size(0)) + " labels for the " +
                 std::to_string(images.size(0)) + " images of " + image_path);
-  if (classes.empty() && labels.numel() > 0) classes = numbered_classes(labels.max().item<int64_t>() + 1);
+  if (classes.empty()) classes = numbered_classes(labels.max().item<int64_t>() + 1);
   check_labels(labels, label_path, classes);
 
   DatasetInfo info{name, {}, std::move(classes)};
   return std::make_shared<TensorDataset>(std::move(info), images.unsqueeze(1), labels);
-}
-
-std::vector<std::string> numbered_classes(int64_t count) {
-  std::vector<std::string> names;
-  for (int64_t i = 0; i < count; ++i) names.push_back(std::to_string(i));
-  return names;
 }
 
 const std::vector<std::string>& fashion_mnist_classes() {

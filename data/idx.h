@@ -31,8 +31,5 @@ DatasetPtr load_idx_dataset(const std::string& dir, Split split, const std::stri
 
 const std::vector<std::string>& fashion_mnist_classes();
 const std::vector<std::string>& mnist_classes();
-// "0", "1", ..., the names of classes known only by their number (MNIST's digits, and any
-// labelled data set that comes without class names).
-std::vector<std::string> numbered_classes(int64_t count);
 
 }  // namespace zoo::data

@@ -28,9 +28,12 @@ void Trainer::resume() {
   const weights::TrainState state =
       weights::load_training_checkpoint(run_.checkpoint_stem("last"), *model_, optimizer_);
   step_ = resumed_from_ = state.step;
+  if (ema_) ema_->load(weights::read_safetensors(run_.checkpoint_stem("last") + ".ema.safetensors").tensors);
 }
 
 void Trainer::checkpoint(MetricsLog& log, bool final) {
+  // The EMA goes first: the weights file, written last, marks a complete checkpoint.
+  if (ema_) weights::write_safetensors(run_.checkpoint_stem("last") + ".ema.safetensors", ema_->state());
   weights::save_checkpoint(run_.checkpoint_stem("last"), *model_, model_config_, {step_}, &optimizer_);
   if (hook_) hook_(step_, log);
   if (final) plot_metric(run_.metrics_path(), "loss", run_.loss_plot_path());
@@ -63,6 +66,7 @@ double Trainer::run(const LossFn& loss_fn) {
       loss.backward();
       if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
       optimizer_.step();
+      if (ema_) ema_->update(step_);
       ++step_;
       interval_sum += value;
       ++interval_count;

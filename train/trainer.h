@@ -13,6 +13,7 @@
 #include "core/metrics_log.h"
 #include "core/run_dir.h"
 #include "data/loader.h"
+#include "train/ema.h"
 
 namespace zoo::train {
 
@@ -41,6 +42,9 @@ class Trainer {
   void resume();
   void set_lr_schedule(LrSchedule schedule) { schedule_ = std::move(schedule); }
   void on_checkpoint(CheckpointHook hook) { hook_ = std::move(hook); }
+  // Keeps an EMA of the weights, updated after every step, saved beside the checkpoint
+  // (STEM.ema.safetensors) and restored on resume.
+  void set_ema(Ema* ema) { ema_ = ema; }
   int64_t step() const { return step_; }
   const RunDir& run_dir() const { return run_; }
 
@@ -58,6 +62,7 @@ class Trainer {
   TrainerOptions options_;
   LrSchedule schedule_;
   CheckpointHook hook_;
+  Ema* ema_ = nullptr;
   int64_t step_ = 0;
   int64_t resumed_from_ = -1;
 };

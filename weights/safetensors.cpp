@@ -262,7 +262,7 @@ torch::Tensor make_tensor(const Entry& entry, const std::shared_ptr<char>& data,
   if (reinterpret_cast<uintptr_t>(bytes) % entry.dtype->bytes == 0)
     return torch::from_blob(bytes, entry.shape, [data](void*) {}, options);
   torch::Tensor copy = torch::empty(entry.shape, options);
-  std::memcpy(copy.data_ptr(), bytes, entry.end - entry.begin);
+  if (entry.end > entry.begin) std::memcpy(copy.data_ptr(), bytes, entry.end - entry.begin);
   return copy;
 }
 

@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include "core/error.h"
+
 #include <sys/wait.h>
 
 #include <array>
@@ -22,6 +24,19 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ignored;
   fs::remove_all(path_, ignored);
+}
+
+testing::AssertionResult throws_error_with(const std::function<void()>& action, const std::vector<std::string>& parts) {
+  try {
+    action();
+  } catch (const zoo::Error& error) {
+    const std::string message = error.what();
+    for (const std::string& part : parts)
+      if (message.find(part) == std::string::npos)
+        return testing::AssertionFailure() << "the message \"" << message << "\" lacks \"" << part << "\"";
+    return testing::AssertionSuccess();
+  }
+  return testing::AssertionFailure() << "no zoo::Error was thrown";
 }
 
 CommandResult run_command(const std::string& command) {

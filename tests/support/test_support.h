@@ -1,8 +1,15 @@
 #pragma once
 // Helpers shared by the test suites: scratch directories and running the real executables.
+#include <gtest/gtest.h>
+
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace zoo::test {
+
+// Passes when `action` throws a zoo::Error whose message contains every one of `parts`.
+testing::AssertionResult throws_error_with(const std::function<void()>& action, const std::vector<std::string>& parts);
 
 // A fresh directory under the system temp dir, removed with everything in it on scope exit.
 class TempDir {

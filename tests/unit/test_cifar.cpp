@@ -7,6 +7,8 @@
 #include "data/cifar.h"
 #include "support/test_support.h"
 
+using zoo::test::throws_error_with;
+
 namespace {
 
 using zoo::data::load_cifar10;
@@ -14,20 +16,6 @@ using zoo::data::load_cifar100;
 using zoo::data::Split;
 using zoo::test::TempDir;
 using zoo::test::write_bytes;
-
-// Passes when `action` throws a zoo::Error whose message contains every one of `parts`.
-testing::AssertionResult throws_error_with(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-  } catch (const zoo::Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts)
-      if (message.find(part) == std::string::npos)
-        return testing::AssertionFailure() << "the message \"" << message << "\" lacks \"" << part << "\"";
-    return testing::AssertionSuccess();
-  }
-  return testing::AssertionFailure() << "no zoo::Error was thrown";
-}
 
 // Image bytes that differ from image to image and from channel to channel.
 uint8_t pixel(int64_t image, int64_t channel, int64_t y, int64_t x) {

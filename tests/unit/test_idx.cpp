@@ -10,6 +10,8 @@
 #include "data/idx.h"
 #include "support/test_support.h"
 
+using zoo::test::throws_error_with;
+
 namespace {
 
 using zoo::data::load_idx_dataset;
@@ -18,20 +20,6 @@ using zoo::data::Split;
 using zoo::data::TensorDataset;
 using zoo::test::TempDir;
 using zoo::test::write_bytes;
-
-// Passes when `action` throws a zoo::Error whose message contains every one of `parts`.
-testing::AssertionResult throws_error_with(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-  } catch (const zoo::Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts)
-      if (message.find(part) == std::string::npos)
-        return testing::AssertionFailure() << "the message \"" << message << "\" lacks \"" << part << "\"";
-    return testing::AssertionSuccess();
-  }
-  return testing::AssertionFailure() << "no zoo::Error was thrown";
-}
 
 std::string fashion_file(const std::string& name) { return std::string(zoo::data::kFashionMnistDir) + "/" + name; }
 
@@ -142,7 +130,7 @@ TEST(Idx, RoundTripsEveryTypeRawAndGzipped) {
     const std::string bytes = idx_file_bytes(type, expected);
     write_bytes(dir.file("raw"), bytes);
     write_gzip(dir.file("packed.gz"), bytes);
-    for (const std::string& name : {"raw", "packed.gz"}) {
+    for (const char* name : {"raw", "packed.gz"}) {
       const torch::Tensor actual = read_idx(dir.file(name));
       EXPECT_EQ(actual.scalar_type(), expected.scalar_type());
       EXPECT_EQ(actual.sizes(), expected.sizes());

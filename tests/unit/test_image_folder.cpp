@@ -9,6 +9,8 @@
 #include "support/test_support.h"
 #include "zoo/build_config.h"
 
+using zoo::test::throws_error_with;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -16,20 +18,6 @@ using zoo::data::ImageFolderOptions;
 using zoo::data::load_image_folder;
 using zoo::data::Split;
 using zoo::test::TempDir;
-
-// Passes when `action` throws a zoo::Error whose message contains every one of `parts`.
-testing::AssertionResult throws_error_with(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-  } catch (const zoo::Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts)
-      if (message.find(part) == std::string::npos)
-        return testing::AssertionFailure() << "the message \"" << message << "\" lacks \"" << part << "\"";
-    return testing::AssertionSuccess();
-  }
-  return testing::AssertionFailure() << "no zoo::Error was thrown";
-}
 
 }  // namespace
 

@@ -1,0 +1,57 @@
+#include "data/input_spec.h"
+
+#include "core/error.h"
+
+namespace zoo::data {
+
+Json to_json(const InputSpec& spec) {
+  return {{"size", spec.size}, {"channels", spec.channels}, {"mean", spec.mean}, {"std", spec.std}};
+}
+
+InputSpec input_spec_from_json(const Json& json) {
+  try {
+    InputSpec spec{json.at("size").get<int64_t>(), json.at("channels").get<int64_t>(),
+                   json.at("mean").get<std::vector<double>>(), json.at("std").get<std::vector<double>>()};
+    if (spec.size < 1 || spec.channels < 1 || spec.mean.size() != static_cast<size_t>(spec.channels) ||
+        spec.std.size() != spec.mean.size())
+      throw Error("the checkpoint's input description is inconsistent: " + json.dump());
+    return spec;
+  } catch (const Json::exception&) {
+    throw Error("the checkpoint's input description is incomplete: " + json.dump());
+  }
+}
+
+InputSpec measure_input_spec(const Dataset& dataset, int64_t size, int64_t max_examples) {
+  if (!dataset.info().is_image()) throw Error(dataset.info().name + ": a classifier needs image data");
+  const int64_t channels = dataset.info().shape[0];
+  torch::Tensor sum = torch::zeros({channels}, torch::kDouble), squares = torch::zeros({channels}, torch::kDouble);
+  int64_t values = 0;
+  for (int64_t i = 0; i < std::min(dataset.size(), max_examples); ++i) {
+    const torch::Tensor x = dataset.get(i).input.to(torch::kDouble).reshape({channels, -1});
+    sum += x.sum(1);
+    squares += x.square().sum(1);
+    values += x.size(1);
+  }
+  const torch::Tensor mean = sum / static_cast<double>(values);
+  const torch::Tensor std = (squares / static_cast<double>(values) - mean.square()).clamp_min(1e-12).sqrt();
+  return {size, channels, std::vector<double>(mean.data_ptr<double>(), mean.data_ptr<double>() + channels),
+          std::vector<double>(std.data_ptr<double>(), std.data_ptr<double>() + channels)};
+}
+
+namespace {
+TransformPtr pipeline(const InputSpec& spec, int64_t native_size, bool augment) {
+  std::vector<TransformPtr> steps;
+  if (spec.size != native_size) steps.push_back(std::make_shared<Resize>(spec.size));
+  if (augment) {
+    steps.push_back(std::make_shared<PadCrop>(std::max<int64_t>(1, spec.size / 8)));
+    steps.push_back(std::make_shared<HorizontalFlip>());
+  }
+  steps.push_back(std::make_shared<Normalize>(spec.mean, spec.std));
+  return std::make_shared<Compose>(std::move(steps));
+}
+}  // namespace
+
+TransformPtr eval_transform(const InputSpec& spec, int64_t native_size) { return pipeline(spec, native_size, false); }
+TransformPtr train_transform(const InputSpec& spec, int64_t native_size) { return pipeline(spec, native_size, true); }
+
+}  // namespace zoo::data

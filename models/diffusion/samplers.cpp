@@ -1,0 +1,231 @@
+#include "models/diffusion/samplers.h"
+
+#include <cmath>
+#include <map>
+
+#include "core/error.h"
+#include "core/seed.h"
+
+namespace zoo::diffusion {
+
+namespace {
+
+double at(const torch::Tensor& sigmas, int64_t i) { return sigmas[i].item<double>(); }
+
+torch::Tensor per_example(const torch::Tensor& x, double sigma) {
+  return torch::full({x.size(0)}, sigma, torch::TensorOptions().dtype(torch::kDouble).device(x.device()));
+}
+
+torch::Tensor denoised_at(const Denoiser& model, const torch::Tensor& x, double sigma) {
+  return model(x, per_example(x, sigma));
+}
+
+// Fresh N(0, I) for step `step`, drawn per example (see SamplerOptions::seed).
+torch::Tensor noise(const torch::Tensor& x, const SamplerOptions& o, int64_t step) {
+  const uint64_t seed = derive_seed(o.seed, static_cast<uint64_t>(Stream::noise), static_cast<uint64_t>(step));
+  return per_sample_randn(x.sizes(), seed, Stream::noise, o.first_index, x.device()).to(x.scalar_type());
+}
+
+void report(const StepCallback& callback, int64_t i, double sigma, double next, const torch::Tensor& x,
+            const torch::Tensor& denoised) {
+  if (callback) callback({i, sigma, next, x, denoised});
+}
+
+// One Heun step of the ODE from σ to σ_next given D(x; σ); Euler when σ_next = 0.
+torch::Tensor heun_step(const Denoiser& model, const torch::Tensor& x, const torch::Tensor& denoised, double sigma,
+                        double next) {
+  const torch::Tensor d = (x - denoised) / sigma;
+  const torch::Tensor euler = x + d * (next - sigma);
+  if (next == 0) return euler;
+  const torch::Tensor d_next = (euler - denoised_at(model, euler, next)) / next;
+  return x + 0.5 * (d + d_next) * (next - sigma);
+}
+
+// The ancestral split of a step σ → σ_next: go down deterministically to σ_down, then add
+// noise σ_up, with σ_down² + σ_up² = σ_next² (η scales the noise).
+std::pair<double, double> ancestral_step(double sigma, double next, double eta) {
+  if (next == 0) return {0.0, 0.0};
+  const double up = std::min(next, eta * std::sqrt(next * next * (sigma * sigma - next * next) / (sigma * sigma)));
+  return {std::sqrt(next * next - up * up), up};
+}
+
+int64_t steps_of(const torch::Tensor& sigmas) {
+  if (sigmas.dim() != 1 || sigmas.size(0) < 2) throw Error("a schedule needs at least one step", ErrorKind::usage);
+  return sigmas.size(0) - 1;
+}
+
+}  // namespace
+
+torch::Tensor sample_euler(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions&,
+                           const StepCallback& callback) {
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    const torch::Tensor d = (x - denoised) / sigma;
+    x = x + d * (next - sigma);
+  }
+  return x;
+}
+
+// EDM Algorithm 1: Heun's second-order method, Euler on the last step (NFE = 2N − 1).
+torch::Tensor sample_heun(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions&,
+                          const StepCallback& callback) {
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    x = heun_step(model, x, denoised, sigma, next);
+  }
+  return x;
+}
+
+// EDM Algorithm 2: raise the noise level from σ to σ̂ = σ(1 + γ) by adding fresh noise
+// ("churn"), then take the Heun step from σ̂.
+torch::Tensor sample_edm(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& o,
+                         const StepCallback& callback) {
+  const int64_t n = steps_of(sigmas);
+  for (int64_t i = 0; i < n; ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const double gamma =
+        (o.s_tmin <= sigma && sigma <= o.s_tmax) ? std::min(o.s_churn / static_cast<double>(n), std::sqrt(2.0) - 1) : 0.0;
+    const double sigma_hat = sigma * (1 + gamma);
+    if (gamma > 0) x = x + std::sqrt(sigma_hat * sigma_hat - sigma * sigma) * o.s_noise * noise(x, o, i);
+    const torch::Tensor denoised = denoised_at(model, x, sigma_hat);
+    report(callback, i, sigma_hat, next, x, denoised);
+    x = heun_step(model, x, denoised, sigma_hat, next);
+  }
+  return x;
+}
+
+torch::Tensor sample_euler_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                     const SamplerOptions& o, const StepCallback& callback) {
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    const auto [down, up] = ancestral_step(sigma, next, o.eta);
+    x = x + (x - denoised) / sigma * (down - sigma);
+    if (up > 0) x = x + noise(x, o, i) * up;
+  }
+  return x;
+}
+
+// DDIM (Song et al. 2021) written in the EDM frame: x_next = D + √(σ_next² − c²)·ε̂ + c·z
+// with ε̂ = (x − D)/σ and c = η·σ_next·√(1 − σ_next²/σ²). That is exactly the ancestral
+// step above, so DDIM shares it; η = 0 is deterministic DDIM, which equals Euler here.
+torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& o,
+                          const StepCallback& callback) {
+  return sample_euler_ancestral(model, std::move(x), sigmas, o, callback);
+}
+
+// DPM-Solver++(2M) (Lu et al. 2022) in λ = −ln σ: a second-order multistep method that
+// reuses the previous step's denoised estimate.
+torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions&,
+                              const StepCallback& callback) {
+  torch::Tensor previous;
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    if (next == 0) {
+      x = denoised;
+    } else {
+      const double h = std::log(sigma) - std::log(next);  // λ_next − λ
+      torch::Tensor estimate = denoised;
+      if (previous.defined()) {
+        const double r = (std::log(at(sigmas, i - 1)) - std::log(sigma)) / h;
+        estimate = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * previous;
+      }
+      x = (next / sigma) * x - std::expm1(-h) * estimate;
+    }
+    previous = denoised;
+  }
+  return x;
+}
+
+namespace {
+
+// Dormand–Prince 5(4) tableau.
+constexpr double kC[7] = {0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1};
+constexpr double kA[7][6] = {{},
+                             {1.0 / 5},
+                             {3.0 / 40, 9.0 / 40},
+                             {44.0 / 45, -56.0 / 15, 32.0 / 9},
+                             {19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729},
+                             {9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656},
+                             {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84}};
+// Fifth-order weights are kA[6]; the embedded fourth-order ones:
+constexpr double kB4[7] = {5179.0 / 57600, 0, 7571.0 / 16695, 393.0 / 640, -92097.0 / 339200, 187.0 / 2100, 1.0 / 40};
+
+}  // namespace
+
+torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& o,
+                          const StepCallback& callback) {
+  const int64_t n = steps_of(sigmas);
+  const double start = at(sigmas, 0), last = at(sigmas, n);
+  const double end = last == 0 ? at(sigmas, n - 1) : last;
+  if (!(o.rtol > 0) || !(o.atol > 0)) throw Error("rk45 needs positive rtol and atol", ErrorKind::usage);
+  const int64_t batch = x.size(0);
+  std::vector<int64_t> view(static_cast<size_t>(x.dim()), 1);
+  view[0] = batch;
+  auto column = [&](const torch::Tensor& v) { return v.view(view).to(x.scalar_type()); };
+  // f(x, σ) = dx/dσ, with σ per example.
+  auto f = [&](const torch::Tensor& xs, const torch::Tensor& s) { return (xs - model(xs, s)) / column(s); };
+
+  const auto options = torch::TensorOptions().dtype(torch::kDouble).device(x.device());
+  torch::Tensor sigma = torch::full({batch}, start, options);
+  torch::Tensor h = torch::full({batch}, (end - start) / 20, options);  // negative: σ decreases
+  torch::Tensor k1 = f(x, sigma);
+  int64_t step = 0;
+  while ((sigma > end).any().item<bool>()) {
+    const torch::Tensor active = sigma > end;
+    h = torch::where(active, torch::maximum(h, end - sigma), torch::zeros_like(h));  // never step past the end
+    std::vector<torch::Tensor> k{k1};
+    for (int s = 1; s < 7; ++s) {
+      torch::Tensor xs = x;
+      for (int j = 0; j < s; ++j)
+        if (kA[s][j] != 0) xs = xs + column(h * kA[s][j]) * k[static_cast<size_t>(j)];
+      k.push_back(f(xs, sigma + kC[s] * h));
+    }
+    torch::Tensor x5 = x, x4 = x;
+    for (int j = 0; j < 7; ++j) {
+      if (j < 6 && kA[6][j] != 0) x5 = x5 + column(h * kA[6][j]) * k[static_cast<size_t>(j)];
+      if (kB4[j] != 0) x4 = x4 + column(h * kB4[j]) * k[static_cast<size_t>(j)];
+    }
+    // Per-example RMS of the error relative to the tolerance; ≤ 1 accepts the step.
+    const torch::Tensor scale = o.atol + o.rtol * torch::maximum(x.abs(), x5.abs());
+    const torch::Tensor error = ((x5 - x4) / scale).square().flatten(1).mean(1).sqrt().to(torch::kDouble);
+    const torch::Tensor accept = active & (error <= 1), accept_rows = accept.view(view);
+    const double before = sigma.max().item<double>();
+    x = torch::where(accept_rows, x5, x);
+    k1 = torch::where(accept_rows, k[6], k1);  // first-same-as-last: f at the new point
+    sigma = torch::where(accept, sigma + h, sigma);
+    // The usual controller: safety 0.9, order 5, growth limited to [0.2, 10].
+    const torch::Tensor factor = (0.9 * error.clamp_min(1e-10).pow(-0.2)).clamp(0.2, 10);
+    h = h * factor;
+    report(callback, step++, before, sigma.max().item<double>(), x, x);
+  }
+  // The ODE's 1/σ makes σ = 0 itself unreachable by stepping: finish with D(x; σ_end).
+  return last == 0 ? model(x, torch::full({batch}, end, options)) : x;
+}
+
+Sampler find_sampler(const std::string& name) {
+  static const std::map<std::string, Sampler> samplers = {
+      {"euler", sample_euler}, {"heun", sample_heun},           {"edm", sample_edm},   {"euler_ancestral", sample_euler_ancestral},
+      {"ddim", sample_ddim},   {"dpmpp_2m", sample_dpmpp_2m},   {"rk45", sample_rk45}};
+  auto it = samplers.find(name);
+  if (it == samplers.end()) {
+    std::string known;
+    for (const auto& n : sampler_names()) known += (known.empty() ? "" : ", ") + n;
+    throw Error("unknown sampler '" + name + "' (expected " + known + ")", ErrorKind::usage);
+  }
+  return it->second;
+}
+
+const std::vector<std::string>& sampler_names() {
+  static const std::vector<std::string> names = {"euler", "heun", "edm", "euler_ancestral", "ddim", "dpmpp_2m", "rk45"};
+  return names;
+}
+
+}  // namespace zoo::diffusion

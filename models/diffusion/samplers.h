@@ -1,0 +1,73 @@
+#pragma once
+// Samplers for the probability-flow ODE dx/dσ = (x − D(x; σ))/σ and its stochastic
+// variants, in the EDM frame (x = data + σ·noise). Every sampler has one signature, as in
+// k-diffusion: (denoiser, x at σ_0, σ_0 … σ_N = 0, options, callback) -> x at σ = 0.
+// They work for every parameterization (precond.h), rectified flow included: Euler on
+// this ODE is exactly Euler on the rectified-flow ODE in t.
+#include <torch/torch.h>
+
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace zoo::diffusion {
+
+// D(x; σ) with σ given per example, [B] float64.
+using Denoiser = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& sigma)>;
+
+struct SamplerOptions {
+  // EDM's stochastic sampler (Karras et al. Algorithm 2).
+  double s_churn = 0, s_tmin = 0, s_tmax = std::numeric_limits<double>::infinity(), s_noise = 1;
+  double eta = 1;                  // euler_ancestral and ddim: 0 = deterministic
+  double rtol = 1e-5, atol = 1e-5;  // rk45
+  // Fresh noise for example k of the batch comes from (seed, first_index + k), so a
+  // sample never depends on the batch it was drawn in.
+  uint64_t seed = 0;
+  uint64_t first_index = 0;
+};
+
+struct StepInfo {
+  int64_t step;
+  double sigma, sigma_next;
+  const torch::Tensor& x;         // before the step
+  const torch::Tensor& denoised;  // D(x; σ) at the step's start
+};
+using StepCallback = std::function<void(const StepInfo&)>;
+
+using Sampler = std::function<torch::Tensor(const Denoiser&, torch::Tensor, const torch::Tensor&, const SamplerOptions&,
+                                            const StepCallback&)>;
+
+torch::Tensor sample_euler(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& options,
+                           const StepCallback& callback = {});
+torch::Tensor sample_heun(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& options,
+                          const StepCallback& callback = {});
+torch::Tensor sample_edm(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& options,
+                         const StepCallback& callback = {});
+torch::Tensor sample_euler_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                     const SamplerOptions& options, const StepCallback& callback = {});
+torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& options,
+                          const StepCallback& callback = {});
+torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                              const SamplerOptions& options, const StepCallback& callback = {});
+// Adaptive Dormand–Prince 5(4) from σ_0 to the last nonzero σ, each example with its own
+// step size, then (when the schedule ends at 0) one denoising step to σ = 0. Only the
+// schedule's endpoints matter.
+torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& options,
+                          const StepCallback& callback = {});
+
+// By name: euler, heun, edm, euler_ancestral, ddim, dpmpp_2m, rk45.
+Sampler find_sampler(const std::string& name);
+const std::vector<std::string>& sampler_names();
+
+// Counts network evaluations (NFE) of a denoiser.
+struct CountingDenoiser {
+  Denoiser inner;
+  int64_t calls = 0;
+  torch::Tensor operator()(const torch::Tensor& x, const torch::Tensor& sigma) {
+    ++calls;
+    return inner(x, sigma);
+  }
+};
+
+}  // namespace zoo::diffusion

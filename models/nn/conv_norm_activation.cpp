@@ -1,0 +1,91 @@
+#include "models/nn/conv_norm_activation.h"
+
+#include "core/error.h"
+#include "models/analysis/layer_recorder.h"
+#include "models/nn/fuse.h"
+#include "models/nn/same_padding.h"
+
+namespace zoo::models {
+namespace {
+
+torch::nn::Conv2dOptions conv_options(const ConvNormActivationOptions& o, bool bias) {
+  const int64_t padding = o.same_padding() ? 0 : (o.kernel_size() - 1) / 2 * o.dilation();
+  return torch::nn::Conv2dOptions(o.in_channels(), o.out_channels(), o.kernel_size())
+      .stride(o.stride())
+      .padding(padding)
+      .dilation(o.dilation())
+      .groups(o.groups())
+      .bias(bias);
+}
+
+}  // namespace
+
+torch::Tensor activate(ActivationKind kind, const torch::Tensor& x) {
+  switch (kind) {
+    case ActivationKind::relu:
+      return torch::relu(x);
+    case ActivationKind::silu:
+      return torch::silu(x);
+    case ActivationKind::none:
+      break;
+  }
+  return x;
+}
+
+ConvNormActivationImpl::ConvNormActivationImpl(const ConvNormActivationOptions& options_) : options(options_) {
+  reset();
+}
+
+void ConvNormActivationImpl::reset() {
+  const auto& o = options;
+  if (o.in_channels() < 1 || o.out_channels() < 1 || o.kernel_size() < 1 || o.stride() < 1 || o.groups() < 1 ||
+      o.dilation() < 1 || o.in_channels() % o.groups() != 0 || o.out_channels() % o.groups() != 0)
+    throw Error("invalid convolution: " + std::to_string(o.in_channels()) + " -> " + std::to_string(o.out_channels()) +
+                " channels, kernel " + std::to_string(o.kernel_size()) + ", stride " + std::to_string(o.stride()) +
+                ", groups " + std::to_string(o.groups()));
+  fused_ = false;
+  conv = register_module("0", torch::nn::Conv2d(conv_options(o, /*bias=*/!o.norm())));
+  norm = nullptr;
+  if (o.norm())
+    norm = register_module(
+        "1", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(o.out_channels()).eps(o.norm_eps()).momentum(o.norm_momentum())));
+  // The activation is registered only so the module tree reads like torchvision's; it has
+  // no parameters and forward() applies it directly.
+  const std::string act = o.norm() ? "2" : "1";
+  if (o.activation() == ActivationKind::silu) register_module(act, torch::nn::SiLU());
+  if (o.activation() == ActivationKind::relu) register_module(act, torch::nn::ReLU());
+}
+
+torch::Tensor ConvNormActivationImpl::forward(const torch::Tensor& input) {
+  torch::Tensor x = options.same_padding() ? pad_same(input, options.kernel_size(), options.stride(), options.dilation())
+                                           : input;
+  x = analysis::recorded_forward(*conv, x);
+  if (norm) x = analysis::recorded_forward(*norm, x);
+  return activate(options.activation(), x);
+}
+
+void ConvNormActivationImpl::fuse() {
+  if (!norm) return;
+  torch::NoGradGuard no_grad;
+  const FoldedConv folded = fold_batch_norm(conv->weight, conv->bias, *norm);
+  torch::nn::Conv2d fused_conv(conv_options(options, /*bias=*/true));
+  fused_conv->to(conv->weight.device(), conv->weight.scalar_type());
+  fused_conv->weight.copy_(folded.weight);
+  fused_conv->bias.copy_(folded.bias);
+  fused_conv->train(is_training());
+  conv = replace_module("0", fused_conv);
+  replace_module("1", torch::nn::Identity());
+  norm = nullptr;
+  fused_ = true;
+}
+
+void ConvNormActivationImpl::pretty_print(std::ostream& stream) const {
+  stream << "zoo::ConvNormActivation(" << options.in_channels() << ", " << options.out_channels()
+         << ", kernel_size=" << options.kernel_size() << ", stride=" << options.stride();
+  if (options.groups() != 1) stream << ", groups=" << options.groups();
+  if (options.same_padding()) stream << ", padding=same";
+  if (fused_) stream << ", fused";
+  stream << ")";
+}
+
+}  // namespace zoo::models

@@ -1,0 +1,49 @@
+#include "models/nn/fuse.h"
+
+#include "models/nn/conv_norm_activation.h"
+
+namespace zoo::models {
+
+FoldedConv fold_batch_norm(const torch::Tensor& weight, const torch::Tensor& bias,
+                           const torch::nn::BatchNorm2dImpl& norm) {
+  torch::NoGradGuard no_grad;
+  const auto out_channels = weight.size(0);
+  const auto d = [](const torch::Tensor& t) { return t.detach().to(torch::kDouble); };
+  const torch::Tensor gamma = norm.options.affine() ? d(norm.weight) : torch::ones({out_channels}, torch::kDouble);
+  const torch::Tensor beta = norm.options.affine() ? d(norm.bias) : torch::zeros({out_channels}, torch::kDouble);
+  const torch::Tensor scale = gamma / (d(norm.running_var) + norm.options.eps()).sqrt();
+  const torch::Tensor b = bias.defined() ? d(bias) : torch::zeros({out_channels}, torch::kDouble);
+  std::vector<int64_t> per_channel(static_cast<size_t>(weight.dim()), 1);
+  per_channel[0] = out_channels;
+  FoldedConv folded;
+  folded.weight = (d(weight) * scale.view(per_channel)).to(weight.scalar_type());
+  folded.bias = (beta + (b - d(norm.running_mean)) * scale).to(weight.scalar_type());
+  return folded;
+}
+
+int64_t fuse_conv_norm(torch::nn::Module& model) {
+  // The root by reference (it may not live in a shared_ptr), then every descendant.
+  std::vector<torch::nn::Module*> all{&model};
+  for (const auto& module : model.modules(/*include_self=*/false)) all.push_back(module.get());
+  int64_t count = 0;
+  for (torch::nn::Module* module : all)
+    if (auto* unit = dynamic_cast<ConvNormActivationImpl*>(module); unit && unit->norm) {
+      unit->fuse();
+      ++count;
+    }
+  return count;
+}
+
+void fuse_for_inference(torch::nn::Module& model, bool channels_last) {
+  model.eval();
+  fuse_conv_norm(model);
+  model.eval();  // the new convolutions too
+  if (!channels_last) return;
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  for (auto& b : model.buffers())
+    if (b.dim() == 4) b.set_data(b.contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
+}  // namespace zoo::models

@@ -1,0 +1,31 @@
+#pragma once
+// Inference-time folding of BatchNorm into the convolution before it. In eval a BatchNorm
+// is an affine map per channel, y = γ·(x − μ)/√(σ² + ε) + β, so with s = γ/√(σ² + ε) it
+// merges into the convolution: w' = w·s (per output channel), b' = β + (b − μ)·s. One
+// layer instead of two, and the same outputs up to rounding.
+#include <torch/torch.h>
+
+namespace zoo::models {
+
+struct FoldedConv {
+  torch::Tensor weight, bias;
+};
+
+// The folded weight and bias (computed in double, returned in the weight's dtype). `bias`
+// may be undefined (a convolution without one); the norm may be non-affine.
+FoldedConv fold_batch_norm(const torch::Tensor& weight, const torch::Tensor& bias,
+                           const torch::nn::BatchNorm2dImpl& norm);
+
+// Fuses every ConvNormActivation (models/nn/conv_norm_activation.h) in the module tree;
+// returns how many were fused. Any model built from those units can be fused; a plain
+// Conv2d followed by a BatchNorm2d elsewhere is left alone (its parent's forward would
+// still call the BatchNorm).
+int64_t fuse_conv_norm(torch::nn::Module& model);
+
+// fuse_conv_norm, then eval mode (fused units no longer track batch statistics), and
+// optionally channels-last weights (NHWC, usually faster for convolutions on CPU with
+// oneDNN and on tensor-core GPUs; feed channels-last inputs too, x.contiguous(torch::MemoryFormat::ChannelsLast)).
+// The state_dict changes: norms disappear and convolutions gain biases.
+void fuse_for_inference(torch::nn::Module& model, bool channels_last = false);
+
+}  // namespace zoo::models

@@ -1,0 +1,73 @@
+// model_info end to end: totals against the paper and torchvision, overrides, errors.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "support/test_support.h"
+
+using nlohmann::json;
+using zoo::test::run_zoo;
+
+namespace {
+
+json run_json(const std::string& arguments) {
+  const auto result = run_zoo("model_info", arguments + " --format json");
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  return json::parse(result.output.substr(result.output.find('{')));
+}
+
+void expect_clean_error(const std::string& arguments, const std::string& what) {
+  const auto result = run_zoo("model_info", arguments);
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_EQ(result.output.rfind("error: ", 0), 0u) << result.output;
+  EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
+  EXPECT_NE(result.output.find(what), std::string::npos) << result.output;
+}
+
+}  // namespace
+
+TEST(ModelInfo, EfficientNetB0TotalsMatchThePaperAndTorchvision) {
+  const json report = run_json("--model efficientnet_b0");
+  EXPECT_EQ(report["total_params"], 5288548);
+  EXPECT_NEAR(report["total_macs"].get<double>() / 0.39e9, 1.0, 0.05) << report["total_macs"];
+  EXPECT_EQ(report["input_shape"], json::array({1, 3, 224, 224}));
+  const json& layers = report["layers"];
+  ASSERT_FALSE(layers.empty());
+  EXPECT_EQ(layers.front()["name"], "features.0.0");
+  EXPECT_EQ(layers.front()["output_shape"], json::array({1, 32, 112, 112}));
+  EXPECT_EQ(layers.front()["macs"], 112 * 112 * 32 * 27);
+  EXPECT_EQ(layers.back()["name"], "classifier.1");
+  EXPECT_EQ(layers.back()["params"], 1281000);
+  int64_t sum = 0;
+  for (const json& layer : layers) sum += layer["macs"].get<int64_t>();
+  EXPECT_EQ(sum, report["total_macs"].get<int64_t>());
+}
+
+TEST(ModelInfo, OverridesAndTable) {
+  const json report = run_json("--model efficientnet_b0 --image-size 64 --num-classes 10 --in-channels 1");
+  EXPECT_EQ(report["input_shape"], json::array({1, 1, 64, 64}));
+  EXPECT_EQ(report["layers"].back()["output_shape"], json::array({1, 10}));
+  EXPECT_EQ(report["total_params"], 5288548 - 1281000 + 12810 - 2 * 9 * 32);
+
+  const auto table = run_zoo("model_info", "--model efficientnet_v2_s --image-size 96");
+  EXPECT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("features.1.0.block.0.0"), std::string::npos);
+  EXPECT_NE(table.output.find("21458488 parameters"), std::string::npos) << table.output.substr(table.output.size() - 200);
+}
+
+TEST(ModelInfo, ConfigOverridesWithSet) {
+  // φ = 1 has B2's coefficients (width 1.1, depth 1.2), so B2's parameter count, at 256 px.
+  const json report = run_json("--model efficientnet_phi --set phi=1 --image-size 64");
+  EXPECT_EQ(report["total_params"], 9109994);
+  EXPECT_EQ(report["config"]["resolution"], 256);
+  EXPECT_EQ(run_json("--model efficientnet_b0 --set same_padding=true --image-size 65")["config"]["same_padding"], true);
+}
+
+TEST(ModelInfo, UnknownModelIsOneLineExitTwo) {
+  expect_clean_error("--model resnet_9000", "resnet_9000");
+  expect_clean_error("--model efficientnet_b0 --format xml", "--format");
+  expect_clean_error("--model efficientnet_b0 --image-size -3", "--image-size");
+  expect_clean_error("--model efficientnet_b0 --set num_clases=3", "num_clases");
+  expect_clean_error("--model efficientnet_b0 --set phi", "--set");
+}

@@ -1,0 +1,220 @@
+// Samplers checked against data whose ideal denoiser, and so whose probability-flow ODE
+// solution, is known in closed form.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "models/diffusion/precond.h"
+#include "models/diffusion/samplers.h"
+#include "models/diffusion/schedule.h"
+
+using namespace zoo::diffusion;
+
+namespace {
+
+constexpr double kMu = 0.3, kS = 0.5;  // data ~ N(μ, s²) in every coordinate
+
+// Ideal denoiser for Gaussian data: E[x₀ | x] = (s²·x + σ²·μ)/(s² + σ²).
+torch::Tensor gaussian_denoiser(const torch::Tensor& x, const torch::Tensor& sigma) {
+  const torch::Tensor s2 = sigma.view({-1, 1}).square();
+  return (kS * kS * x + s2 * kMu) / (kS * kS + s2);
+}
+
+// The ODE's exact solution: x(σ) = μ + (x(σ₀) − μ)·√(s² + σ²)/√(s² + σ₀²).
+torch::Tensor exact(const torch::Tensor& x0, double sigma0, double sigma) {
+  return kMu + (x0 - kMu) * std::sqrt(kS * kS + sigma * sigma) / std::sqrt(kS * kS + sigma0 * sigma0);
+}
+
+// The schedule without its final zero: the exact solution at σ_min has no 1/σ floor.
+torch::Tensor levels(int64_t n) { return karras_sigmas(n, 0.002, 80, 7).slice(0, 0, n); }
+
+double error_at(const std::string& sampler, int64_t n) {
+  torch::manual_seed(0);
+  const torch::Tensor x0 = 80 * torch::randn({8, 3}, torch::kDouble);
+  const torch::Tensor out = find_sampler(sampler)(gaussian_denoiser, x0, levels(n), SamplerOptions{}, {});
+  return (out - exact(x0, 80, 0.002)).abs().max().item<double>();
+}
+
+double observed_order(const std::string& sampler, int64_t n) { return std::log2(error_at(sampler, n) / error_at(sampler, 2 * n)); }
+
+}  // namespace
+
+TEST(Schedule, KarrasMatchesItsFormula) {
+  const torch::Tensor s = karras_sigmas(18, 0.002, 80, 7);
+  ASSERT_EQ(s.size(0), 19);
+  EXPECT_NEAR(s[0].item<double>(), 80, 1e-9);
+  EXPECT_NEAR(s[17].item<double>(), 0.002, 1e-12);
+  EXPECT_EQ(s[18].item<double>(), 0);
+  const double i = 5, lo = std::pow(0.002, 1 / 7.0), hi = std::pow(80, 1 / 7.0);
+  EXPECT_NEAR(s[5].item<double>(), std::pow(hi + i / 17 * (lo - hi), 7), 1e-9);
+  EXPECT_TRUE((s.slice(0, 0, 18) > s.slice(0, 1, 19)).all().item<bool>());
+}
+
+TEST(Schedule, OtherSchedulesMatchTheirFormulas) {
+  const torch::Tensor e = exponential_sigmas(5, 0.01, 100);
+  EXPECT_NEAR(e[0].item<double>(), 100, 1e-9);
+  EXPECT_NEAR(e[2].item<double>(), 1, 1e-9);  // geometric midpoint
+  EXPECT_NEAR(e[4].item<double>(), 0.01, 1e-12);
+  EXPECT_TRUE(torch::allclose(polyexponential_sigmas(5, 0.01, 100, 1), e));
+  const torch::Tensor vp = vp_sigmas(3, 19.9, 0.1, 1e-3);
+  EXPECT_NEAR(vp[0].item<double>(), std::sqrt(std::exp(0.5 * 19.9 + 0.1) - 1), 1e-9);
+  EXPECT_NEAR(vp[2].item<double>(), std::sqrt(std::exp(0.5 * 19.9 * 1e-6 + 0.1 * 1e-3) - 1), 1e-12);
+  const torch::Tensor rf = uniform_t_sigmas(4, 0.8);  // t = 0.8, 0.6, 0.4, 0.2, then 0
+  EXPECT_TRUE(torch::allclose(rf, torch::tensor({4.0, 1.5, 2.0 / 3, 0.25, 0.0}, torch::kDouble)));
+  ScheduleOptions bad;
+  bad.name = "cosine";
+  EXPECT_THROW(make_sigmas(bad), zoo::Error);
+  bad.name = "karras";
+  bad.steps = 0;
+  EXPECT_THROW(make_sigmas(bad), zoo::Error);
+}
+
+TEST(Precond, CoefficientsEqualTheTable) {
+  const torch::Tensor sigma = torch::tensor({1.3}, torch::kDouble);
+  PrecondOptions edm;
+  Coefficients c = coefficients(edm, sigma);
+  const double s2 = 1.69, d2 = 0.25;
+  EXPECT_NEAR(c.c_skip.item<double>(), d2 / (s2 + d2), 1e-12);
+  EXPECT_NEAR(c.c_out.item<double>(), 1.3 * 0.5 / std::sqrt(s2 + d2), 1e-12);
+  EXPECT_NEAR(c.c_in.item<double>(), 1 / std::sqrt(s2 + d2), 1e-12);
+  EXPECT_NEAR(c.c_noise.item<double>(), 0.25 * std::log(1.3), 1e-12);
+  PrecondOptions vp;
+  vp.kind = Parameterization::vp;
+  c = coefficients(vp, sigma);
+  EXPECT_EQ(c.c_skip.item<double>(), 1);
+  EXPECT_NEAR(c.c_out.item<double>(), -1.3, 1e-12);
+  EXPECT_NEAR(c.c_in.item<double>(), 1 / std::sqrt(s2 + 1), 1e-12);
+  const torch::Tensor t = vp_sigma_inverse(vp, sigma);
+  EXPECT_NEAR(vp_sigma(vp, t).item<double>(), 1.3, 1e-12);
+  EXPECT_NEAR(c.c_noise.item<double>(), 999 * t.item<double>(), 1e-9);
+  PrecondOptions ve;
+  ve.kind = Parameterization::ve;
+  c = coefficients(ve, sigma);
+  EXPECT_NEAR(c.c_out.item<double>(), 1.3, 1e-12);
+  EXPECT_NEAR(c.c_noise.item<double>(), std::log(0.65), 1e-12);
+}
+
+TEST(Precond, RectifiedFlowDenoiserIsTheVelocityModel) {
+  // With noise at t = 1: x_t = (1 − t)·x₀ + t·ε, and the EDM frame x = x_t/(1 − t).
+  PrecondOptions rf;
+  rf.kind = Parameterization::rf;
+  const torch::Tensor v = torch::randn({4, 3}, torch::kDouble);
+  const Network velocity = [&](const torch::Tensor& x_in, const torch::Tensor& c_noise, const torch::Tensor&) {
+    return v + 0 * x_in + 0 * c_noise.view({-1, 1});
+  };
+  const double t = 0.3, sigma = t / (1 - t);
+  const torch::Tensor x_t = torch::randn({4, 3}, torch::kDouble);
+  const torch::Tensor d = denoise(rf, velocity, x_t / (1 - t), torch::tensor(sigma, torch::kDouble));
+  const torch::Tensor t_tensor = torch::tensor(t, torch::kDouble);
+  EXPECT_TRUE(torch::allclose(d, denoised_from_velocity(x_t, t_tensor, v)));
+  EXPECT_TRUE(torch::allclose(velocity_from_denoised(x_t, t_tensor, d), v));
+  EXPECT_NEAR(rf_time(torch::tensor(sigma)).item<double>(), t, 1e-6);
+  EXPECT_NEAR(rf_sigma(rf_time(torch::tensor(2.5, torch::kDouble))).item<double>(), 2.5, 1e-12);
+}
+
+TEST(Samplers, DeterministicSamplersConvergeAtTheirOrders) {
+  EXPECT_NEAR(observed_order("euler", 32), 1.0, 0.2);
+  EXPECT_NEAR(observed_order("heun", 32), 2.0, 0.3);
+  EXPECT_NEAR(observed_order("dpmpp_2m", 32), 2.0, 0.3);
+  EXPECT_LT(error_at("heun", 64), error_at("euler", 64) / 20);
+}
+
+TEST(Samplers, HeunTakesTwoNMinusOneEvaluations) {
+  CountingDenoiser counter{gaussian_denoiser};
+  const Denoiser model = [&](const torch::Tensor& x, const torch::Tensor& s) { return counter(x, s); };
+  sample_heun(model, torch::randn({2, 3}, torch::kDouble), karras_sigmas(18, 0.002, 80, 7), {});
+  EXPECT_EQ(counter.calls, 35);
+}
+
+TEST(Samplers, Rk45MeetsItsTolerance) {
+  torch::manual_seed(1);
+  const torch::Tensor x0 = 80 * torch::randn({8, 3}, torch::kDouble);
+  CountingDenoiser counter{gaussian_denoiser};
+  const Denoiser model = [&](const torch::Tensor& x, const torch::Tensor& s) { return counter(x, s); };
+  SamplerOptions options;
+  options.rtol = options.atol = 1e-6;
+  const torch::Tensor out = sample_rk45(model, x0, levels(18), options);
+  EXPECT_LT((out - exact(x0, 80, 0.002)).abs().max().item<double>(), 1e-4);
+  EXPECT_GT(counter.calls, 6);
+  // Looser tolerance: fewer evaluations, larger (but bounded) error.
+  CountingDenoiser loose{gaussian_denoiser};
+  const Denoiser loose_model = [&](const torch::Tensor& x, const torch::Tensor& s) { return loose(x, s); };
+  options.rtol = options.atol = 1e-3;
+  const torch::Tensor rough = sample_rk45(loose_model, x0, levels(18), options);
+  EXPECT_LT(loose.calls, counter.calls);
+  EXPECT_LT((rough - exact(x0, 80, 0.002)).abs().max().item<double>(), 0.05);
+}
+
+TEST(Samplers, DdimWithoutNoiseIsEuler) {
+  const torch::Tensor x0 = 80 * torch::randn({4, 3}, torch::kDouble);
+  const torch::Tensor sigmas = karras_sigmas(10, 0.002, 80, 7);
+  SamplerOptions deterministic;
+  deterministic.eta = 0;
+  EXPECT_TRUE(torch::allclose(sample_ddim(gaussian_denoiser, x0, sigmas, deterministic),
+                              sample_euler(gaussian_denoiser, x0, sigmas, deterministic), 1e-10, 1e-12));
+}
+
+namespace {
+
+// Correlated 2-D Gaussian data: D(x; σ) = μ + Σ(Σ + σ²I)⁻¹(x − μ).
+const torch::Tensor kMean = torch::tensor({1.0, -0.5}, torch::kDouble);
+const torch::Tensor kCov = torch::tensor({{0.5, 0.2}, {0.2, 0.3}}, torch::kDouble);
+
+// In Σ's eigenbasis (Σ = QΛQᵀ) the gain Σ(Σ + σ²I)⁻¹ is diagonal: λ/(λ + σ²).
+torch::Tensor correlated_denoiser(const torch::Tensor& x, const torch::Tensor& sigma) {
+  static const auto [eigenvalues, q] = torch::linalg::eigh(kCov, "L");
+  const torch::Tensor gain = eigenvalues / (eigenvalues + sigma.view({-1, 1}).square());
+  return kMean + torch::matmul(torch::matmul(x - kMean, q) * gain, q.t());
+}
+
+torch::Tensor covariance(const torch::Tensor& x) {
+  const torch::Tensor centred = x - x.mean(0);
+  return torch::matmul(centred.t(), centred) / (x.size(0) - 1);
+}
+
+}  // namespace
+
+TEST(Samplers, StochasticSamplersReproduceTheDataDistribution) {
+  const torch::Tensor sigmas = karras_sigmas(40, 0.002, 80, 7);
+  SamplerOptions options;
+  options.seed = 3;
+  options.s_churn = 40;
+  options.s_tmin = 0.05;
+  options.s_tmax = 50;
+  options.s_noise = 1.003;
+  for (const char* name : {"edm", "euler_ancestral"}) {
+    const torch::Tensor x0 = 80 * torch::randn({3000, 2}, torch::kDouble);
+    const torch::Tensor out = find_sampler(name)(correlated_denoiser, x0, sigmas, options, {});
+    EXPECT_TRUE(torch::allclose(out.mean(0), kMean, 0, 0.04)) << name << " mean " << out.mean(0);
+    EXPECT_TRUE(torch::allclose(covariance(out), kCov, 0, 0.04)) << name << " cov " << covariance(out);
+  }
+}
+
+TEST(Samplers, ASampleDoesNotDependOnItsBatch) {
+  const torch::Tensor sigmas = karras_sigmas(12, 0.002, 80, 7);
+  const torch::Tensor x0 = 80 * torch::randn({6, 2}, torch::kDouble);
+  SamplerOptions options;
+  options.seed = 9;
+  options.s_churn = 10;
+  const torch::Tensor whole = sample_euler_ancestral(correlated_denoiser, x0, sigmas, options);
+  SamplerOptions tail = options;
+  tail.first_index = 2;
+  const torch::Tensor first = sample_euler_ancestral(correlated_denoiser, x0.slice(0, 0, 2), sigmas, options);
+  const torch::Tensor rest = sample_euler_ancestral(correlated_denoiser, x0.slice(0, 2), sigmas, tail);
+  EXPECT_TRUE(torch::allclose(whole, torch::cat({first, rest}), 1e-12, 1e-12));
+  EXPECT_TRUE(torch::allclose(sample_edm(correlated_denoiser, x0, sigmas, options),
+                              torch::cat({sample_edm(correlated_denoiser, x0.slice(0, 0, 2), sigmas, options),
+                                          sample_edm(correlated_denoiser, x0.slice(0, 2), sigmas, tail)}),
+                              1e-12, 1e-12));
+}
+
+TEST(Samplers, UnknownNameIsAUsageError) {
+  try {
+    find_sampler("plms");
+    FAIL();
+  } catch (const zoo::Error& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    EXPECT_NE(std::string(e.what()).find("dpmpp_2m"), std::string::npos);
+  }
+}

@@ -1,0 +1,62 @@
+// model_info: what a registered model costs — every convolution, norm and linear layer
+// with its output shape, parameters and multiply-adds on one input size, and the totals.
+#include <iostream>
+
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/runtime.h"
+#include "models/analysis/model_info.h"
+#include "models/registry.h"
+
+using namespace zoo;
+
+int main(int argc, char** argv) {
+  return run_main([&] {
+    std::string names;
+    for (const std::string& n : models::model_names()) names += (names.empty() ? "" : ", ") + n;
+    Cli cli("model_info", "Per-layer output shapes, parameters and multiply-adds of a registered model");
+    cli.common()
+        .required("model", "model name: " + names)
+        .integer("image-size", "input height and width (0 = the model's own resolution)", 0)
+        .integer("num-classes", "number of classes (0 = the model's default)", 0)
+        .integer("in-channels", "input channels (0 = the model's default)", 0)
+        .texts("set", "model config override KEY=VALUE, VALUE read as JSON (e.g. --set phi=1.5 --set same_padding=true)")
+        .text("format", "table or json", "table");
+    const Json options = cli.parse(argc, argv);
+    const Runtime runtime = setup_runtime(options);
+    const std::string format = options["format"];
+    if (format != "table" && format != "json") throw Error("--format must be table or json", ErrorKind::usage);
+    const int64_t image_size = options["image_size"], num_classes = options["num_classes"],
+                  in_channels = options["in_channels"];
+    if (image_size < 0) throw Error("--image-size must be positive", ErrorKind::usage);
+    if (num_classes < 0) throw Error("--num-classes must be positive", ErrorKind::usage);
+    if (in_channels < 0) throw Error("--in-channels must be positive", ErrorKind::usage);
+
+    const std::string name = options["model"];
+    Json overrides = Json::object();
+    if (num_classes > 0) overrides["num_classes"] = num_classes;
+    if (in_channels > 0) overrides["in_channels"] = in_channels;
+    for (const std::string& item : options["set"].get<std::vector<std::string>>()) {
+      const size_t eq = item.find('=');
+      if (eq == std::string::npos || eq == 0) throw Error("--set expects KEY=VALUE, got '" + item + "'", ErrorKind::usage);
+      const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+      const Json parsed = Json::parse(value, nullptr, /*allow_exceptions=*/false);
+      overrides[key] = parsed.is_discarded() ? Json(value) : parsed;  // a bare word is a string
+    }
+    models::Classifier net = models::build_classifier(name, overrides);
+    net.module().to(runtime.device);
+    const int64_t size = image_size > 0 ? image_size : net.image_size();
+
+    const models::analysis::ModelInfo info = models::analysis::model_info(
+        net.module(), [&](const torch::Tensor& x) { return net.forward(x); }, {1, net.in_channels(), size, size});
+    if (format == "json") {
+      Json report = models::analysis::to_json(info);
+      report["model"] = name;
+      report["config"] = net.config();
+      std::cout << report.dump(2) << std::endl;
+    } else {
+      std::cout << name << "\n" << models::analysis::format_table(info);
+    }
+    return 0;
+  });
+}

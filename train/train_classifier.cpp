@@ -1,0 +1,181 @@
+// train_classifier: trains an image classifier from the registry (EfficientNet B0–B7, any
+// φ, V2) on any image data spec, with the recipe of the EfficientNet paper scaled down:
+// AdamW, SGD (Nesterov) or RMSProp, cosine schedule with warmup, label smoothing, weight
+// EMA, pad + crop and flip augmentation. Evaluates top-1/top-5 on the test split every
+// epoch and keeps the best checkpoint.
+#include <cstdio>
+#include <filesystem>
+
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/runtime.h"
+#include "data/input_spec.h"
+#include "data/spec.h"
+#include "models/registry.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+#include "weights/checkpoint.h"
+#include "weights/state_dict.h"
+#include "weights/weight_file.h"
+
+using namespace zoo;
+
+namespace {
+
+Cli make_cli() {
+  Cli cli("train_classifier", "Train an image classifier (EfficientNet family) on a dataset");
+  cli.common()
+      .training("fashion-mnist", "efficientnet_b0", 128, 1e-3)
+      .text("optimizer", "adamw, sgd (Nesterov momentum) or rmsprop (the paper's)", "adamw")
+      .real("weight-decay", "weight decay", 0.05)
+      .real("momentum", "momentum for sgd and rmsprop", 0.9)
+      .real("warmup-epochs", "epochs of linear learning-rate warmup", 1)
+      .real("label-smoothing", "label smoothing", 0.1)
+      .real("ema", "weight EMA decay (0 = off); evaluation and best use the EMA weights", 0.999)
+      .integer("image-size", "resize inputs to this size (0 = the data's own)", 0)
+      .flag("no-augment", "turn off pad + crop and flip augmentation")
+      .texts("set", "model config overrides KEY=VALUE (e.g. phi=-2, dropout=0.1)")
+      .integer("workers", "background data-loading threads", 2)
+      .text("init", "initialise from weights (.safetensors, .pth or TorchScript)", "");
+  return cli;
+}
+
+// "phi=-2" -> {"phi": -2}; values are JSON when they parse as JSON, else strings.
+Json parse_overrides(const Json& pairs) {
+  Json overrides = Json::object();
+  for (const auto& item : pairs) {
+    const std::string text = item.get<std::string>();
+    const size_t equals = text.find('=');
+    if (equals == std::string::npos || equals == 0) throw Error("--set " + text + ": expected KEY=VALUE", ErrorKind::usage);
+    const std::string value = text.substr(equals + 1);
+    const Json parsed = Json::parse(value, nullptr, false);
+    overrides[text.substr(0, equals)] = parsed.is_discarded() ? Json(value) : parsed;
+  }
+  return overrides;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Json& o, const std::vector<torch::Tensor>& parameters) {
+  const std::string name = o["optimizer"];
+  const double lr = o["lr"], wd = o["weight_decay"], momentum = o["momentum"];
+  if (name == "adamw") return std::make_unique<torch::optim::AdamW>(parameters, torch::optim::AdamWOptions(lr).weight_decay(wd));
+  if (name == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        parameters, torch::optim::SGDOptions(lr).momentum(momentum).nesterov(true).weight_decay(wd));
+  if (name == "rmsprop")  // the paper: decay 0.9, momentum 0.9, epsilon 1e-3
+    return std::make_unique<torch::optim::RMSprop>(
+        parameters, torch::optim::RMSpropOptions(lr).alpha(0.9).momentum(momentum).eps(1e-3).weight_decay(wd));
+  throw Error("--optimizer " + name + ": expected adamw, sgd or rmsprop", ErrorKind::usage);
+}
+
+double best_top1_so_far(const std::string& metrics_path) {
+  double best = -1;
+  if (std::filesystem::exists(metrics_path))
+    for (const Json& r : read_metrics(metrics_path))
+      if (r.contains("test_top1")) best = std::max(best, r["test_top1"].get<double>());
+  return best;
+}
+
+int run(int argc, char** argv) {
+  const Cli cli = make_cli();
+  Json options = cli.parse(argc, argv);
+  const bool resume = options["resume"];
+  if (resume) options = cli.parse(argc, argv, read_run_config(options["out"]));
+  const Runtime runtime = setup_runtime(options);
+
+  const int64_t limit = options["limit"];
+  const data::DatasetPtr train_data = data::open_dataset(options["data"], data::Split::train, limit);
+  const data::DatasetPtr test_data = data::open_dataset(options["data"], data::Split::test);
+  const auto& info = train_data->info();
+  if (!info.is_image() || info.num_classes() < 2)
+    throw Error("--data " + options["data"].get<std::string>() + ": a classifier needs labelled images");
+  const int64_t native = info.shape[1];
+  const int64_t size = options["image_size"].get<int64_t>() > 0 ? options["image_size"].get<int64_t>() : native;
+  const data::InputSpec input = data::measure_input_spec(*train_data, size);
+
+  Json overrides = parse_overrides(options["set"]);
+  overrides["num_classes"] = info.num_classes();
+  overrides["in_channels"] = info.shape[0];
+  models::Classifier classifier = models::build_classifier(options["model"], overrides);
+  if (!options["init"].get<std::string>().empty()) {
+    const auto report = weights::load_state_dict(classifier.module(), weights::read_weights(options["init"]), false);
+    std::fprintf(stderr, "init: %s\n", report.summary().c_str());
+  }
+  classifier.module().to(runtime.device);
+  const Json model_config = {{"model", classifier.name()},
+                             {"config", classifier.config()},
+                             {"input", data::to_json(input)},
+                             {"classes", info.classes}};
+
+  data::LoaderOptions train_loading;
+  train_loading.batch_size = options["batch_size"];
+  train_loading.seed = runtime.seed;
+  train_loading.workers = options["workers"];
+  train_loading.drop_last = true;
+  const data::DataLoader train_loader(train_data, train_loading,
+                                      options["no_augment"] ? data::eval_transform(input, native)
+                                                            : data::train_transform(input, native));
+  data::LoaderOptions test_loading = train_loading;
+  test_loading.shuffle = false;
+  test_loading.drop_last = false;
+  const data::DataLoader test_loader(test_data, test_loading, data::eval_transform(input, native));
+
+  auto optimizer = make_optimizer(options, classifier.module().parameters());
+  const int64_t per_epoch = train_loader.batches_per_epoch();
+  train::TrainerOptions trainer_options;
+  trainer_options.steps = options["steps"].get<int64_t>() > 0 ? options["steps"].get<int64_t>()
+                                                              : options["epochs"].get<int64_t>() * per_epoch;
+  trainer_options.checkpoint_every = per_epoch;
+  trainer_options.log_every = std::min<int64_t>(50, per_epoch);
+  trainer_options.label = "train " + classifier.name();
+
+  RunDir run = resume ? RunDir::open(options["out"]) : RunDir::create(options["out"], options);
+  if (resume) run.save_config(options);
+  train::Trainer trainer(run, classifier.module_ptr(), model_config, *optimizer, train_loader, trainer_options);
+  std::unique_ptr<train::Ema> ema;
+  if (options["ema"].get<double>() > 0) {
+    ema = std::make_unique<train::Ema>(classifier.module(), options["ema"].get<double>());
+    trainer.set_ema(ema.get());
+  }
+  if (resume) trainer.resume();
+
+  const double lr = options["lr"];
+  const int64_t warmup = static_cast<int64_t>(options["warmup_epochs"].get<double>() * static_cast<double>(per_epoch));
+  const int64_t total = trainer_options.steps;
+  trainer.set_lr_schedule([=](int64_t step) { return train::cosine_with_warmup(lr, step, warmup, total); });
+
+  double best = best_top1_so_far(run.metrics_path());
+  trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
+    const train::ClassifierScores scores =
+        train::with_ema_weights(ema.get(), [&] { return train::evaluate_classifier(classifier, test_loader, runtime.device); });
+    log.write({{"step", step},
+               {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)},
+               {"test_loss", scores.loss},
+               {"test_top1", scores.top1},
+               {"test_top5", scores.top5}});
+    std::fprintf(stderr, "\nstep %lld: test top-1 %.4f top-5 %.4f loss %.4f\n", static_cast<long long>(step),
+                 scores.top1, scores.top5, scores.loss);
+    if (scores.top1 > best) {
+      best = scores.top1;
+      train::with_ema_weights(ema.get(), [&] {
+        weights::save_checkpoint(run.checkpoint_stem("best"), classifier.module(), model_config, {step});
+        return 0;
+      });
+    }
+  });
+
+  const auto smoothing = options["label_smoothing"].get<double>();
+  trainer.run([&](const data::Batch& batch, int64_t) {
+    const torch::Tensor logits = classifier(batch.inputs.to(runtime.device));
+    return torch::nn::functional::cross_entropy(
+        logits, batch.labels.to(runtime.device),
+        torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing));
+  });
+  std::printf("best test top-1 %.4f; run directory %s\n", best, run.path().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_main([&] { return run(argc, argv); });
+}

@@ -1,0 +1,44 @@
+#include "weights/torchscript.h"
+
+#include <torch/script.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace zoo::weights {
+namespace {
+
+// Named like torch.nn.Module.state_dict(): own parameters, own buffers, then children.
+// jit::Module's recursive named_parameters() would list every parameter before any
+// buffer instead.
+void collect(const torch::jit::Module& module, const std::string& prefix, NamedTensors& out) {
+  for (const auto& parameter : module.named_parameters(/*recurse=*/false))
+    out.emplace_back(prefix + parameter.name, parameter.value.detach());
+  for (const auto& buffer : module.named_buffers(/*recurse=*/false))
+    out.emplace_back(prefix + buffer.name, buffer.value.detach());
+  for (const auto& child : module.named_children()) collect(child.value, prefix + child.name + ".", out);
+}
+
+}  // namespace
+
+NamedTensors read_torchscript(const std::string& path) {
+  if (!std::ifstream(path, std::ios::binary)) throw Error("cannot open " + path + ": " + std::strerror(errno));
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path, torch::kCPU);
+  } catch (const c10::Error& e) {
+    // LibTorch's message carries a backtrace after its first line.
+    const std::string message = e.what_without_backtrace();
+    throw Error("cannot load TorchScript archive " + path + ": " + message.substr(0, message.find('\n')));
+  } catch (const std::exception& e) {
+    throw Error("cannot load TorchScript archive " + path + ": " + e.what());
+  }
+  NamedTensors tensors;
+  collect(module, "", tensors);
+  return tensors;
+}
+
+}  // namespace zoo::weights

@@ -1,0 +1,25 @@
+#pragma once
+// Weight files of any kind zoo reads, told apart by their content rather than their
+// extension (.pt, .pth, .bin and .ckpt are used for all of them).
+#include <string>
+
+#include "weights/safetensors.h"
+
+namespace zoo::weights {
+
+enum class WeightFormat {
+  safetensors,  // 8-byte header length, then a JSON header
+  pth,          // torch.save (a zip with data.pkl; the legacy pre-1.6 pickle is detected to explain it)
+  torchscript,  // torch.jit.save (a zip with constants.pkl and code/)
+};
+
+// Throws a zoo::Error naming the file when it is unreadable or none of the formats.
+WeightFormat detect_weight_format(const std::string& path);
+
+// The tensors of a weight file in any of the formats, by name, in file order. A .pth
+// checkpoint's scalars (epoch, ...) are dropped: read_pth keeps them.
+NamedTensors read_weights(const std::string& path);
+
+std::string format_name(WeightFormat format);  // "safetensors", "pth", "torchscript"
+
+}  // namespace zoo::weights
