@@ -203,9 +203,6 @@ Json load_json_file(const std::string& path) {
 
 void save_json_file(const std::string& path, const Json& value) { write_file_atomic(path, value.dump(2) + "\n"); }
 
-namespace {
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-}  // namespace
 
 int run_main(const std::function<int()>& body) {
   try {
@@ -213,16 +210,13 @@ int run_main(const std::function<int()>& body) {
   } catch (const HelpRequested&) {
     return 0;
   } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+    std::fprintf(stderr, "error: %s\n", first_line(e).c_str());
     return e.exit_code();
-  } catch (const c10::Error& e) {
-    std::fprintf(stderr, "error: %s\n", first_line(e.what_without_backtrace()).c_str());
-    return 1;
   } catch (const Json::exception& e) {
-    std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+    std::fprintf(stderr, "error: %s\n", first_line(e).c_str());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+    std::fprintf(stderr, "error: %s\n", first_line(e).c_str());
     return 1;
   }
 }

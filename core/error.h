@@ -24,6 +24,10 @@ class Error : public std::runtime_error {
   ErrorKind kind_;
 };
 
+// The first line of an exception's message, without the backtrace LibTorch appends to
+// its own (c10::Error): what a user sees after "error: ".
+std::string first_line(const std::exception& e);
+
 // Thrown by --help: not a failure, the program stops with exit 0.
 struct HelpRequested {};
 

@@ -36,6 +36,7 @@ Cli make_cli() {
       .flag("no-augment", "turn off pad + crop and flip augmentation")
       .texts("set", "model config overrides KEY=VALUE (e.g. phi=-2, dropout=0.1)")
       .integer("workers", "background data-loading threads", 2)
+      .integer("eval-limit", "evaluate on the first N test examples only (0 = all)", 0)
       .text("init", "initialise from weights (.safetensors, .pth or TorchScript)", "");
   return cli;
 }
@@ -84,7 +85,7 @@ int run(int argc, char** argv) {
 
   const int64_t limit = options["limit"];
   const data::DatasetPtr train_data = data::open_dataset(options["data"], data::Split::train, limit);
-  const data::DatasetPtr test_data = data::open_dataset(options["data"], data::Split::test);
+  const data::DatasetPtr test_data = data::open_dataset(options["data"], data::Split::test, options["eval_limit"]);
   const auto& info = train_data->info();
   if (!info.is_image() || info.num_classes() < 2)
     throw Error("--data " + options["data"].get<std::string>() + ": a classifier needs labelled images");

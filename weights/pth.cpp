@@ -33,13 +33,6 @@ using caffe2::serialize::PyTorchStreamReader;
 // The zip archive, through LibTorch's reader (it handles the archive's top folder, whose
 // name is the file stem at save time, so records are named "data.pkl", "data/0").
 
-// One line for the user: LibTorch's messages carry a backtrace after the first line.
-std::string first_line(const std::exception& e) {
-  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
-  const std::string message = c10_error ? c10_error->what_without_backtrace() : e.what();
-  return message.substr(0, message.find('\n'));
-}
-
 // LibTorch's zip reader throws c10::Error, and for some damage std exceptions; both
 // become a zoo::Error that starts with `context`.
 template <typename Function>
@@ -469,6 +462,9 @@ Value& Unpickler::reduce(Value& callable, Value& args) {
   if (name == "torch._utils._rebuild_tensor_v2") return rebuild_tensor(args.items);
   if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state")
     return rebuild_parameter(args.items);
+  // LibTorch's own torch::pickle_save wraps typed containers as restore_type_tag(value,
+  // "Dict[str, Tensor]"); the value is what matters.
+  if (name == "torch.jit._pickle.restore_type_tag" && !args.items.empty()) return *args.items[0];
   return make_text(Kind::object, name);
 }
 

@@ -29,12 +29,8 @@ NamedTensors read_torchscript(const std::string& path) {
   torch::jit::Module module;
   try {
     module = torch::jit::load(path, torch::kCPU);
-  } catch (const c10::Error& e) {
-    // LibTorch's message carries a backtrace after its first line.
-    const std::string message = e.what_without_backtrace();
-    throw Error("cannot load TorchScript archive " + path + ": " + message.substr(0, message.find('\n')));
   } catch (const std::exception& e) {
-    throw Error("cannot load TorchScript archive " + path + ": " + e.what());
+    throw Error("cannot load TorchScript archive " + path + ": " + first_line(e));
   }
   NamedTensors tensors;
   collect(module, "", tensors);

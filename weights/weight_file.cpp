@@ -1,13 +1,19 @@
 #include "weights/weight_file.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <torch/script.h>
+#include <torch/serialize.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string_view>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "weights/pth.h"
 #include "weights/torchscript.h"
@@ -85,6 +91,75 @@ std::string format_name(WeightFormat format) {
     case WeightFormat::torchscript: return "torchscript";
   }
   return "unknown";
+}
+
+WeightFormat parse_weight_format(const std::string& name) {
+  for (WeightFormat f : {WeightFormat::safetensors, WeightFormat::pth, WeightFormat::torchscript})
+    if (format_name(f) == name) return f;
+  throw Error("unknown weight format '" + name + "' (expected safetensors, pth or torchscript)", ErrorKind::usage);
+}
+
+WeightFormat format_for_path(const std::string& path) {
+  const std::string extension = std::filesystem::path(path).extension().string();
+  if (extension == ".safetensors") return WeightFormat::safetensors;
+  if (extension == ".pth" || extension == ".bin") return WeightFormat::pth;
+  if (extension == ".pt" || extension == ".ts") return WeightFormat::torchscript;
+  throw Error(path + ": cannot tell the format from the extension; name it with --to", ErrorKind::usage);
+}
+
+namespace {
+
+std::string pth_bytes(const NamedTensors& tensors) {
+  c10::Dict<std::string, at::Tensor> dict;
+  for (const auto& [name, tensor] : tensors) {
+    if (dict.contains(name)) throw Error("tensor name '" + name + "' appears twice");
+    dict.insert(name, tensor.detach().cpu().contiguous());
+  }
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// A TorchScript module tree whose state_dict() names are the tensors' dotted names.
+struct ModuleNode {
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  std::map<std::string, ModuleNode> children;
+};
+
+torch::jit::Module build_module(const ModuleNode& node, const std::string& type_name) {
+  torch::jit::Module module(type_name);
+  for (const auto& [name, child] : node.children) module.register_module(name, build_module(child, type_name + "_" + name));
+  for (const auto& [name, tensor] : node.tensors) {
+    // Integer tensors cannot be parameters (no gradient): they go in as buffers.
+    module.register_parameter(name, tensor, /*is_buffer=*/!tensor.is_floating_point());
+  }
+  return module;
+}
+
+std::string torchscript_bytes(const NamedTensors& tensors) {
+  ModuleNode root;
+  for (const auto& [name, tensor] : tensors) {
+    ModuleNode* node = &root;
+    size_t start = 0, dot;
+    while ((dot = name.find('.', start)) != std::string::npos) {
+      node = &node->children[name.substr(start, dot - start)];
+      start = dot + 1;
+    }
+    node->tensors.emplace_back(name.substr(start), tensor.detach().cpu().contiguous());
+  }
+  std::ostringstream out;
+  build_module(root, "__torch__.zoo.Weights").save(out);
+  return out.str();
+}
+
+}  // namespace
+
+void write_weights(const std::string& path, WeightFormat format, const NamedTensors& tensors,
+                   const std::map<std::string, std::string>& metadata) {
+  switch (format) {
+    case WeightFormat::safetensors: write_safetensors(path, tensors, metadata); return;
+    case WeightFormat::pth: write_file_atomic(path, pth_bytes(tensors)); return;
+    case WeightFormat::torchscript: write_file_atomic(path, torchscript_bytes(tensors)); return;
+  }
 }
 
 }  // namespace zoo::weights

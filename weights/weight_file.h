@@ -21,5 +21,16 @@ WeightFormat detect_weight_format(const std::string& path);
 NamedTensors read_weights(const std::string& path);
 
 std::string format_name(WeightFormat format);  // "safetensors", "pth", "torchscript"
+WeightFormat parse_weight_format(const std::string& name);
+// The format a file name asks for: .safetensors, .pth/.bin, .pt/.ts; otherwise an error
+// that asks for an explicit format.
+WeightFormat format_for_path(const std::string& path);
+
+// Writes tensors atomically in any of the formats, readable by PyTorch:
+//   safetensors  with `metadata`
+//   pth          a dict of tensors, as torch.save(state_dict) (torch.load gives a dict)
+//   torchscript  a module whose state_dict() holds the tensors (torch.jit.load); no code
+void write_weights(const std::string& path, WeightFormat format, const NamedTensors& tensors,
+                   const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace zoo::weights

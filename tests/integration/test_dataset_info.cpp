@@ -11,6 +11,7 @@
 using nlohmann::json;
 using zoo::test::run_zoo;
 using zoo::test::TempDir;
+using zoo::test::expect_clean_error;
 
 namespace {
 
@@ -39,15 +40,6 @@ void write_idx_dir(const std::string& dir, int n) {
     zoo::test::write_bytes(dir + "/" + split + "-images-idx3-ubyte", idx_bytes({static_cast<uint32_t>(n), 4, 4}, pixels));
     zoo::test::write_bytes(dir + "/" + split + "-labels-idx1-ubyte", idx_bytes({static_cast<uint32_t>(n)}, labels));
   }
-}
-
-// Expects exit status 2 and exactly one line of output, "error: ..." containing `what`.
-void expect_clean_error(const std::string& executable, const std::string& arguments, const std::string& what) {
-  const auto result = run_zoo(executable, arguments);
-  EXPECT_EQ(result.exit_code, 2) << result.output;
-  EXPECT_EQ(result.output.rfind("error: ", 0), 0u) << result.output;
-  EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
-  EXPECT_NE(result.output.find(what), std::string::npos) << result.output;
 }
 
 }  // namespace

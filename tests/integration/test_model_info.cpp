@@ -18,11 +18,7 @@ json run_json(const std::string& arguments) {
 }
 
 void expect_clean_error(const std::string& arguments, const std::string& what) {
-  const auto result = run_zoo("model_info", arguments);
-  EXPECT_EQ(result.exit_code, 2) << result.output;
-  EXPECT_EQ(result.output.rfind("error: ", 0), 0u) << result.output;
-  EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
-  EXPECT_NE(result.output.find(what), std::string::npos) << result.output;
+  zoo::test::expect_clean_error("model_info", arguments, what);
 }
 
 }  // namespace

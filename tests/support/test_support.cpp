@@ -4,6 +4,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -53,6 +54,14 @@ CommandResult run_command(const std::string& command) {
 
 CommandResult run_zoo(const std::string& executable, const std::string& arguments) {
   return run_command(std::string(ZOO_BIN_DIR) + "/" + executable + " " + arguments);
+}
+
+void expect_clean_error(const std::string& executable, const std::string& arguments, const std::string& what) {
+  const CommandResult result = run_zoo(executable, arguments);
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_EQ(result.output.rfind("error: ", 0), 0u) << result.output;
+  EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
+  EXPECT_NE(result.output.find(what), std::string::npos) << result.output;
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {

