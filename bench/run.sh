@@ -20,3 +20,8 @@ for threads in 1 "$cores"; do
     'BEGIN { printf "mlp_step   %-6s  %7s  %11.1f  %15.1f  %.2f\n", d, t, z, p, z / p }'
   [ "$device" = "cpu" ] || break
 done
+
+echo
+echo "workload      what                                    seconds   ratio (load/read)"
+"$bin/bench_load_weights" | sed -n 's/.*"load_seconds":\([0-9.e+-]*\).*"megabytes":\([0-9.e+-]*\).*"ratio":\([0-9.e+-]*\).*"read_seconds":\([0-9.e+-]*\).*/\1 \2 \3 \4/p' |
+  awk '{ printf "load_weights  read %.0f MB file                       %7.3f\nload_weights  read_safetensors + load_state_dict    %7.3f   %.2f\n", $2, $4, $1, $3 }'
