@@ -16,6 +16,12 @@ for toy in moons 8gaussians checkerboard 2spirals pinwheel circles swissroll; do
   echo "  toy:$toy -> $out/toy_$toy.png"
 done
 
+echo
+echo "== A small EfficientNet (phi = -3, 32x32) trained from scratch on 6,000 Fashion-MNIST images"
+rm -rf "$out/classifier"
+"$bin/train_classifier" --out "$out/classifier" --model efficientnet_phi --set phi=-3 --image-size 32 \
+  --limit 6000 --epochs 3 --batch-size 64 --lr 0.01 --eval-limit 2000
+
 cat <<MSG
 
 Pictures are in $out/:
@@ -23,4 +29,8 @@ Pictures are in $out/:
   toy_*.png           20,000 training points of each toy distribution, shaded by density
 The table above gives each split's size, per-class counts and the pixel mean/std that
 the classifier normalises with (mean 0.286, std 0.353 for Fashion-MNIST).
+  classifier/         the EfficientNet run: metrics.jsonl (test top-1/top-5 each epoch),
+                      loss.png, checkpoints/best.safetensors; try
+                      $bin/classify --checkpoint $out/classifier --image some.png
+A 3-epoch run on a tenth of the data reaches roughly 70-80% test top-1 (chance: 10%).
 MSG
