@@ -68,6 +68,14 @@ TEST(ClassifierCli, TrainClassifyAndConvert) {
     ASSERT_EQ(original.tensors.size(), back.tensors.size()) << out;
     for (const auto& [name, tensor] : original.tensors) EXPECT_TRUE(torch::equal(tensor, back.at(name))) << out << " " << name;
   }
+  // train_classifier --init starts from weights in any format.
+  result = run_zoo("train_classifier", "--out " + dir.file("run2") + " --init " + dir.file("w.pth") +
+                                           " --model efficientnet_phi --set phi=-3 --image-size 32 --limit 64"
+                                           " --eval-limit 64 --steps 1 --batch-size 32 --ema 0");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("init: loaded " + std::to_string(original.tensors.size()) + " tensors"), std::string::npos)
+      << result.output;
+
   result = run_zoo("convert_weights", "inspect " + dir.file("w.pth") + " --format json");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const json inspected = json::parse(result.output.substr(result.output.find('{')));
