@@ -15,11 +15,7 @@ using zoo::test::expect_clean_error;
 
 namespace {
 
-json run_json(const std::string& arguments) {
-  const auto result = run_zoo("dataset_info", arguments + " --format json");
-  EXPECT_EQ(result.exit_code, 0) << result.output;
-  return json::parse(result.output.substr(result.output.find('{')));
-}
+json run_json(const std::string& arguments) { return zoo::test::run_zoo_json("dataset_info", arguments); }
 
 // An uncompressed IDX file: magic 0 0 8 dims, big-endian sizes, bytes.
 std::string idx_bytes(const std::vector<uint32_t>& dims, const std::string& data) {

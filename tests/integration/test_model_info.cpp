@@ -11,11 +11,7 @@ using zoo::test::run_zoo;
 
 namespace {
 
-json run_json(const std::string& arguments) {
-  const auto result = run_zoo("model_info", arguments + " --format json");
-  EXPECT_EQ(result.exit_code, 0) << result.output;
-  return json::parse(result.output.substr(result.output.find('{')));
-}
+json run_json(const std::string& arguments) { return zoo::test::run_zoo_json("model_info", arguments); }
 
 void expect_clean_error(const std::string& arguments, const std::string& what) {
   zoo::test::expect_clean_error("model_info", arguments, what);

@@ -64,6 +64,26 @@ void expect_clean_error(const std::string& executable, const std::string& argume
   EXPECT_NE(result.output.find(what), std::string::npos) << result.output;
 }
 
+nlohmann::json run_zoo_json(const std::string& executable, const std::string& arguments) {
+  const CommandResult result = run_zoo(executable, arguments + " --format json");
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  const size_t start = result.output.find_first_of("{[");
+  if (start == std::string::npos) throw std::runtime_error(executable + " printed no JSON: " + result.output);
+  return nlohmann::json::parse(result.output.substr(start));
+}
+
+void expect_same_tensors(const weights::NamedTensors& expected, const weights::NamedTensors& actual) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const auto& [name, tensor] = expected[i];
+    SCOPED_TRACE(name);
+    EXPECT_EQ(actual[i].first, name);
+    EXPECT_EQ(actual[i].second.scalar_type(), tensor.scalar_type());
+    EXPECT_EQ(actual[i].second.sizes(), tensor.sizes());
+    EXPECT_TRUE(torch::equal(actual[i].second, tensor));
+  }
+}
+
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

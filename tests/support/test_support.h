@@ -1,12 +1,22 @@
 #pragma once
 // Helpers shared by the test suites: scratch directories and running the real executables.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "weights/safetensors.h"
+
 namespace zoo::test {
+
+// Runs a zoo executable (with --format json added) that must succeed, and parses its JSON
+// output (from the first '{' or '[').
+nlohmann::json run_zoo_json(const std::string& executable, const std::string& arguments);
+
+// Same names in the same order, same dtypes, shapes and values.
+void expect_same_tensors(const weights::NamedTensors& expected, const weights::NamedTensors& actual);
 
 // Passes when `action` throws a zoo::Error whose message contains every one of `parts`.
 testing::AssertionResult throws_error_with(const std::function<void()>& action, const std::vector<std::string>& parts);

@@ -126,17 +126,6 @@ void make_fixtures(const test::TempDir& dir, const std::string& modes) {
   ASSERT_EQ(python.exit_code, 0) << python.output;
 }
 
-void expect_same_tensors(const NamedTensors& expected, const NamedTensors& actual) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const auto& [name, tensor] = expected[i];
-    SCOPED_TRACE(name);
-    EXPECT_EQ(actual[i].first, name);
-    EXPECT_EQ(actual[i].second.scalar_type(), tensor.scalar_type());
-    EXPECT_EQ(actual[i].second.sizes(), tensor.sizes());
-    EXPECT_TRUE(torch::equal(actual[i].second, tensor));
-  }
-}
 
 std::string error_of(const std::function<void()>& action) {
   try {
@@ -150,11 +139,12 @@ std::string error_of(const std::function<void()>& action) {
 
 }  // namespace pth_test
 
+using zoo::test::expect_same_tensors;
+
 namespace {
 
 using namespace std::string_literals;
 using pth_test::error_of;
-using pth_test::expect_same_tensors;
 using pth_test::make_fixtures;
 
 #define EXPECT_CONTAINS(text, fragment) \

@@ -15,6 +15,8 @@
 #include "weights/safetensors.h"
 
 namespace zoo::weights {
+using zoo::test::expect_same_tensors;
+
 namespace {
 
 const char* kSource = "bad.safetensors";
@@ -50,17 +52,6 @@ std::string entry(const std::string& name, const std::string& dtype, const std::
   return "\"" + name + "\":{\"dtype\":" + dtype + ",\"shape\":" + shape + ",\"data_offsets\":" + offsets + "}";
 }
 
-void expect_same(const NamedTensors& expected, const NamedTensors& actual) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const auto& [name, tensor] = expected[i];
-    SCOPED_TRACE(name);
-    EXPECT_EQ(actual[i].first, name);
-    EXPECT_EQ(actual[i].second.scalar_type(), tensor.scalar_type());
-    EXPECT_EQ(actual[i].second.sizes(), tensor.sizes());
-    EXPECT_TRUE(torch::equal(actual[i].second, tensor));
-  }
-}
 
 uint64_t header_length(const std::string& bytes) {
   uint64_t length;
@@ -95,7 +86,7 @@ TEST(SafeTensors, RoundTripsEveryDtypeShapeAndMetadata) {
 
   EXPECT_EQ(header_length(test::read_bytes(path)) % 8, 0u);
   const SafeTensors read = read_safetensors(path);
-  expect_same(tensors, read.tensors);
+  expect_same_tensors(tensors, read.tensors);
   EXPECT_EQ(read.metadata, metadata);
   EXPECT_EQ(read.at("scalar").dim(), 0);
 }
@@ -391,7 +382,7 @@ TEST(SafeTensorsPython, ReadsWhatPythonWrites) {
   ASSERT_EQ(python.exit_code, 0) << python.output;
 
   const SafeTensors read = read_safetensors(path);
-  expect_same(python_tensors(), read.tensors);
+  expect_same_tensors(python_tensors(), read.tensors);
   EXPECT_EQ(read.metadata, kPythonMetadata);
 }
 

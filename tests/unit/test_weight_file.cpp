@@ -17,14 +17,13 @@ namespace zoo::weights {
 // "module", "torchscript", "shared", "dtypes") and the checks on them.
 namespace pth_test {
 void make_fixtures(const test::TempDir& dir, const std::string& modes);
-void expect_same_tensors(const NamedTensors& expected, const NamedTensors& actual);
 std::string error_of(const std::function<void()>& action);
 }  // namespace pth_test
 
 namespace {
 
 using pth_test::error_of;
-using pth_test::expect_same_tensors;
+using zoo::test::expect_same_tensors;
 using pth_test::make_fixtures;
 
 #define EXPECT_CONTAINS(text, fragment) \
