@@ -25,3 +25,18 @@ echo
 echo "workload      what                                    seconds   ratio (load/read)"
 "$bin/bench_load_weights" | sed -n 's/.*"load_seconds":\([0-9.e+-]*\).*"megabytes":\([0-9.e+-]*\).*"ratio":\([0-9.e+-]*\).*"read_seconds":\([0-9.e+-]*\).*/\1 \2 \3 \4/p' |
   awk '{ printf "load_weights  read %.0f MB file                       %7.3f\nload_weights  read_safetensors + load_state_dict    %7.3f   %.2f\n", $2, $4, $1, $3 }'
+
+echo
+echo "workload   threads  zoo img/s  torchvision img/s  ratio  zoo peak MB  torchvision peak MB"
+field() { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p"; }
+# zoo's inference path: BatchNorm folded into the convolutions, channels-last; torchvision
+# runs eager as users run it.
+for workload in infer train; do
+  extra=()
+  [ "$workload" = infer ] && extra=(--channels-last)
+  zoo=$("$bin/bench_efficientnet" --workload "$workload" --device "$device" --threads "$cores" "${extra[@]}")
+  tv=$("$python" "$here/efficientnet.py" --workload "$workload" --device "$device" --threads "$cores")
+  awk -v w="b0_$workload" -v t="$cores" -v z="$(echo "$zoo" | field images_per_second)" -v p="$(echo "$tv" | field images_per_second)" \
+      -v zm="$(echo "$zoo" | field peak_rss_mb)" -v pm="$(echo "$tv" | field peak_rss_mb)" \
+    'BEGIN { printf "%-10s %7s  %9.1f  %17.1f  %5.2f  %11.0f  %19.0f\n", w, t, z, p, z / p, zm, pm }'
+done

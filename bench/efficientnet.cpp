@@ -1,0 +1,69 @@
+// EfficientNet-B0 workloads, one per process so that peak memory is the workload's own:
+//   infer  batch 8 at 224x224, BatchNorm folded, inference mode
+//   train  batch 128 at 32x32, 10 classes, one SGD step
+// Prints images/s and peak resident memory as JSON; bench/run.sh runs torchvision on the
+// same workload (bench/efficientnet.py) and prints the ratio.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/runtime.h"
+#include "models/nn/fuse.h"
+#include "models/registry.h"
+
+using namespace zoo;
+
+int main(int argc, char** argv) {
+  return run_main([&] {
+    Cli cli("bench_efficientnet", "Time EfficientNet-B0 inference or training steps");
+    cli.common()
+        .text("workload", "infer or train", "infer")
+        .integer("iterations", "timed iterations", 10)
+        .flag("channels-last", "infer: channels-last memory format");
+    const Json options = cli.parse(argc, argv);
+    const Runtime runtime = setup_runtime(options);
+    const bool train = options["workload"] == "train";
+    if (!train && options["workload"] != "infer") throw Error("--workload must be infer or train", ErrorKind::usage);
+    const int64_t batch = train ? 128 : 8, size = train ? 32 : 224;
+    models::Classifier net = models::build_classifier("efficientnet_b0", train ? Json{{"num_classes", 10}} : Json::object());
+    net.module().to(runtime.device);
+    const torch::Tensor x = torch::randn({batch, 3, size, size}, runtime.device);
+    const torch::Tensor y = torch::randint(0, 10, {batch}, torch::TensorOptions().dtype(torch::kLong).device(runtime.device));
+    torch::optim::SGD optimizer(net.module().parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+    std::function<void()> step;
+    if (train) {
+      net.module().train();
+      step = [&] {
+        optimizer.zero_grad();
+        torch::nn::functional::cross_entropy(net(x), y).backward();
+        optimizer.step();
+      };
+    } else {
+      const bool channels_last = options["channels_last"];
+      models::fuse_for_inference(net.module(), channels_last);
+      const torch::Tensor input = channels_last ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
+      step = [&, input] {
+        c10::InferenceMode guard;
+        net(input);
+      };
+    }
+    step();  // warm-up
+    if (runtime.device.is_cuda()) torch::cuda::synchronize();
+    const int64_t iterations = options["iterations"];
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < iterations; ++i) step();
+    if (runtime.device.is_cuda()) torch::cuda::synchronize();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    std::cout << Json{{"workload", "b0_" + options["workload"].get<std::string>()}, {"impl", "zoo"},
+                      {"threads", runtime.threads}, {"images_per_second", static_cast<double>(iterations * batch) / seconds},
+                      {"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0}}
+                     .dump()
+              << std::endl;
+    return 0;
+  });
+}

@@ -1,0 +1,48 @@
+"""The workloads of bench/efficientnet.cpp in torchvision (eager): images/s and peak RSS as JSON."""
+import argparse
+import json
+import resource
+import time
+
+import torch
+import torchvision
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--workload", default="infer", choices=["infer", "train"])
+parser.add_argument("--threads", type=int, default=1)
+parser.add_argument("--device", default="cpu")
+parser.add_argument("--iterations", type=int, default=10)
+args = parser.parse_args()
+torch.set_num_threads(args.threads)
+train = args.workload == "train"
+batch, size = (128, 32) if train else (8, 224)
+model = torchvision.models.efficientnet_b0(num_classes=10 if train else 1000).to(args.device)
+x = torch.randn(batch, 3, size, size, device=args.device)
+y = torch.randint(0, 10, (batch,), device=args.device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+if train:
+    model.train()
+
+    def step():
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+else:
+    model.eval()
+
+    def step():
+        with torch.inference_mode():
+            model(x)
+
+step()
+if args.device.startswith("cuda"):
+    torch.cuda.synchronize()
+start = time.perf_counter()
+for _ in range(args.iterations):
+    step()
+if args.device.startswith("cuda"):
+    torch.cuda.synchronize()
+seconds = time.perf_counter() - start
+print(json.dumps({"workload": "b0_" + args.workload, "impl": "torchvision", "threads": args.threads,
+                  "images_per_second": args.iterations * batch / seconds,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
