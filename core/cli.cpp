@@ -192,6 +192,20 @@ Json Cli::parse(int argc, const char* const* argv, const Json& base) const {
   return resolved;
 }
 
+Json key_value_overrides(const Json& items) {
+  Json overrides = Json::object();
+  for (const auto& item : items) {
+    const std::string text = item.get<std::string>();
+    const size_t equals = text.find('=');
+    if (equals == std::string::npos || equals == 0)
+      throw Error("--set expects KEY=VALUE, got '" + text + "'", ErrorKind::usage);
+    const std::string value = text.substr(equals + 1);
+    const Json parsed = Json::parse(value, nullptr, /*allow_exceptions=*/false);
+    overrides[text.substr(0, equals)] = parsed.is_discarded() ? Json(value) : parsed;
+  }
+  return overrides;
+}
+
 Json load_json_file(const std::string& path) {
   const std::string text = read_file(path);
   try {

@@ -59,6 +59,10 @@ class Cli {
   std::vector<Option> options_;
 };
 
+// --set KEY=VALUE items as one JSON object {"KEY": VALUE}: a value that parses as JSON is
+// taken as JSON (phi=-2, same_padding=true), anything else as a string.
+Json key_value_overrides(const Json& items);
+
 // Reads a JSON file: a zoo::Error names the file and the parse problem.
 Json load_json_file(const std::string& path);
 // Writes pretty JSON atomically.

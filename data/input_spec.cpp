@@ -1,6 +1,7 @@
 #include "data/input_spec.h"
 
 #include "core/error.h"
+#include "data/statistics.h"
 
 namespace zoo::data {
 
@@ -23,19 +24,10 @@ InputSpec input_spec_from_json(const Json& json) {
 
 InputSpec measure_input_spec(const Dataset& dataset, int64_t size, int64_t max_examples) {
   if (!dataset.info().is_image()) throw Error(dataset.info().name + ": a classifier needs image data");
-  const int64_t channels = dataset.info().shape[0];
-  torch::Tensor sum = torch::zeros({channels}, torch::kDouble), squares = torch::zeros({channels}, torch::kDouble);
-  int64_t values = 0;
-  for (int64_t i = 0; i < std::min(dataset.size(), max_examples); ++i) {
-    const torch::Tensor x = dataset.get(i).input.to(torch::kDouble).reshape({channels, -1});
-    sum += x.sum(1);
-    squares += x.square().sum(1);
-    values += x.size(1);
-  }
-  const torch::Tensor mean = sum / static_cast<double>(values);
-  const torch::Tensor std = (squares / static_cast<double>(values) - mean.square()).clamp_min(1e-12).sqrt();
-  return {size, channels, std::vector<double>(mean.data_ptr<double>(), mean.data_ptr<double>() + channels),
-          std::vector<double>(std.data_ptr<double>(), std.data_ptr<double>() + channels)};
+  ChannelStats stats = channel_stats(dataset, max_examples);
+  // A constant channel would divide by zero when normalising.
+  for (double& s : stats.std) s = std::max(s, 1e-6);
+  return {size, dataset.info().shape[0], stats.mean, stats.std};
 }
 
 namespace {

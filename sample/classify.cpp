@@ -58,12 +58,10 @@ torch::Tensor prepare_images(const std::vector<std::string>& paths, const Loaded
   } else {
     spec = data::input_spec_from_json(loaded.input);
   }
+  const data::TransformPtr transform = data::eval_transform(spec, -1);
+  SampleRng unused(0);  // evaluation transforms draw nothing
   std::vector<torch::Tensor> images;
-  for (const std::string& path : paths) {
-    torch::Tensor image = load_image(path, spec.channels == 1);
-    SampleRng unused(0);
-    images.push_back((*data::eval_transform(spec, -1))(image, unused));
-  }
+  for (const std::string& path : paths) images.push_back((*transform)(load_image(path, spec.channels == 1), unused));
   return torch::stack(images);
 }
 

@@ -9,6 +9,7 @@
 #include "core/image.h"
 #include "core/plot.h"
 #include "data/spec.h"
+#include "data/statistics.h"
 
 using namespace zoo;
 
@@ -17,23 +18,11 @@ namespace {
 // One pass over a split: count, per-channel mean and std (per coordinate for points), in
 // double, and examples per class.
 Json describe(const data::Dataset& dataset) {
-  const auto& info = dataset.info();
-  const int64_t channels = info.shape.empty() ? 1 : info.shape.front();
-  torch::Tensor sum = torch::zeros({channels}, torch::kDouble), squares = torch::zeros({channels}, torch::kDouble);
-  std::vector<int64_t> per_class(static_cast<size_t>(info.num_classes()), 0);
-  int64_t values = 0;
-  for (int64_t i = 0; i < dataset.size(); ++i) {
-    const data::Example example = dataset.get(i);
-    const torch::Tensor x = example.input.to(torch::kDouble).reshape({channels, -1});
-    sum += x.sum(1);
-    squares += x.square().sum(1);
-    values += x.size(1);
-    if (example.label >= 0 && example.label < info.num_classes()) ++per_class[static_cast<size_t>(example.label)];
-  }
-  const torch::Tensor mean = sum / static_cast<double>(values);
-  const torch::Tensor std = (squares / static_cast<double>(values) - mean.square()).clamp_min(0).sqrt();
-  auto as_vector = [](const torch::Tensor& t) { return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel()); };
-  return {{"examples", dataset.size()}, {"mean", as_vector(mean)}, {"std", as_vector(std)}, {"class_counts", per_class}};
+  std::vector<int64_t> per_class(static_cast<size_t>(dataset.info().num_classes()), 0);
+  const data::ChannelStats stats = data::channel_stats(dataset, -1, [&](const data::Example& example) {
+    if (example.label >= 0 && example.label < static_cast<int64_t>(per_class.size())) ++per_class[static_cast<size_t>(example.label)];
+  });
+  return {{"examples", dataset.size()}, {"mean", stats.mean}, {"std", stats.std}, {"class_counts", per_class}};
 }
 
 std::string write_picture(const data::Dataset& dataset, const std::string& path) {

@@ -33,16 +33,9 @@ int main(int argc, char** argv) {
     if (in_channels < 0) throw Error("--in-channels must be positive", ErrorKind::usage);
 
     const std::string name = options["model"];
-    Json overrides = Json::object();
+    Json overrides = key_value_overrides(options["set"]);
     if (num_classes > 0) overrides["num_classes"] = num_classes;
     if (in_channels > 0) overrides["in_channels"] = in_channels;
-    for (const std::string& item : options["set"].get<std::vector<std::string>>()) {
-      const size_t eq = item.find('=');
-      if (eq == std::string::npos || eq == 0) throw Error("--set expects KEY=VALUE, got '" + item + "'", ErrorKind::usage);
-      const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
-      const Json parsed = Json::parse(value, nullptr, /*allow_exceptions=*/false);
-      overrides[key] = parsed.is_discarded() ? Json(value) : parsed;  // a bare word is a string
-    }
     models::Classifier net = models::build_classifier(name, overrides);
     net.module().to(runtime.device);
     const int64_t size = image_size > 0 ? image_size : net.image_size();

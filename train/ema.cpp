@@ -7,18 +7,22 @@
 
 namespace zoo::train {
 
-Ema::Ema(torch::nn::Module& model, double decay) : model_(model), decay_(decay) {
+Ema::Ema(torch::nn::Module& model, double decay) : decay_(decay) {
   if (!(decay >= 0 && decay < 1)) throw Error("--ema must be in [0, 1), got " + std::to_string(decay), ErrorKind::usage);
-  for (const auto& [name, tensor] : weights::state_dict(model)) shadow_.emplace_back(name, tensor.detach().clone());
+  // state_dict's tensors share storage with the module's: holding them once saves walking
+  // the module tree after every optimizer step.
+  for (const auto& [name, tensor] : weights::state_dict(model)) {
+    model_state_.push_back(tensor);
+    shadow_.emplace_back(name, tensor.clone());
+  }
 }
 
 void Ema::update(int64_t step) {
   torch::NoGradGuard no_grad;
   const double d = std::min(decay_, (1.0 + static_cast<double>(step)) / (10.0 + static_cast<double>(step)));
-  const auto current = weights::state_dict(model_);
   for (size_t i = 0; i < shadow_.size(); ++i) {
     torch::Tensor& shadow = shadow_[i].second;
-    const torch::Tensor& value = current[i].second;
+    const torch::Tensor& value = model_state_[i];
     if (shadow.is_floating_point())
       shadow.mul_(d).add_(value, 1 - d);
     else
@@ -40,10 +44,9 @@ void Ema::load(const weights::NamedTensors& state) {
 
 void Ema::swap_into_model() {
   torch::NoGradGuard no_grad;
-  const auto current = weights::state_dict(model_);
   for (size_t i = 0; i < shadow_.size(); ++i) {
-    torch::Tensor saved = current[i].second.clone();
-    current[i].second.copy_(shadow_[i].second);
+    torch::Tensor saved = model_state_[i].clone();
+    model_state_[i].copy_(shadow_[i].second);
     shadow_[i].second.copy_(saved);
   }
 }

@@ -26,8 +26,8 @@ class Ema {
   void swap_into_model();
 
  private:
-  torch::nn::Module& model_;
   double decay_;
+  std::vector<torch::Tensor> model_state_;  // the model's own tensors, in state-dict order
   weights::NamedTensors shadow_;
 };
 

@@ -41,20 +41,6 @@ Cli make_cli() {
   return cli;
 }
 
-// "phi=-2" -> {"phi": -2}; values are JSON when they parse as JSON, else strings.
-Json parse_overrides(const Json& pairs) {
-  Json overrides = Json::object();
-  for (const auto& item : pairs) {
-    const std::string text = item.get<std::string>();
-    const size_t equals = text.find('=');
-    if (equals == std::string::npos || equals == 0) throw Error("--set " + text + ": expected KEY=VALUE", ErrorKind::usage);
-    const std::string value = text.substr(equals + 1);
-    const Json parsed = Json::parse(value, nullptr, false);
-    overrides[text.substr(0, equals)] = parsed.is_discarded() ? Json(value) : parsed;
-  }
-  return overrides;
-}
-
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Json& o, const std::vector<torch::Tensor>& parameters) {
   const std::string name = o["optimizer"];
   const double lr = o["lr"], wd = o["weight_decay"], momentum = o["momentum"];
@@ -93,7 +79,7 @@ int run(int argc, char** argv) {
   const int64_t size = options["image_size"].get<int64_t>() > 0 ? options["image_size"].get<int64_t>() : native;
   const data::InputSpec input = data::measure_input_spec(*train_data, size);
 
-  Json overrides = parse_overrides(options["set"]);
+  Json overrides = key_value_overrides(options["set"]);
   overrides["num_classes"] = info.num_classes();
   overrides["in_channels"] = info.shape[0];
   models::Classifier classifier = models::build_classifier(options["model"], overrides);

@@ -39,6 +39,14 @@ void Trainer::checkpoint(MetricsLog& log, bool final) {
   if (final) plot_metric(run_.metrics_path(), "loss", run_.loss_plot_path());
 }
 
+namespace {
+std::string loss_status(double loss) {
+  char status[64];
+  std::snprintf(status, sizeof status, "loss %.4g", loss);
+  return status;
+}
+}  // namespace
+
 double Trainer::run(const LossFn& loss_fn) {
   MetricsLog log(run_.metrics_path(), resumed_from_);
   const int64_t per_epoch = loader_.batches_per_epoch();
@@ -54,8 +62,10 @@ double Trainer::run(const LossFn& loss_fn) {
     while (step_ < options_.steps) {
       std::optional<data::Batch> batch = reader->next();
       if (!batch) break;
-      if (schedule_)
-        for (auto& group : optimizer_.param_groups()) group.options().set_lr(schedule_(step_));
+      if (schedule_) {
+        const double lr = schedule_(step_);
+        for (auto& group : optimizer_.param_groups()) group.options().set_lr(lr);
+      }
       optimizer_.zero_grad();
       torch::Tensor loss = loss_fn(*batch, step_);
       const double value = loss.item<double>();
@@ -81,15 +91,11 @@ double Trainer::run(const LossFn& loss_fn) {
                    {"seconds", seconds}});
         interval_sum = 0, interval_count = 0;
       }
-      char status[64];
-      std::snprintf(status, sizeof status, "loss %.4g", std::isnan(last_mean) ? value : last_mean);
-      progress.update(step_, status);
+      progress.update(step_, loss_status(std::isnan(last_mean) ? value : last_mean));
       if (step_ % options_.checkpoint_every == 0 && step_ < options_.steps) checkpoint(log, false);
     }
   }
-  char status[64];
-  std::snprintf(status, sizeof status, "loss %.4g", last_mean);
-  progress.finish(status);
+  progress.finish(loss_status(last_mean));
   checkpoint(log, true);
   return last_mean;
 }
