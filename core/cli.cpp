@@ -81,15 +81,16 @@ Cli& Cli::common() {
 
 Cli& Cli::training(const std::string& default_data, const std::string& default_model, int64_t default_batch_size,
                    double default_lr) {
-  return text("data", "dataset spec (fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, toy:NAME)",
-              default_data)
-      .text("model", "model name", default_model)
-      .required("out", "run directory to write")
+  text("data", "dataset spec (fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, toy:NAME)",
+       default_data);
+  if (!default_model.empty()) text("model", "model name", default_model);
+  return required("out", "run directory to write")
       .integer("epochs", "epochs to train (ignored when --steps is set)", 1)
       .integer("steps", "optimizer steps to train (0 = use --epochs)", 0)
       .integer("batch-size", "examples per step", default_batch_size)
       .real("lr", "learning rate", default_lr)
       .integer("limit", "use only the first N training examples (0 = all)", 0)
+      .text("precision", "auto (bf16 autocast on CUDA, fp32 on the CPU), fp32 or bf16", "auto")
       .flag("resume", "continue the run in --out from its last checkpoint");
 }
 
@@ -155,8 +156,17 @@ Json Cli::parse(int argc, const char* const* argv, const Json& base) const {
   for (const auto& o : options_) resolved[key_of(o.name)] = o.default_value;
   for (const auto& [key, value] : base.items()) resolved[key] = config_value("the run's config.json", key, value);
 
+  // cxxopts takes one-letter names as short options only (-n); accept --n and --n=V too,
+  // as users of the long forms expect.
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::string& arg : args)
+    if (arg.size() >= 3 && arg.compare(0, 2, "--") == 0 && (arg.size() == 3 || arg[3] == '=') && find(arg.substr(2, 1)))
+      arg = "-" + arg.substr(2, 1) + (arg.size() > 3 ? arg.substr(4) : "");
+  std::vector<const char*> pointers;
+  for (const std::string& arg : args) pointers.push_back(arg.c_str());
+
   try {
-    const auto result = parser.parse(argc, argv);
+    const auto result = parser.parse(argc, pointers.data());
     if (result.count("help")) {
       std::cout << help();
       throw HelpRequested{};

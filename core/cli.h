@@ -34,7 +34,8 @@ class Cli {
 
   // --device, --threads, --seed, --config: every executable has them.
   Cli& common();
-  // --data, --model, --out, --epochs, --steps, --batch-size, --lr, --limit, --resume.
+  // --data, --model (left out when default_model is empty: the executable names its own
+  // network option), --out, --epochs, --steps, --batch-size, --lr, --limit, --precision, --resume.
   Cli& training(const std::string& default_data, const std::string& default_model, int64_t default_batch_size,
                 double default_lr);
 

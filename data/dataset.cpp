@@ -36,4 +36,24 @@ Subset::Subset(DatasetPtr base, int64_t count)
 
 Example Subset::get(int64_t index) const { return base_->get(index); }
 
+namespace {
+int64_t examples_to_take(const Dataset& dataset, int64_t count) {
+  return count > 0 ? std::min(count, dataset.size()) : dataset.size();
+}
+}  // namespace
+
+torch::Tensor stack_inputs(const Dataset& dataset, int64_t count) {
+  std::vector<torch::Tensor> inputs;
+  for (int64_t i = 0, n = examples_to_take(dataset, count); i < n; ++i) inputs.push_back(dataset.get(i).input);
+  if (inputs.empty()) throw Error(dataset.info().name + ": no examples");
+  return torch::stack(inputs);
+}
+
+torch::Tensor stack_labels(const Dataset& dataset, int64_t count) {
+  const int64_t n = examples_to_take(dataset, count);
+  torch::Tensor labels = torch::empty({n}, torch::kLong);
+  for (int64_t i = 0; i < n; ++i) labels[i] = dataset.get(i).label;
+  return labels;
+}
+
 }  // namespace zoo::data

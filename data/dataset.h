@@ -41,6 +41,11 @@ using DatasetPtr = std::shared_ptr<const Dataset>;
 // labelled data set that comes without class names).
 std::vector<std::string> numbered_classes(int64_t count);
 
+// The inputs of the first `count` examples (0 = all) as one tensor [N, ...], and their
+// labels [N] (−1 where unlabelled): for evaluation against whole splits.
+torch::Tensor stack_inputs(const Dataset& dataset, int64_t count = 0);
+torch::Tensor stack_labels(const Dataset& dataset, int64_t count = 0);
+
 // Examples held in memory as one tensor [N, ...]. uint8 inputs (8-bit images) are kept
 // as bytes and scaled to [0, 1] floats on access; float inputs are returned as they are.
 // Labels are int64 [N], or undefined for unlabelled data.

@@ -78,8 +78,13 @@ std::shared_ptr<torch::nn::Module> build_model(const std::string& name, const Js
   return find_model(name).build(model_config(name, overrides));
 }
 
-Classifier::Classifier(std::string name, Json config, std::shared_ptr<torch::nn::Module> module, ClassifyFn classify)
-    : name_(std::move(name)), config_(std::move(config)), module_(std::move(module)), classify_(std::move(classify)) {}
+Classifier::Classifier(std::string name, Json config, std::shared_ptr<torch::nn::Module> module, ClassifyFn classify,
+                       ClassifyFn features)
+    : name_(std::move(name)),
+      config_(std::move(config)),
+      module_(std::move(module)),
+      classify_(std::move(classify)),
+      features_(std::move(features)) {}
 
 int64_t Classifier::num_classes() const { return config_int(config_, "num_classes", name_); }
 int64_t Classifier::in_channels() const { return config_int(config_, "in_channels", name_); }
@@ -90,7 +95,7 @@ Classifier build_classifier(const std::string& name, const Json& overrides) {
   if (!entry.is_classifier()) throw Error("model '" + name + "' is not an image classifier", ErrorKind::usage);
   Json config = model_config(name, overrides);
   std::shared_ptr<torch::nn::Module> module = entry.build(config);
-  return Classifier(name, std::move(config), std::move(module), entry.classify);
+  return Classifier(name, std::move(config), std::move(module), entry.classify, entry.features);
 }
 
 }  // namespace zoo::models

@@ -41,6 +41,7 @@ struct ModelEntry {
   // A classifier's resolved config has integer "num_classes", "in_channels" and "resolution".
   std::function<Json(const Json& config)> resolve;
   ClassifyFn classify;  // set for image classifiers, empty for other models
+  ClassifyFn features;  // classifiers: the pooled features [N, F] the last layer sees
 
   bool is_classifier() const { return static_cast<bool>(classify); }
 };
@@ -58,9 +59,12 @@ std::shared_ptr<torch::nn::Module> build_model(const std::string& name, const Js
 // An image classifier built by name. Copies share the module.
 class Classifier {
  public:
-  Classifier(std::string name, Json config, std::shared_ptr<torch::nn::Module> module, ClassifyFn classify);
+  Classifier(std::string name, Json config, std::shared_ptr<torch::nn::Module> module, ClassifyFn classify,
+             ClassifyFn features);
 
   torch::Tensor forward(const torch::Tensor& images) const { return classify_(*module_, images); }
+  // The penultimate features [N, F] (embeddings for Fréchet distances, fine-tuning).
+  torch::Tensor features(const torch::Tensor& images) const { return features_(*module_, images); }
   torch::Tensor operator()(const torch::Tensor& images) const { return forward(images); }
 
   torch::nn::Module& module() const { return *module_; }
@@ -75,7 +79,7 @@ class Classifier {
   std::string name_;
   Json config_;
   std::shared_ptr<torch::nn::Module> module_;
-  ClassifyFn classify_;
+  ClassifyFn classify_, features_;
 };
 
 // Throws zoo::Error(usage) when the name is unknown or not a classifier.

@@ -1,68 +1,23 @@
 // classify: runs a trained classifier on image files (prints the top classes) or on a
 // tensor file (writes the logits), for pipelines and parity checks.
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/image.h"
 #include "core/runtime.h"
-#include "data/input_spec.h"
-#include "models/registry.h"
-#include "weights/checkpoint.h"
-#include "weights/state_dict.h"
-#include "weights/weight_file.h"
+#include "train/load_classifier.h"
+#include "weights/safetensors.h"
 
 using namespace zoo;
 
 namespace {
 
-struct LoadedClassifier {
-  models::Classifier classifier;
-  Json input;  // the InputSpec as JSON, or null when the weights came without one
-  std::vector<std::string> classes;
-};
-
-// A zoo checkpoint carries its model config; any other weight file (a PyTorch .pth,
-// TorchScript or safetensors export) is read with --model NAME beside it.
-LoadedClassifier load(const Json& options) {
-  const std::string path = options["checkpoint"];
-  const std::string model = options["model"];
-  weights::NamedTensors tensors;
-  Json saved;
-  if (std::filesystem::is_directory(path) || weights::detect_weight_format(path) == weights::WeightFormat::safetensors) {
-    weights::ModelCheckpoint checkpoint = weights::read_checkpoint(path);
-    saved = checkpoint.model_config;
-    tensors = std::move(checkpoint.weights.tensors);
-  } else {
-    tensors = weights::read_weights(path);
-  }
-  const bool has_config = saved.is_object() && saved.contains("model");
-  if (!has_config && model.empty())
-    throw Error("--checkpoint " + path + " carries no model config: name the model with --model", ErrorKind::usage);
-  Json overrides = has_config ? saved["config"] : Json::object();
-  if (options["num_classes"].get<int64_t>() > 0) overrides["num_classes"] = options["num_classes"];
-  models::Classifier classifier = models::build_classifier(has_config ? saved["model"].get<std::string>() : model, overrides);
-  weights::load_state_dict(classifier.module(), tensors, /*strict=*/true);
-  std::vector<std::string> classes = has_config && saved.contains("classes") ? saved["classes"].get<std::vector<std::string>>()
-                                                                            : data::numbered_classes(classifier.num_classes());
-  return {classifier, has_config && saved.contains("input") ? saved["input"] : Json(), classes};
-}
-
-// Images as the model saw them in training: resized, normalised.
-torch::Tensor prepare_images(const std::vector<std::string>& paths, const LoadedClassifier& loaded) {
-  data::InputSpec spec;
-  if (loaded.input.is_null()) {  // torchvision's ImageNet preprocessing for foreign weights
-    spec = {loaded.classifier.image_size(), loaded.classifier.in_channels(), {0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}};
-  } else {
-    spec = data::input_spec_from_json(loaded.input);
-  }
-  const data::TransformPtr transform = data::eval_transform(spec, -1);
-  SampleRng unused(0);  // evaluation transforms draw nothing
+std::vector<torch::Tensor> load_images(const std::vector<std::string>& paths, const train::LoadedClassifier& loaded) {
   std::vector<torch::Tensor> images;
-  for (const std::string& path : paths) images.push_back((*transform)(load_image(path, spec.channels == 1), unused));
-  return torch::stack(images);
+  for (const std::string& path : paths) images.push_back(load_image(path, loaded.input.channels == 1));
+  return images;
 }
 
 int run(int argc, char** argv) {
@@ -86,7 +41,8 @@ int run(int argc, char** argv) {
   if (tensor_mode && options["output"].get<std::string>().empty())
     throw Error("--input needs --output for the logits", ErrorKind::usage);
 
-  LoadedClassifier loaded = load(options);
+  train::LoadedClassifier loaded =
+      train::load_classifier(options["checkpoint"], options["model"], options["num_classes"]);
   loaded.classifier.module().to(runtime.device);
   loaded.classifier.module().eval();
   torch::NoGradGuard no_grad;
@@ -106,7 +62,7 @@ int run(int argc, char** argv) {
   }
 
   const auto paths = options["image"].get<std::vector<std::string>>();
-  const torch::Tensor probabilities = torch::softmax(loaded.classifier(prepare_images(paths, loaded).to(runtime.device)), 1).cpu();
+  const torch::Tensor probabilities = torch::softmax(loaded.classifier(train::classifier_inputs(loaded, load_images(paths, loaded)).to(runtime.device)), 1).cpu();
   const int64_t k = std::min<int64_t>(options["topk"].get<int64_t>(), probabilities.size(1));
   if (k < 1) throw Error("--topk must be at least 1", ErrorKind::usage);
   const auto [values, indices] = probabilities.topk(k, 1);

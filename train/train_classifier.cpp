@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/autocast.h"
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -114,6 +115,7 @@ int run(int argc, char** argv) {
   trainer_options.checkpoint_every = per_epoch;
   trainer_options.log_every = std::min<int64_t>(50, per_epoch);
   trainer_options.label = "train " + classifier.name();
+  trainer_options.autocast = autocast_for(options["precision"], runtime.device);
 
   RunDir run = resume ? RunDir::open(options["out"]) : RunDir::create(options["out"], options);
   if (resume) run.save_config(options);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/autocast.h"
 #include "core/error.h"
 #include "core/plot.h"
 #include "core/progress.h"
@@ -67,7 +68,11 @@ double Trainer::run(const LossFn& loss_fn) {
         for (auto& group : optimizer_.param_groups()) group.options().set_lr(lr);
       }
       optimizer_.zero_grad();
-      torch::Tensor loss = loss_fn(*batch, step_);
+      torch::Tensor loss;
+      {
+        AutocastGuard autocast(options_.autocast);
+        loss = loss_fn(*batch, step_);
+      }
       const double value = loss.item<double>();
       if (!std::isfinite(value))
         throw Error("the loss became " + std::to_string(value) + " at step " + std::to_string(step_) +

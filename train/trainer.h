@@ -22,6 +22,7 @@ struct TrainerOptions {
   int64_t log_every = 50;           // steps between metrics records
   int64_t checkpoint_every = 1000;  // steps between checkpoints (one is always written at the end)
   double grad_clip = 0;             // max global gradient norm; 0 = no clipping
+  bool autocast = false;            // run the loss function under CUDA bf16 autocast (core/autocast.h)
   std::string label = "train";      // progress-bar label
 };
 

@@ -78,7 +78,7 @@ TrainState load_training_checkpoint(const std::string& stem, torch::nn::Module& 
   return state;
 }
 
-ModelCheckpoint read_checkpoint(const std::string& file_or_run_dir) {
+ModelCheckpoint read_checkpoint(const std::string& file_or_run_dir, bool prefer_ema) {
   std::string path = file_or_run_dir;
   if (fs::is_directory(path)) {
     const std::string best = path + "/checkpoints/best.safetensors", last = path + "/checkpoints/last.safetensors";
@@ -96,6 +96,14 @@ ModelCheckpoint read_checkpoint(const std::string& file_or_run_dir) {
   checkpoint.weights = read_safetensors(path);
   checkpoint.model_config = metadata_json(checkpoint.weights, "zoo.model");
   checkpoint.step = metadata_step(checkpoint.weights);
+  const std::string suffix = ".safetensors";
+  if (prefer_ema && path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    const std::string ema = path.substr(0, path.size() - suffix.size()) + ".ema" + suffix;
+    if (fs::exists(ema)) {
+      checkpoint.weights = read_safetensors(ema);
+      checkpoint.path = ema;
+    }
+  }
   return checkpoint;
 }
 

@@ -36,7 +36,9 @@ struct ModelCheckpoint {
 };
 
 // --checkpoint FILE_OR_RUN_DIR: a .safetensors file, or a run directory (its
-// checkpoints/best.safetensors when present, else last.safetensors).
-ModelCheckpoint read_checkpoint(const std::string& file_or_run_dir);
+// checkpoints/best.safetensors when present, else last.safetensors). With prefer_ema, the
+// weights come from STEM.ema.safetensors beside the chosen file when it exists (the model
+// config and step still from STEM.safetensors): what samplers use by default.
+ModelCheckpoint read_checkpoint(const std::string& file_or_run_dir, bool prefer_ema = false);
 
 }  // namespace zoo::weights

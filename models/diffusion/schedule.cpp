@@ -52,4 +52,20 @@ torch::Tensor make_sigmas(const ScheduleOptions& o) {
               ErrorKind::usage);
 }
 
+ScheduleOptions default_schedule(const std::string& parameterization, int64_t steps) {
+  ScheduleOptions o;
+  o.steps = steps;
+  if (parameterization == "ve") {
+    o.sigma_min = 0.02;
+    o.sigma_max = 100;
+  } else if (parameterization == "vp") {
+    o.name = "vp";
+  } else if (parameterization == "rf") {
+    o.name = "uniform_t";
+  } else if (parameterization != "edm") {
+    throw Error("unknown parameterization '" + parameterization + "' (expected edm, vp, ve or rf)", ErrorKind::usage);
+  }
+  return o;
+}
+
 }  // namespace zoo::diffusion

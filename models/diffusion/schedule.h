@@ -28,6 +28,11 @@ torch::Tensor vp_sigmas(int64_t n, double beta_d, double beta_min, double eps_s)
 // Rectified flow's uniform time grid t_i = t_max·(1 − i/N), as σ = t/(1 − t).
 torch::Tensor uniform_t_sigmas(int64_t n, double t_max);
 
+// The schedule a model's parameterization is usually sampled with (EDM's defaults): karras
+// over [0.002, 80] for edm, karras over [0.02, 100] for ve, vp's own for vp, and uniform
+// time for rf.
+ScheduleOptions default_schedule(const std::string& parameterization, int64_t steps);
+
 // The schedule named in the options; unknown names and bad values are usage errors.
 torch::Tensor make_sigmas(const ScheduleOptions& options);
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 
 namespace zoo::models {
 
@@ -183,28 +184,12 @@ Json stage_to_json(const StageConfig& s) {
           {"repeats", s.repeats}};
 }
 
-void check_keys(const Json& json, const std::set<std::string>& known, const std::string& where) {
-  if (!json.is_object()) throw Error(where + " must be a JSON object, got " + std::string(json.type_name()));
-  for (const auto& item : json.items())
-    if (!known.count(item.key())) {
-      std::string names;
-      for (const std::string& k : known) names += (names.empty() ? "" : ", ") + k;
-      throw Error("unknown key '" + item.key() + "' in " + where + " (known: " + names + ")");
-    }
-}
-
 int64_t get_int(const Json& json, const std::string& key, const std::string& where) {
-  const Json& v = json.at(key);
-  if (v.is_number_integer()) return v.get<int64_t>();
-  // Accept 3.0 (JSON writers that print every number as a float) but not 3.5.
-  if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()) return static_cast<int64_t>(v.get<double>());
-  throw Error(where + key + " must be an integer, got " + v.dump());
+  return json_int(json.at(key), where + key);
 }
 
 double get_real(const Json& json, const std::string& key, const std::string& where) {
-  const Json& v = json.at(key);
-  if (!v.is_number()) throw Error(where + key + " must be a number, got " + v.dump());
-  return v.get<double>();
+  return json_real(json.at(key), where + key);
 }
 
 StageConfig stage_from_json(const Json& json, const std::string& where) {

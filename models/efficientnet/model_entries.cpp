@@ -9,6 +9,12 @@
 namespace zoo::models {
 namespace {
 
+EfficientNetImpl& as_efficientnet(torch::nn::Module& module) {
+  auto* net = dynamic_cast<EfficientNetImpl*>(&module);
+  if (!net) throw Error("efficientnet: the module is not an EfficientNet", ErrorKind::runtime);
+  return *net;
+}
+
 // Every EfficientNet entry parses the same way; only the defaults differ. A resolved
 // config (to_json of the parsed one) rebuilds the model through any of them.
 ModelEntry entry(std::string name, std::string description, Json defaults) {
@@ -21,10 +27,9 @@ ModelEntry entry(std::string name, std::string description, Json defaults) {
   e.build = [](const Json& config) -> std::shared_ptr<torch::nn::Module> {
     return EfficientNet(efficientnet_config_from_json(config)).ptr();
   };
-  e.classify = [](torch::nn::Module& module, const torch::Tensor& images) {
-    auto* net = dynamic_cast<EfficientNetImpl*>(&module);
-    if (!net) throw Error("efficientnet classify: the module is not an EfficientNet", ErrorKind::runtime);
-    return net->forward(images);
+  e.classify = [](torch::nn::Module& module, const torch::Tensor& images) { return as_efficientnet(module).forward(images); };
+  e.features = [](torch::nn::Module& module, const torch::Tensor& images) {
+    return as_efficientnet(module).forward_features(images);
   };
   return e;
 }

@@ -1,6 +1,7 @@
 // Built only with -DZOO_CUDA_TESTS=ON (scripts/gpu_check.sh, on a machine with a GPU).
 #include <gtest/gtest.h>
 
+#include "core/autocast.h"
 #include "core/device.h"
 #include "core/seed.h"
 #include "support/test_support.h"
@@ -31,4 +32,13 @@ TEST(Cuda, CheckpointOfAGpuModelLoadsOnTheCpu) {
   const torch::Tensor x = torch::randn({5, 3});
   EXPECT_TRUE(torch::allclose(cpu_model->forward(x), gpu_model->forward(x.cuda()).cpu(), 1e-5, 1e-6));
   EXPECT_EQ(checkpoint.step, 7);
+}
+
+TEST(Cuda, AutocastRunsMatmulsInBfloat16AndRestoresTheState) {
+  const torch::Tensor a = torch::randn({8, 8}, torch::kCUDA);
+  {
+    zoo::AutocastGuard guard(zoo::autocast_for("auto", torch::kCUDA));
+    EXPECT_EQ(torch::mm(a, a).scalar_type(), torch::kBFloat16);
+  }
+  EXPECT_EQ(torch::mm(a, a).scalar_type(), torch::kFloat);
 }

@@ -107,3 +107,12 @@ TEST(Cli, RunMainTurnsErrorsIntoExitCodes) {
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 2) << "a c10 error must print one line, got: " << err;
   EXPECT_EQ(zoo::run_main([] { return 0; }), 0);
 }
+
+TEST(Cli, OneLetterOptionsTakeTheLongForms) {
+  Cli cli("example", "test program");
+  cli.integer("n", "count", 1).integer("steps", "steps", 2);
+  EXPECT_EQ(parse(cli, {"--n", "5"})["n"], 5);
+  EXPECT_EQ(parse(cli, {"--n=6"})["n"], 6);
+  EXPECT_EQ(parse(cli, {"-n", "7", "--steps", "3"})["steps"], 3);
+  EXPECT_EQ(exit_code_of([&] { parse(cli, {"--n", "x"}); }), 2);
+}

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/autocast.h"
 #include "core/device.h"
 #include "core/error.h"
 
@@ -42,4 +43,13 @@ TEST(Device, ThreadsAreSetExplicitly) {
   EXPECT_EQ(all, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   EXPECT_EQ(torch::get_num_threads(), all);
   EXPECT_THROW(zoo::configure_threads(-1), zoo::Error);
+}
+
+TEST(Device, PrecisionIsBf16AutocastOnCudaOnly) {
+  EXPECT_FALSE(zoo::autocast_for("auto", torch::kCPU));
+  EXPECT_TRUE(zoo::autocast_for("auto", torch::Device(torch::kCUDA, 0)));
+  EXPECT_FALSE(zoo::autocast_for("fp32", torch::Device(torch::kCUDA, 0)));
+  EXPECT_TRUE(zoo::autocast_for("bf16", torch::Device(torch::kCUDA, 0)));
+  EXPECT_THROW(zoo::autocast_for("bf16", torch::kCPU), zoo::Error);
+  EXPECT_THROW(zoo::autocast_for("fp16", torch::kCPU), zoo::Error);
 }

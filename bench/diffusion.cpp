@@ -1,0 +1,145 @@
+// Diffusion workloads, one per process so that peak memory is the workload's own:
+//   unet_sample  Heun sampling (EDM Algorithm 1, karras schedule over [0.002, 80], ρ = 7) of
+//                a batch of 28x28 images from the default U-Net (32 channels, mult 1-2-2,
+//                2 blocks, attention at 7x7), EDM preconditioning, inference mode
+//   mlp_train    EDM-loss training steps of the 2-D MLP denoiser (3 x 256), AdamW, batch 512
+// Prints the rate, the parameter count and peak resident memory as JSON; bench/run.sh runs
+// the same networks rebuilt in PyTorch (bench/diffusion.py) and prints the ratio.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/runtime.h"
+#include "models/diffusion/loss.h"
+#include "models/diffusion/mlp_net.h"
+#include "models/diffusion/precond.h"
+#include "models/diffusion/samplers.h"
+#include "models/diffusion/schedule.h"
+#include "models/diffusion/unet.h"
+
+using namespace zoo;
+namespace dm = zoo::diffusion;
+
+namespace {
+
+int64_t count_parameters(const torch::nn::Module& net) {
+  int64_t n = 0;
+  for (const auto& p : net.parameters()) n += p.numel();
+  return n;
+}
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// `steps` Heun steps on `batch` images, `repeats` times after one untimed pass.
+Json unet_sample(const Runtime& runtime, int64_t batch, int64_t steps, int64_t repeats) {
+  dm::UNetOptions o;  // the defaults: 28x28x1, channels 32, mult {1, 2, 2}, 2 blocks, attention at 7
+  o.dropout = 0;
+  dm::UNet net(o);
+  // The U-Net starts with conv_out at zero (EDM's init_zero); time it with random weights,
+  // as the PyTorch twin does, so that the samples are not just c_skip·x.
+  const auto children = net->named_children();
+  children["conv_out"]->as<torch::nn::Conv2d>()->reset_parameters();
+  net->to(runtime.device);
+  net->eval();
+  const dm::PrecondOptions precond{};  // edm, σ_data 0.5
+  const dm::Network network = dm::as_network(net.ptr());
+  // x in float64 for the sampler, the network in float32 (as DiffusionModel::denoiser).
+  dm::CountingDenoiser counter{[&](const torch::Tensor& x, const torch::Tensor& sigma) {
+    return dm::denoise(precond, network, x.to(torch::kFloat), sigma).to(x.scalar_type());
+  }};
+  const dm::Denoiser denoiser = [&](const torch::Tensor& x, const torch::Tensor& sigma) { return counter(x, sigma); };
+  const torch::Tensor sigmas = dm::karras_sigmas(steps, 0.002, 80, 7);  // on the CPU: the sampler reads them as doubles
+  const double sigma_max = sigmas[0].item<double>();
+  auto run = [&] {
+    c10::InferenceMode guard;
+    const torch::Tensor z = torch::randn({batch, o.in_channels, o.resolution, o.resolution},
+                                         torch::TensorOptions(torch::kDouble).device(runtime.device));
+    return dm::sample_heun(denoiser, z * sigma_max, sigmas, dm::SamplerOptions{});
+  };
+  run();  // warm-up
+  synchronize(runtime.device);
+  counter.calls = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < repeats; ++i) run();
+  synchronize(runtime.device);
+  const double seconds = seconds_since(start);
+  return Json{{"parameters", count_parameters(*net)},
+              {"batch", batch},
+              {"steps", steps},
+              {"nfe", counter.calls / repeats},
+              {"samples_per_second", static_cast<double>(batch * repeats) / seconds}};
+}
+
+// `steps` timed training steps after `warmup` untimed ones, on fresh N(0, σ_data²) data.
+Json mlp_train(const Runtime& runtime, int64_t batch, int64_t steps, int64_t warmup) {
+  dm::MlpNet net(dm::MlpNetOptions{});  // features 2, hidden 256, 3 blocks, embedding 64
+  net->to(runtime.device);
+  net->train();
+  // As train_diffusion: AdamW without weight decay.
+  torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0));
+  const dm::PrecondOptions precond{};  // edm, σ_data 0.5
+  const dm::LossOptions loss{};      // edm: ln σ ~ N(−1.2, 1.2²)
+  const dm::Network network = dm::as_network(net.ptr());
+  auto step = [&] {
+    const torch::Tensor y = precond.sigma_data * torch::randn({batch, 2}, runtime.device);
+    const torch::Tensor sigma = dm::draw_sigma(loss, precond, batch, runtime.device);
+    optimizer.zero_grad();
+    dm::diffusion_loss(loss, precond, network, y, torch::randn_like(y), sigma).backward();
+    optimizer.step();
+  };
+  for (int64_t i = 0; i < warmup; ++i) step();
+  synchronize(runtime.device);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < steps; ++i) step();
+  synchronize(runtime.device);
+  const double seconds = seconds_since(start);
+  return Json{{"parameters", count_parameters(*net)},
+              {"batch", batch},
+              {"steps", steps},
+              {"steps_per_second", static_cast<double>(steps) / seconds}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_main([&] {
+    Cli cli("bench_diffusion", "Time diffusion sampling with a U-Net or training steps of the MLP denoiser");
+    cli.common()
+        .text("workload", "unet_sample or mlp_train", "unet_sample")
+        .integer("batch", "batch size (0 = the workload's: 16 images to sample, 512 vectors to train on)", 0)
+        .integer("steps", "unet_sample: Heun steps, NFE 2N-1; mlp_train: timed steps (0 = 18 or 300)", 0)
+        .integer("repeats", "unet_sample: timed sampling passes after one untimed", 1)
+        .integer("warmup", "mlp_train: untimed steps first", 30);
+    const Json options = cli.parse(argc, argv);
+    const Runtime runtime = setup_runtime(options);
+    const std::string workload = options["workload"];
+    const bool sample = workload == "unet_sample";
+    if (!sample && workload != "mlp_train") throw Error("--workload must be unet_sample or mlp_train", ErrorKind::usage);
+    int64_t batch = options["batch"], steps = options["steps"];
+    const int64_t repeats = options["repeats"], warmup = options["warmup"];
+    if (batch == 0) batch = sample ? 16 : 512;
+    if (steps == 0) steps = sample ? 18 : 300;
+    if (batch < 1 || steps < 1 || repeats < 1 || warmup < 0)
+      throw Error("--batch, --steps and --repeats must be positive and --warmup non-negative", ErrorKind::usage);
+    Json out = sample ? unet_sample(runtime, batch, steps, repeats) : mlp_train(runtime, batch, steps, warmup);
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    out["workload"] = workload;
+    out["impl"] = "zoo";
+    out["threads"] = runtime.threads;
+    out["device"] = runtime.device.str();
+    out["peak_rss_mb"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
+    std::cout << out.dump() << std::endl;
+    return 0;
+  });
+}

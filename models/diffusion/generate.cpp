@@ -1,0 +1,48 @@
+#include "models/diffusion/generate.h"
+
+#include <chrono>
+
+#include "core/error.h"
+#include "core/seed.h"
+
+namespace zoo::diffusion {
+
+Generated generate(const DiffusionModel& model, int64_t n, const torch::Tensor& labels, const GenerateOptions& options,
+                   uint64_t first) {
+  if (n < 1) throw Error("the number of samples must be at least 1", ErrorKind::usage);
+  if (options.batch_size < 1) throw Error("--batch-size must be at least 1", ErrorKind::usage);
+  const Sampler sampler = find_sampler(options.sampler);
+  const torch::Tensor sigmas = make_sigmas(options.schedule).to(options.device);
+  const double sigma_max = sigmas[0].item<double>();
+  const auto started = std::chrono::steady_clock::now();
+  torch::NoGradGuard no_grad;
+  model.net()->eval();
+
+  std::vector<int64_t> shape{0};
+  shape.insert(shape.end(), model.config().shape.begin(), model.config().shape.end());
+  Generated out;
+  std::vector<torch::Tensor> noise, samples;
+  int64_t calls = 0;
+  for (int64_t start = 0; start < n; start += options.batch_size) {
+    const int64_t size = std::min(options.batch_size, n - start);
+    const uint64_t index = first + static_cast<uint64_t>(start);
+    shape[0] = size;
+    const torch::Tensor z = per_sample_randn(shape, options.sampler_options.seed, Stream::latent, index, options.device)
+                                .to(torch::kDouble);
+    CountingDenoiser counter{model.denoiser(labels.defined() ? labels.slice(0, start, start + size) : labels, options.guidance)};
+    const Denoiser denoiser = [&](const torch::Tensor& x, const torch::Tensor& sigma) { return counter(x, sigma); };
+    SamplerOptions sampler_options = options.sampler_options;
+    sampler_options.first_index = index;
+    const torch::Tensor x = sampler(denoiser, z * sigma_max, sigmas, sampler_options, {});
+    noise.push_back(z.to(torch::kFloat).cpu());
+    samples.push_back(x.to(torch::kFloat).cpu());
+    calls = std::max(calls, counter.calls);
+  }
+  out.noise = torch::cat(noise);
+  out.samples = torch::cat(samples);
+  out.nfe = calls;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return out;
+}
+
+}  // namespace zoo::diffusion

@@ -1,0 +1,72 @@
+#include "models/diffusion/loss.h"
+
+#include "core/error.h"
+
+namespace zoo::diffusion {
+
+namespace {
+
+torch::Tensor per_example(const torch::Tensor& v, const torch::Tensor& like) {
+  std::vector<int64_t> shape(static_cast<size_t>(like.dim()), 1);
+  shape[0] = like.size(0);
+  return v.view(shape).to(like.scalar_type());
+}
+
+}  // namespace
+
+torch::Tensor draw_sigma(const LossOptions& loss, const PrecondOptions& precond, int64_t n, const torch::Device& device) {
+  const auto options = torch::TensorOptions(torch::kFloat).device(device);
+  switch (loss.objective) {
+    case Parameterization::edm:
+      return (torch::randn({n}, options) * loss.p_std + loss.p_mean).exp();
+    case Parameterization::vp:
+      return vp_sigma(precond, 1 + torch::rand({n}, options) * (loss.vp_epsilon_t - 1));
+    case Parameterization::ve:
+      return loss.ve_sigma_min * torch::pow(loss.ve_sigma_max / loss.ve_sigma_min, torch::rand({n}, options));
+    case Parameterization::rf: {
+      torch::Tensor t;
+      if (loss.rf_time == "uniform")
+        t = torch::rand({n}, options);
+      else if (loss.rf_time == "logit_normal")
+        t = torch::sigmoid(torch::randn({n}, options));
+      else
+        throw Error("rf time sampling '" + loss.rf_time + "': expected uniform or logit_normal", ErrorKind::usage);
+      return rf_sigma(t);
+    }
+  }
+  throw Error("unknown objective", ErrorKind::runtime);
+}
+
+torch::Tensor loss_weight(const LossOptions& loss, const PrecondOptions& precond, const torch::Tensor& sigma) {
+  switch (loss.objective) {
+    case Parameterization::edm: {
+      const double sd = precond.sigma_data;
+      return (sigma.square() + sd * sd) / (sigma * sd).square();
+    }
+    case Parameterization::vp:
+    case Parameterization::ve:
+      return 1 / sigma.square();
+    case Parameterization::rf:
+      return 1 / rf_time(sigma).square();
+  }
+  throw Error("unknown objective", ErrorKind::runtime);
+}
+
+torch::Tensor diffusion_loss(const LossOptions& loss, const PrecondOptions& precond, const Network& network,
+                             const torch::Tensor& y, const torch::Tensor& noise, const torch::Tensor& sigma,
+                             const torch::Tensor& labels) {
+  if (noise.sizes() != y.sizes()) throw Error("diffusion loss: noise and data differ in shape", ErrorKind::runtime);
+  torch::Tensor error;
+  if (loss.objective == Parameterization::rf) {
+    // x_t = (1 − t)·y + t·n; F(x_t, t) should be the velocity n − y.
+    const torch::Tensor t = rf_time(sigma);
+    const torch::Tensor x_t = (1 - per_example(t, y)) * y + per_example(t, y) * noise;
+    error = network(x_t, t.to(y.scalar_type()), labels) - (noise - y);
+  } else {
+    const torch::Tensor denoised = denoise(precond, network, y + per_example(sigma, y) * noise, sigma, labels);
+    error = per_example(loss_weight(loss, precond, sigma).sqrt(), y) * (denoised - y);
+  }
+  return error.square().flatten(1).mean(1).mean();
+}
+
+}  // namespace zoo::diffusion

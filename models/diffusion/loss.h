@@ -1,0 +1,41 @@
+#pragma once
+// Training losses of the EDM paper (Karras et al. 2022, Table 1) in one form: draw a noise
+// level σ per example, corrupt the data y to y + σ·n, and weight the denoiser's squared
+// error λ(σ)·‖D(y + σn; σ) − y‖². The objectives differ only in how σ is drawn and in λ:
+//
+//   edm  ln σ ~ N(P_mean, P_std²),                     λ = (σ² + σ_d²)/(σ·σ_d)²
+//   vp   t ~ U(ε_t, 1), σ = σ_vp(t),                   λ = 1/σ²
+//   ve   σ = σ_min·(σ_max/σ_min)^u, u ~ U(0, 1),       λ = 1/σ²
+//   rf   t ~ U(0, 1) or logit-normal, σ = t/(1 − t),   the velocity loss ‖F(x_t, t) − (n − y)‖²
+//
+// Rectified flow's velocity loss is λ = 1/t² in the D form; it is computed on x_t
+// directly, since near t = 0 the D form divides a rounding error by t².
+#include <torch/torch.h>
+
+#include <string>
+
+#include "models/diffusion/precond.h"
+
+namespace zoo::diffusion {
+
+struct LossOptions {
+  Parameterization objective = Parameterization::edm;
+  double p_mean = -1.2, p_std = 1.2;              // edm
+  double vp_epsilon_t = 1e-5;                     // vp (β_d, β_min from the preconditioning)
+  double ve_sigma_min = 0.02, ve_sigma_max = 100;  // ve
+  std::string rf_time = "uniform";                // rf: uniform or logit_normal (t = sigmoid(N(0, 1)))
+};
+
+// σ for n examples, float32 [n], from the global generator (so resume reproduces it).
+torch::Tensor draw_sigma(const LossOptions& loss, const PrecondOptions& precond, int64_t n, const torch::Device& device);
+
+// λ(σ) of the D-form loss; for rf, 1/t².
+torch::Tensor loss_weight(const LossOptions& loss, const PrecondOptions& precond, const torch::Tensor& sigma);
+
+// Mean loss of a batch: data y [B, ...], noise n shaped like y (fresh N(0, I) for
+// ordinary training, the paired noise for reflow), σ [B], labels [B] or undefined.
+torch::Tensor diffusion_loss(const LossOptions& loss, const PrecondOptions& precond, const Network& network,
+                             const torch::Tensor& y, const torch::Tensor& noise, const torch::Tensor& sigma,
+                             const torch::Tensor& labels = {});
+
+}  // namespace zoo::diffusion

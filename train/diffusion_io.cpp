@@ -1,0 +1,52 @@
+#include "train/diffusion_io.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/image.h"
+#include "core/plot.h"
+#include "weights/checkpoint.h"
+#include "weights/state_dict.h"
+
+namespace zoo::train {
+
+Json diffusion_checkpoint_config(const diffusion::DiffusionModel& model, const std::string& objective,
+                                 const std::vector<std::string>& classes, const std::string& data) {
+  return {{"model", "diffusion"}, {"diffusion", model.config_json()}, {"objective", objective}, {"classes", classes},
+          {"data", data}};
+}
+
+LoadedDiffusion load_diffusion(const std::string& checkpoint, bool ema) {
+  weights::ModelCheckpoint file = weights::read_checkpoint(checkpoint, ema);
+  const Json& saved = file.model_config;
+  if (!saved.is_object() || saved.value("model", "") != "diffusion")
+    throw Error(file.path + " is not a diffusion checkpoint (it holds " +
+                    (saved.is_object() && saved.contains("model") ? "a '" + saved["model"].get<std::string>() + "' model"
+                                                                 : std::string("no zoo model config")) +
+                    ")",
+                ErrorKind::input);
+  LoadedDiffusion loaded;
+  loaded.model.emplace(diffusion::diffusion_model_config_from_json(saved.at("diffusion")));
+  weights::load_state_dict(*loaded.model->net(), file.weights.tensors, /*strict=*/true);
+  loaded.objective = saved.value("objective", "");
+  loaded.data = saved.value("data", "");
+  if (saved.contains("classes")) loaded.classes = saved["classes"].get<std::vector<std::string>>();
+  loaded.step = file.step;
+  return loaded;
+}
+
+std::string save_samples_picture(const std::string& path, const torch::Tensor& samples, const std::string& title) {
+  if (samples.dim() == 4) {
+    GridOptions grid;
+    grid.columns = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(samples.size(0)))));
+    return save_image(path, make_grid(samples, grid));
+  }
+  if (samples.dim() == 2 && samples.size(1) == 2) {
+    ScatterOptions scatter;
+    scatter.title = title;
+    return save_image(path, scatter_plot(samples, scatter));
+  }
+  throw Error("no picture for samples of shape " + c10::str(samples.sizes()) + " (images or 2-D points only)");
+}
+
+}  // namespace zoo::train
