@@ -22,6 +22,15 @@ rm -rf "$out/classifier"
 "$bin/train_classifier" --out "$out/classifier" --model efficientnet_phi --set phi=-3 --image-size 32 \
   --limit 6000 --epochs 3 --batch-size 64 --lr 0.01 --eval-limit 2000
 
+echo
+echo "== A diffusion model (EDM, MLP) trained on toy:checkerboard, sampled with Heun at 35 NFE"
+rm -rf "$out/diffusion"
+"$bin/train_diffusion" --out "$out/diffusion" --data toy:checkerboard --objective edm --steps 3000 \
+  --batch-size 512 --lr 2e-3 --sample-every 1000
+"$bin/sample_diffusion" --checkpoint "$out/diffusion" --sampler heun --steps 18 --n 5000 --out "$out/diffusion_samples.png"
+"$bin/sample_diffusion" --checkpoint "$out/diffusion" --sampler heun --steps 18 --n 5000 --out "$out/diffusion_samples.safetensors"
+"$bin/evaluate_samples" --data toy:checkerboard --samples "$out/diffusion_samples.safetensors"
+
 cat <<MSG
 
 Pictures are in $out/:
@@ -33,4 +42,8 @@ the classifier normalises with (mean 0.286, std 0.353 for Fashion-MNIST).
                       loss.png, checkpoints/best.safetensors; try
                       $bin/classify --checkpoint $out/classifier --image some.png
 A 3-epoch run on a tenth of the data reaches about 66% test top-1 (chance: 10%).
+  diffusion/          the diffusion run (samples/ holds its pictures during training);
+  diffusion_samples.png  5,000 samples drawn with Heun's method (35 network evaluations)
+The sliced Wasserstein distance compares the samples with held-out data; "fresh data" is
+the same distance for real training points, the floor a perfect model reaches.
 MSG
