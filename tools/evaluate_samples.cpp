@@ -24,16 +24,14 @@ struct SampleFile {
 };
 
 SampleFile read_samples(const std::string& path) {
-  SampleFile file;
-  for (const auto& [name, tensor] : weights::read_safetensors(path).tensors) {
-    if (name == "samples") file.samples = tensor.to(torch::kFloat);
-    if (name == "labels") file.labels = tensor.to(torch::kLong);
-  }
-  if (!file.samples.defined()) throw Error(path + ": no tensor 'samples' (write it with sample_diffusion --out FILE.safetensors)", ErrorKind::input);
-  return file;
+  const weights::SafeTensors tensors = weights::read_safetensors(path);
+  const torch::Tensor* samples = tensors.find("samples");
+  if (!samples) throw Error(path + ": no tensor 'samples' (write it with sample_diffusion --out FILE.safetensors)", ErrorKind::input);
+  const torch::Tensor* labels = tensors.find("labels");
+  return {samples->to(torch::kFloat), labels ? labels->to(torch::kLong) : torch::Tensor()};
 }
 
-// Classifier features of images [N, C, H, W] in [0, 1], in batches; logits too when asked.
+// Classifier features and logits of images [N, C, H, W] in [0, 1], in batches.
 std::pair<torch::Tensor, torch::Tensor> features_and_logits(const train::LoadedClassifier& loaded, const torch::Tensor& images,
                                                              const torch::Device& device) {
   torch::NoGradGuard no_grad;

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "core/autocast.h"
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -109,22 +108,13 @@ int run(int argc, char** argv) {
 
   auto optimizer = make_optimizer(options, classifier.module().parameters());
   const int64_t per_epoch = train_loader.batches_per_epoch();
-  train::TrainerOptions trainer_options;
-  trainer_options.steps = options["steps"].get<int64_t>() > 0 ? options["steps"].get<int64_t>()
-                                                              : options["epochs"].get<int64_t>() * per_epoch;
-  trainer_options.checkpoint_every = per_epoch;
-  trainer_options.log_every = std::min<int64_t>(50, per_epoch);
+  train::TrainerOptions trainer_options = train::epoch_trainer_options(options, per_epoch, runtime.device);
   trainer_options.label = "train " + classifier.name();
-  trainer_options.autocast = autocast_for(options["precision"], runtime.device);
 
   RunDir run = resume ? RunDir::open(options["out"]) : RunDir::create(options["out"], options);
   if (resume) run.save_config(options);
   train::Trainer trainer(run, classifier.module_ptr(), model_config, *optimizer, train_loader, trainer_options);
-  std::unique_ptr<train::Ema> ema;
-  if (options["ema"].get<double>() > 0) {
-    ema = std::make_unique<train::Ema>(classifier.module(), options["ema"].get<double>());
-    trainer.set_ema(ema.get());
-  }
+  const std::unique_ptr<train::Ema> ema = train::attach_ema(trainer, classifier.module(), options["ema"]);
   if (resume) trainer.resume();
 
   const double lr = options["lr"];

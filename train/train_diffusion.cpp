@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "core/autocast.h"
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -91,13 +90,10 @@ data::DatasetPtr reflow_pairs(const Json& o, const train::LoadedDiffusion& sourc
   const std::string path = run.path() + "/pairs.safetensors";
   torch::Tensor noise, samples, labels;
   if (std::filesystem::exists(path)) {
-    const weights::NamedTensors t = weights::read_safetensors(path).tensors;
-    for (const auto& [name, tensor] : t) {
-      if (name == "noise") noise = tensor;
-      if (name == "samples") samples = tensor;
-      if (name == "labels") labels = tensor;
-    }
-    if (!noise.defined() || !samples.defined()) throw Error(path + ": expected tensors 'noise' and 'samples'");
+    const weights::SafeTensors stored = weights::read_safetensors(path);
+    noise = stored.at("noise");
+    samples = stored.at("samples");
+    if (const torch::Tensor* stored_labels = stored.find("labels")) labels = *stored_labels;
   } else {
     const int64_t n = o["pairs"];
     dm::GenerateOptions g;
@@ -122,14 +118,6 @@ data::DatasetPtr reflow_pairs(const Json& o, const train::LoadedDiffusion& sourc
   for (int64_t d = 1; d < samples.dim(); ++d) info.shape.push_back(samples.size(d));
   info.classes = source.classes;
   return std::make_shared<data::TensorDataset>(info, torch::stack({noise, samples}, 1), labels);
-}
-
-void copy_weights(const torch::nn::Module& from, torch::nn::Module& to) {
-  torch::NoGradGuard no_grad;
-  auto target = to.named_parameters();
-  for (const auto& item : from.named_parameters()) target[item.key()].copy_(item.value());
-  auto target_buffers = to.named_buffers();
-  for (const auto& item : from.named_buffers()) target_buffers[item.key()].copy_(item.value());
 }
 
 int run(int argc, char** argv) {
@@ -171,7 +159,7 @@ int run(int argc, char** argv) {
     dm::DiffusionModelConfig config = source->model->config();
     config.precond.kind = kind;
     model.emplace(config);
-    if (source->objective == "rf") copy_weights(*source->model->net(), *model->net());
+    if (source->objective == "rf") weights::load_state_dict(*model->net(), weights::state_dict(*source->model->net()));
     classes = source->classes;
     data_spec = source->data;
   } else {
@@ -197,20 +185,11 @@ int run(int argc, char** argv) {
 
   torch::optim::AdamW optimizer(net.parameters(), torch::optim::AdamWOptions(options["lr"].get<double>()).weight_decay(0));
   const int64_t per_epoch = loader.batches_per_epoch();
-  train::TrainerOptions trainer_options;
-  trainer_options.steps = options["steps"].get<int64_t>() > 0 ? options["steps"].get<int64_t>()
-                                                              : options["epochs"].get<int64_t>() * per_epoch;
-  trainer_options.checkpoint_every = per_epoch;
-  trainer_options.log_every = std::min<int64_t>(50, per_epoch);
+  train::TrainerOptions trainer_options = train::epoch_trainer_options(options, per_epoch, runtime.device);
   trainer_options.grad_clip = options["grad_clip"];
-  trainer_options.autocast = autocast_for(options["precision"], runtime.device);
   trainer_options.label = "train " + model->config().net + " " + objective;
   train::Trainer trainer(run, model->net(), model_config, optimizer, loader, trainer_options);
-  std::unique_ptr<train::Ema> ema;
-  if (options["ema"].get<double>() > 0) {
-    ema = std::make_unique<train::Ema>(net, options["ema"].get<double>());
-    trainer.set_ema(ema.get());
-  }
+  const std::unique_ptr<train::Ema> ema = train::attach_ema(trainer, net, options["ema"]);
   if (resume) trainer.resume();
 
   const double lr = options["lr"];
@@ -219,8 +198,7 @@ int run(int argc, char** argv) {
   const std::string decay = options["lr_decay"];
   if (decay != "cosine" && decay != "none") throw Error("--lr-decay " + decay + ": expected cosine or none", ErrorKind::usage);
   trainer.set_lr_schedule([=](int64_t step) {
-    return decay == "cosine" ? train::cosine_with_warmup(lr, step, warmup, total)
-                             : lr * std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(std::max<int64_t>(1, warmup)));
+    return decay == "cosine" ? train::cosine_with_warmup(lr, step, warmup, total) : train::constant_with_warmup(lr, step, warmup);
   });
 
   // Pictures (and for 2-D data the sliced Wasserstein distance to the test split) from

@@ -105,11 +105,31 @@ double Trainer::run(const LossFn& loss_fn) {
   return last_mean;
 }
 
+double constant_with_warmup(double base_lr, int64_t step, int64_t warmup) {
+  return step < warmup ? base_lr * static_cast<double>(step + 1) / static_cast<double>(warmup) : base_lr;
+}
+
 double cosine_with_warmup(double base_lr, int64_t step, int64_t warmup, int64_t total) {
-  if (step < warmup) return base_lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  if (step < warmup) return constant_with_warmup(base_lr, step, warmup);
   const double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, total - warmup));
   return base_lr * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
 }
 
-}  // namespace zoo::train
+TrainerOptions epoch_trainer_options(const Json& options, int64_t per_epoch, const torch::Device& device) {
+  TrainerOptions o;
+  const int64_t steps = options["steps"];
+  o.steps = steps > 0 ? steps : options["epochs"].get<int64_t>() * per_epoch;
+  o.checkpoint_every = per_epoch;
+  o.log_every = std::min<int64_t>(50, per_epoch);
+  o.autocast = autocast_for(options["precision"], device);
+  return o;
+}
 
+std::unique_ptr<Ema> attach_ema(Trainer& trainer, torch::nn::Module& model, double decay) {
+  if (decay <= 0) return nullptr;
+  auto ema = std::make_unique<Ema>(model, decay);
+  trainer.set_ema(ema.get());
+  return ema;
+}
+
+}  // namespace zoo::train

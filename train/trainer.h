@@ -70,5 +70,15 @@ class Trainer {
 
 // Warmup from 0 for `warmup` steps, then a cosine decay to 0 at `total`.
 double cosine_with_warmup(double base_lr, int64_t step, int64_t warmup, int64_t total);
+// The same warmup, then base_lr to the end (EDM's schedule).
+double constant_with_warmup(double base_lr, int64_t step, int64_t warmup);
+
+// The options every train_* executable derives from the shared training flags (--steps or
+// --epochs, --precision) for a loader of `per_epoch` batches: checkpoint each epoch, log
+// every 50 steps (or each epoch, when shorter).
+TrainerOptions epoch_trainer_options(const Json& options, int64_t per_epoch, const torch::Device& device);
+
+// An EMA of `model` with this decay, attached to the trainer; none when decay is 0.
+std::unique_ptr<Ema> attach_ema(Trainer& trainer, torch::nn::Module& model, double decay);
 
 }  // namespace zoo::train
