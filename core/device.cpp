@@ -13,7 +13,7 @@ torch::Device parse_device(const std::string& spec) {
   if (spec == "cpu") return torch::Device(torch::kCPU);
   if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
     int index = 0;
-    if (spec.size() > 5) {
+    if (spec != "cuda") {
       const std::string digits = spec.substr(5);
       if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 3)
         throw Error("--device " + spec + ": expected cuda:N with N a GPU index", ErrorKind::usage);

@@ -100,8 +100,9 @@ int run(int argc, char** argv) {
                 static_cast<long long>(n), report["swd"].get<double>(), report["swd_fresh_data"].get<double>(),
                 report["ratio"].get<double>());
   } else {
-    std::printf("%s, %lld samples: FD-%s %.4f (fresh data %.4f)", info.name.c_str(), static_cast<long long>(n),
-                info.name.c_str(), report["fd"].get<double>(), report["fd_fresh_data"].get<double>());
+    std::printf("%s, %lld samples: FD-%s %.4g (fresh data %.4g, ratio %.2f)", info.name.c_str(), static_cast<long long>(n),
+                info.name.c_str(), report["fd"].get<double>(), report["fd_fresh_data"].get<double>(),
+                report["fd"].get<double>() / report["fd_fresh_data"].get<double>());
     if (report.contains("classifier_agreement"))
       std::printf(", classifier agrees with the labels %.1f%%", 100 * report["classifier_agreement"].get<double>());
     std::printf("\n");

@@ -35,7 +35,7 @@ torch::Tensor covariance(const torch::Tensor& x) {
 
 // The square root of a symmetric positive semi-definite matrix.
 torch::Tensor sqrtm_psd(const torch::Tensor& m) {
-  const auto [values, vectors] = torch::linalg::eigh(m, "L");
+  const auto [values, vectors] = torch::linalg_eigh(m, "L");
   return torch::matmul(vectors * values.clamp_min(0).sqrt(), vectors.t());
 }
 
@@ -58,7 +58,7 @@ double frechet_distance(const torch::Tensor& a, const torch::Tensor& b) {
   const torch::Tensor cov_x = covariance(x), cov_y = covariance(y);
   const torch::Tensor root_x = sqrtm_psd(cov_x);
   const torch::Tensor middle = torch::matmul(torch::matmul(root_x, cov_y), root_x);
-  const torch::Tensor eigenvalues = torch::linalg::eigvalsh(0.5 * (middle + middle.t()), "L");
+  const torch::Tensor eigenvalues = torch::linalg_eigvalsh(0.5 * (middle + middle.t()), "L");
   const double cross = eigenvalues.clamp_min(0).sqrt().sum().item<double>();
   const double mean_term = (x.mean(0) - y.mean(0)).square().sum().item<double>();
   return std::max(0.0, mean_term + cov_x.trace().item<double>() + cov_y.trace().item<double>() - 2 * cross);

@@ -9,10 +9,12 @@ FoldedConv fold_batch_norm(const torch::Tensor& weight, const torch::Tensor& bia
   torch::NoGradGuard no_grad;
   const auto out_channels = weight.size(0);
   const auto d = [](const torch::Tensor& t) { return t.detach().to(torch::kDouble); };
-  const torch::Tensor gamma = norm.options.affine() ? d(norm.weight) : torch::ones({out_channels}, torch::kDouble);
-  const torch::Tensor beta = norm.options.affine() ? d(norm.bias) : torch::zeros({out_channels}, torch::kDouble);
+  // Defaults live on the weight's device, so a model folds where it is (CPU or CUDA).
+  const auto filled = [&](double value) { return torch::full({out_channels}, value, weight.options().dtype(torch::kDouble)); };
+  const torch::Tensor gamma = norm.options.affine() ? d(norm.weight) : filled(1);
+  const torch::Tensor beta = norm.options.affine() ? d(norm.bias) : filled(0);
   const torch::Tensor scale = gamma / (d(norm.running_var) + norm.options.eps()).sqrt();
-  const torch::Tensor b = bias.defined() ? d(bias) : torch::zeros({out_channels}, torch::kDouble);
+  const torch::Tensor b = bias.defined() ? d(bias) : filled(0);
   std::vector<int64_t> per_channel(static_cast<size_t>(weight.dim()), 1);
   per_channel[0] = out_channels;
   FoldedConv folded;
@@ -22,16 +24,16 @@ FoldedConv fold_batch_norm(const torch::Tensor& weight, const torch::Tensor& bia
 }
 
 int64_t fuse_conv_norm(torch::nn::Module& model) {
-  // The root by reference (it may not live in a shared_ptr), then every descendant.
+  // The root by reference (it may not live in a shared_ptr), then every descendant. All
+  // units are found before any is fused: fusing frees a unit's convolution and norm,
+  // which the list of descendants still points to.
   std::vector<torch::nn::Module*> all{&model};
   for (const auto& module : model.modules(/*include_self=*/false)) all.push_back(module.get());
-  int64_t count = 0;
+  std::vector<ConvNormActivationImpl*> units;
   for (torch::nn::Module* module : all)
-    if (auto* unit = dynamic_cast<ConvNormActivationImpl*>(module); unit && unit->norm) {
-      unit->fuse();
-      ++count;
-    }
-  return count;
+    if (auto* unit = dynamic_cast<ConvNormActivationImpl*>(module); unit && unit->norm) units.push_back(unit);
+  for (ConvNormActivationImpl* unit : units) unit->fuse();
+  return static_cast<int64_t>(units.size());
 }
 
 void fuse_for_inference(torch::nn::Module& model, bool channels_last) {

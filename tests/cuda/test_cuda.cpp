@@ -4,6 +4,9 @@
 #include "core/autocast.h"
 #include "core/device.h"
 #include "core/seed.h"
+#include "models/diffusion/generate.h"
+#include "models/efficientnet/config.h"
+#include "models/efficientnet/efficientnet.h"
 #include "support/test_support.h"
 #include "weights/checkpoint.h"
 #include "weights/state_dict.h"
@@ -41,4 +44,42 @@ TEST(Cuda, AutocastRunsMatmulsInBfloat16AndRestoresTheState) {
     EXPECT_EQ(torch::mm(a, a).scalar_type(), torch::kBFloat16);
   }
   EXPECT_EQ(torch::mm(a, a).scalar_type(), torch::kFloat);
+}
+
+TEST(Cuda, FusedEfficientNetGivesTheCpuOutputs) {
+  torch::manual_seed(1);
+  zoo::models::EfficientNet cpu(zoo::models::efficientnet_b0());
+  cpu->eval();
+  zoo::models::EfficientNet gpu(zoo::models::efficientnet_b0());
+  zoo::weights::load_state_dict(*gpu, zoo::weights::state_dict(*cpu));
+  gpu->to(torch::kCUDA);
+  zoo::models::fuse_for_inference(gpu, /*channels_last=*/true);
+  const torch::Tensor x = torch::randn({2, 3, 224, 224});
+  torch::NoGradGuard no_grad;
+  // cuDNN may pick TF32 or other algorithms: agreement to 1e-3 relative is what is promised.
+  const torch::Tensor expected = cpu->forward(x);
+  EXPECT_TRUE(torch::allclose(gpu->forward(x.cuda()).cpu(), expected, 1e-3, 1e-3 * expected.abs().max().item<double>()));
+}
+
+TEST(Cuda, GenerationOnTheGpuMatchesTheCpu) {
+  torch::manual_seed(2);
+  zoo::diffusion::DiffusionModelConfig config;
+  config.net = "unet";
+  config.net_config = {{"in_channels", 1}, {"resolution", 8}, {"channels", 8}, {"blocks", 1},
+                       {"attention_resolutions", {4}}, {"attention_head_channels", 8}};
+  config.shape = {1, 8, 8};
+  config.symmetric_images = true;
+  zoo::diffusion::DiffusionModel model(config);
+  for (auto& p : model.net()->parameters()) p.data().normal_(0, 0.05);
+  model.net()->eval();
+  zoo::diffusion::GenerateOptions options;
+  options.sampler = "dpmpp_2m";
+  options.schedule.steps = 8;
+  options.sampler_options.seed = 3;
+  const torch::Tensor cpu = zoo::diffusion::generate(model, 4, {}, options).samples;
+  model.net()->to(torch::kCUDA);
+  options.device = torch::kCUDA;
+  const zoo::diffusion::Generated gpu = zoo::diffusion::generate(model, 4, {}, options);
+  EXPECT_FALSE(gpu.samples.is_cuda());
+  EXPECT_TRUE(torch::allclose(gpu.samples, cpu, 1e-3, 1e-3));
 }

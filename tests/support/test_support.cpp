@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 
+#include <ftw.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -22,10 +23,14 @@ TempDir::TempDir() {
   path_ = pattern;
 }
 
-TempDir::~TempDir() {
-  std::error_code ignored;
-  fs::remove_all(path_, ignored);
-}
+namespace {
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+}  // namespace
+
+// nftw rather than std::filesystem::remove_all: PyTorch 2.5+ wheels export their own
+// statically linked copy of libstdc++'s filesystem functions (pytorch/pytorch#133437),
+// and on the GPU machine (torch 2.11) the test binary bound to that copy and crashed.
+TempDir::~TempDir() { ::nftw(path_.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 testing::AssertionResult throws_error_with(const std::function<void()>& action, const std::vector<std::string>& parts) {
   try {

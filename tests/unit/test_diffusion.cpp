@@ -163,7 +163,7 @@ const torch::Tensor kCov = torch::tensor({{0.5, 0.2}, {0.2, 0.3}}, torch::kDoubl
 
 // In Σ's eigenbasis (Σ = QΛQᵀ) the gain Σ(Σ + σ²I)⁻¹ is diagonal: λ/(λ + σ²).
 torch::Tensor correlated_denoiser(const torch::Tensor& x, const torch::Tensor& sigma) {
-  static const auto eig = torch::linalg::eigh(kCov, "L");
+  static const auto eig = torch::linalg_eigh(kCov, "L");
   const torch::Tensor& eigenvalues = std::get<0>(eig);
   const torch::Tensor& q = std::get<1>(eig);
   const torch::Tensor gain = eigenvalues / (eigenvalues + sigma.view({-1, 1}).square());
