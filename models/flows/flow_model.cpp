@@ -1,0 +1,137 @@
+#include "models/flows/flow_model.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/json_fields.h"
+#include "data/transforms.h"
+#include "models/flows/flow_models.h"
+
+namespace zoo::flows {
+
+namespace {
+
+// The model's options, validated and with every default spelled out, and its transform.
+std::pair<Json, BuiltFlow> build(const std::string& model, const Json& options, const std::vector<int64_t>& shape) {
+  if (model == "nice") {
+    const auto o = fields_from_json<NiceOptions>(options, "nice config");
+    return {fields_to_json(o), build_nice(o, shape)};
+  }
+  if (model == "realnvp") {
+    const auto o = fields_from_json<RealNvpOptions>(options, "realnvp config");
+    return {fields_to_json(o), build_realnvp(o, shape)};
+  }
+  if (model == "glow") {
+    const auto o = fields_from_json<GlowOptions>(options, "glow config");
+    return {fields_to_json(o), build_glow(o, shape)};
+  }
+  throw Error("flow model " + model + ": expected nice, realnvp or glow", ErrorKind::usage);
+}
+
+std::string resolve_preprocessing(const FlowModelConfig& c) {
+  const bool images = c.shape.size() == 3;
+  std::string p = c.preprocessing;
+  if (p == "auto") p = !images ? "none" : c.model == "nice" ? "unit" : c.model == "realnvp" ? "logit" : "center";
+  if (p != "none" && p != "unit" && p != "center" && p != "logit")
+    throw Error("flow preprocessing " + p + ": expected auto, none, unit, center or logit", ErrorKind::usage);
+  if (!images && p != "none") throw Error("flow preprocessing " + p + " is for images; vectors use none", ErrorKind::usage);
+  if (images && p == "none") throw Error("flow preprocessing none is for vectors; images use unit, center or logit", ErrorKind::usage);
+  if (!(c.logit_alpha > 0 && c.logit_alpha < 0.5)) throw Error("flow logit_alpha must be in (0, 0.5)", ErrorKind::usage);
+  return p;
+}
+
+}  // namespace
+
+const std::vector<std::string>& flow_model_names() {
+  static const std::vector<std::string> names = {"nice", "realnvp", "glow"};
+  return names;
+}
+
+Json to_json(const FlowModelConfig& c) {
+  return {{"model", c.model}, {"options", c.options}, {"shape", c.shape}, {"preprocessing", c.preprocessing},
+          {"logit_alpha", c.logit_alpha}};
+}
+
+FlowModelConfig flow_model_config_from_json(const Json& json) {
+  check_keys(json, {"model", "options", "shape", "preprocessing", "logit_alpha"}, "flow config");
+  FlowModelConfig c;
+  read_json_value(json.at("model"), "flow config: model", c.model);
+  if (json.contains("options")) c.options = json["options"];
+  read_json_value(json.at("shape"), "flow config: shape", c.shape);
+  if (json.contains("preprocessing")) read_json_value(json["preprocessing"], "flow config: preprocessing", c.preprocessing);
+  if (json.contains("logit_alpha")) read_json_value(json["logit_alpha"], "flow config: logit_alpha", c.logit_alpha);
+  return c;
+}
+
+FlowModelImpl::FlowModelImpl(FlowModelConfig config) : config_(std::move(config)) {
+  preprocessing_ = resolve_preprocessing(config_);
+  auto [options, built] = build(config_.model, config_.options, config_.shape);
+  options_ = options;
+  transform_ = register_module("transform", built.transform);
+  base_ = register_module("base", make_distribution(built.prior, dimensions()));
+}
+
+Json FlowModelImpl::config_json() const {
+  FlowModelConfig resolved = config_;
+  resolved.options = options_;
+  resolved.preprocessing = preprocessing_;
+  return to_json(resolved);
+}
+
+int64_t FlowModelImpl::dimensions() const {
+  int64_t d = 1;
+  for (int64_t s : config_.shape) d *= s;
+  return d;
+}
+
+std::pair<torch::Tensor, torch::Tensor> FlowModelImpl::preprocess(const torch::Tensor& x) const {
+  const torch::Tensor none = torch::zeros({x.size(0)}, x.options());
+  if (preprocessing_ == "none" || preprocessing_ == "unit") return {x, none};
+  if (preprocessing_ == "center") return {x - 0.5, none};
+  const double a = config_.logit_alpha;
+  const torch::Tensor p = a + (1 - 2 * a) * x;
+  return {torch::log(p) - torch::log1p(-p), data::logit_log_det(x, a)};
+}
+
+torch::Tensor FlowModelImpl::postprocess(const torch::Tensor& y) const {
+  if (preprocessing_ == "none") return y;
+  if (preprocessing_ == "unit") return y.clamp(0, 1);
+  if (preprocessing_ == "center") return (y + 0.5).clamp(0, 1);
+  const double a = config_.logit_alpha;
+  return ((torch::sigmoid(y) - a) / (1 - 2 * a)).clamp(0, 1);
+}
+
+torch::Tensor FlowModelImpl::log_prob(const torch::Tensor& x, bool dequantize) {
+  std::vector<int64_t> expected{x.size(0)};
+  expected.insert(expected.end(), config_.shape.begin(), config_.shape.end());
+  if (x.sizes() != torch::IntArrayRef(expected))
+    throw Error("flow: expected data of shape " + c10::str(torch::IntArrayRef(expected)) + ", got " + c10::str(x.sizes()),
+                ErrorKind::input);
+  torch::Tensor input = x;
+  if (dequantize && images()) input = (torch::round(x * 255) + torch::rand_like(x)) / 256;
+  const auto [y, pre_log_det] = preprocess(input);
+  const FlowResult r = transform_->forward(y);
+  return base_->log_prob(r.output) + r.log_det + pre_log_det;
+}
+
+torch::Tensor FlowModelImpl::loss(const torch::Tensor& x) {
+  const torch::Tensor lp = log_prob(x, /*dequantize=*/true);
+  return images() ? bits_per_dim(lp, dimensions()).mean() : -lp.mean();
+}
+
+torch::Tensor FlowModelImpl::encode(const torch::Tensor& x) { return transform_->forward(preprocess(x).first).output; }
+
+torch::Tensor FlowModelImpl::decode(const torch::Tensor& z) { return postprocess(transform_->inverse(z).output); }
+
+torch::Tensor FlowModelImpl::sample(int64_t n, double temperature) {
+  if (!(temperature > 0)) throw Error("temperature must be positive", ErrorKind::usage);
+  const auto parameter = parameters().front();
+  return decode(base_->sample(n, temperature, parameter.options()));
+}
+
+torch::Tensor bits_per_dim(const torch::Tensor& log_prob, int64_t dimensions) {
+  const double d = static_cast<double>(dimensions);
+  return (-log_prob + d * std::log(256.0)) / (d * std::log(2.0));
+}
+
+}  // namespace zoo::flows

@@ -1,0 +1,78 @@
+#pragma once
+// A normalizing flow as one module: preprocessing, the transform and the base
+// distribution, rebuilt from a JSON config that a checkpoint carries.
+//
+//   log p(x) = log p_Z(f(x)) + log|det ∂f/∂x|
+//
+// Images come in [0, 1] as k/255. With dequantize, training and evaluation see
+// x = (k + u)/256, u ~ U[0, 1)³, and the result is in bits per dimension on the 256-level
+// scale: bpd = (−log p(x) + D·ln 256)/(D·ln 2) (REFERENCE.md). Preprocessing before the
+// flow is part of f and its log-det is counted:
+//   none     vectors as they are
+//   unit     x itself (NICE)
+//   center   x − 0.5 (Glow)
+//   logit    logit(α + (1 − 2α)x) (RealNVP, α = 0.05)
+#include <string>
+#include <vector>
+
+#include "core/cli.h"
+#include "models/flows/distributions.h"
+#include "models/flows/transform.h"
+
+namespace zoo::flows {
+
+struct FlowModelConfig {
+  std::string model = "glow";          // nice, realnvp or glow
+  Json options = Json::object();       // the model's option struct (unknown keys are errors)
+  std::vector<int64_t> shape;          // one example: [C, H, W] or [D]
+  std::string preprocessing = "auto";  // auto (the model's own for images, none for vectors), none, unit, center, logit
+  double logit_alpha = 0.05;
+};
+
+Json to_json(const FlowModelConfig& config);
+FlowModelConfig flow_model_config_from_json(const Json& json);
+const std::vector<std::string>& flow_model_names();  // nice, realnvp, glow
+
+class FlowModelImpl : public torch::nn::Module {
+ public:
+  explicit FlowModelImpl(FlowModelConfig config);
+
+  const FlowModelConfig& config() const { return config_; }
+  Json config_json() const;  // resolved: every option spelled out
+  bool images() const { return config_.shape.size() == 3; }
+  int64_t dimensions() const;  // D
+
+  // log p(x) per example [B], in nats, for data x [B, ...] (images in [0, 1]). With
+  // `dequantize` the images get uniform noise first (training, evaluation).
+  torch::Tensor log_prob(const torch::Tensor& x, bool dequantize);
+  // −log p(x) in bits per dimension on the 256-level scale (images) or nats (vectors),
+  // averaged over the batch: the number train_flow reports.
+  torch::Tensor loss(const torch::Tensor& x);
+  // z for data x (preprocessed, no noise): [B, D].
+  torch::Tensor encode(const torch::Tensor& x);
+  // Data for z [B, D] (images clamped to [0, 1]).
+  torch::Tensor decode(const torch::Tensor& z);
+  // n samples at temperature T from the default generator.
+  torch::Tensor sample(int64_t n, double temperature);
+
+  const TransformPtr& transform() const { return transform_; }
+  const DistributionPtr& base() const { return base_; }
+
+ private:
+  // Data → the flow's input, with its per-example log-det.
+  std::pair<torch::Tensor, torch::Tensor> preprocess(const torch::Tensor& x) const;
+  torch::Tensor postprocess(const torch::Tensor& y) const;
+
+  FlowModelConfig config_;
+  std::string preprocessing_;  // resolved
+  Json options_;               // resolved
+  TransformPtr transform_;
+  DistributionPtr base_;
+};
+TORCH_MODULE(FlowModel);
+
+// Bits per dimension from log p(x) [B] (in nats, of x dequantized to (k + u)/256) of
+// D-dimensional 8-bit data.
+torch::Tensor bits_per_dim(const torch::Tensor& log_prob, int64_t dimensions);
+
+}  // namespace zoo::flows
