@@ -7,18 +7,16 @@
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
+#include "core/strings.h"
 #include "models/diffusion/generate.h"
 #include "train/diffusion_io.h"
+#include "train/sample_picture.h"
 #include "weights/safetensors.h"
 
 using namespace zoo;
 namespace dm = zoo::diffusion;
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 int run(int argc, char** argv) {
   Cli cli("sample_diffusion", "Draw samples from a trained diffusion model or rectified flow");

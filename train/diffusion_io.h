@@ -1,6 +1,6 @@
 #pragma once
 // What train_diffusion writes and sample_diffusion / evaluate_samples read: a diffusion
-// model's checkpoint config, and pictures of samples.
+// model's checkpoint config.
 //
 // A diffusion checkpoint's "zoo.model" metadata is
 //   {"model": "diffusion", "diffusion": <DiffusionModelConfig>, "objective": "edm",
@@ -27,9 +27,5 @@ struct LoadedDiffusion {
 // --checkpoint RUN_OR_FILE of a diffusion model, with the EMA weights when `ema` and they
 // exist. A checkpoint of another kind of model is an input error that says what it holds.
 LoadedDiffusion load_diffusion(const std::string& checkpoint, bool ema = true);
-
-// Samples in data space as a picture: a grid for images [N, C, H, W], a density scatter
-// over [−4, 4]² for points [N, 2]. Returns the path written.
-std::string save_samples_picture(const std::string& path, const torch::Tensor& samples, const std::string& title = "");
 
 }  // namespace zoo::train

@@ -13,6 +13,7 @@
 #include "models/diffusion/generate.h"
 #include "models/diffusion/loss.h"
 #include "train/diffusion_io.h"
+#include "train/sample_picture.h"
 #include "train/sample_metrics.h"
 #include "train/trainer.h"
 #include "weights/safetensors.h"

@@ -5,6 +5,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/seed.h"
 #include "weights/state_dict.h"
 
@@ -97,7 +98,7 @@ ModelCheckpoint read_checkpoint(const std::string& file_or_run_dir, bool prefer_
   checkpoint.model_config = metadata_json(checkpoint.weights, "zoo.model");
   checkpoint.step = metadata_step(checkpoint.weights);
   const std::string suffix = ".safetensors";
-  if (prefer_ema && path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+  if (prefer_ema && path.size() > suffix.size() && ends_with(path, suffix)) {
     const std::string ema = path.substr(0, path.size() - suffix.size()) + ".ema" + suffix;
     if (fs::exists(ema)) {
       checkpoint.weights = read_safetensors(ema);

@@ -101,32 +101,41 @@ torch::Tensor FlowModelImpl::postprocess(const torch::Tensor& y) const {
   return ((torch::sigmoid(y) - a) / (1 - 2 * a)).clamp(0, 1);
 }
 
-torch::Tensor FlowModelImpl::log_prob(const torch::Tensor& x, bool dequantize) {
+torch::Tensor FlowModelImpl::log_prob(const torch::Tensor& x, const torch::Tensor& noise) {
   std::vector<int64_t> expected{x.size(0)};
   expected.insert(expected.end(), config_.shape.begin(), config_.shape.end());
   if (x.sizes() != torch::IntArrayRef(expected))
     throw Error("flow: expected data of shape " + c10::str(torch::IntArrayRef(expected)) + ", got " + c10::str(x.sizes()),
                 ErrorKind::input);
   torch::Tensor input = x;
-  if (dequantize && images()) input = (torch::round(x * 255) + torch::rand_like(x)) / 256;
+  if (noise.defined() && images()) input = (torch::round(x * 255) + noise) / 256;
   const auto [y, pre_log_det] = preprocess(input);
   const FlowResult r = transform_->forward(y);
   return base_->log_prob(r.output) + r.log_det + pre_log_det;
 }
 
 torch::Tensor FlowModelImpl::loss(const torch::Tensor& x) {
-  const torch::Tensor lp = log_prob(x, /*dequantize=*/true);
+  const torch::Tensor lp = log_prob(x, images() ? torch::rand_like(x) : torch::Tensor());
   return images() ? bits_per_dim(lp, dimensions()).mean() : -lp.mean();
 }
 
 torch::Tensor FlowModelImpl::encode(const torch::Tensor& x) { return transform_->forward(preprocess(x).first).output; }
 
-torch::Tensor FlowModelImpl::decode(const torch::Tensor& z) { return postprocess(transform_->inverse(z).output); }
+torch::Tensor FlowModelImpl::decode(const torch::Tensor& z) {
+  const torch::Tensor any = parameters().front();
+  return postprocess(transform_->inverse(z.to(any.device(), any.scalar_type())).output);
+}
 
-torch::Tensor FlowModelImpl::sample(int64_t n, double temperature) {
-  if (!(temperature > 0)) throw Error("temperature must be positive", ErrorKind::usage);
-  const auto parameter = parameters().front();
-  return decode(base_->sample(n, temperature, parameter.options()));
+torch::Tensor FlowModelImpl::draw_latents(int64_t n, double temperature) {
+  if (!(temperature > 0)) throw Error("--temperature must be positive, got " + std::to_string(temperature), ErrorKind::usage);
+  if (n < 1) throw Error("the number of samples must be at least 1", ErrorKind::usage);
+  // The base's parameters (a learned prior) may live on the GPU; the draw stays on the CPU.
+  torch::NoGradGuard no_grad;
+  const torch::Device device = parameters().front().device();
+  base_->to(torch::kCPU);
+  torch::Tensor z = base_->sample(n, temperature, torch::TensorOptions().dtype(parameters().front().scalar_type()));
+  base_->to(device);
+  return z;
 }
 
 torch::Tensor bits_per_dim(const torch::Tensor& log_prob, int64_t dimensions) {

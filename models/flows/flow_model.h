@@ -42,18 +42,21 @@ class FlowModelImpl : public torch::nn::Module {
   bool images() const { return config_.shape.size() == 3; }
   int64_t dimensions() const;  // D
 
-  // log p(x) per example [B], in nats, for data x [B, ...] (images in [0, 1]). With
-  // `dequantize` the images get uniform noise first (training, evaluation).
-  torch::Tensor log_prob(const torch::Tensor& x, bool dequantize);
-  // −log p(x) in bits per dimension on the 256-level scale (images) or nats (vectors),
-  // averaged over the batch: the number train_flow reports.
+  // log p(x) per example [B], in nats, for data x [B, ...] (images in [0, 1]). Images
+  // are dequantised with `noise` u ∈ [0, 1) shaped like x, x → (round(255x) + u)/256;
+  // without it they are scored as they are.
+  torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& noise = {});
+  // −log p(x) in bits per dimension on the 256-level scale (images, dequantised with fresh
+  // noise from the default generator) or nats (vectors), averaged over the batch.
   torch::Tensor loss(const torch::Tensor& x);
   // z for data x (preprocessed, no noise): [B, D].
   torch::Tensor encode(const torch::Tensor& x);
   // Data for z [B, D] (images clamped to [0, 1]).
   torch::Tensor decode(const torch::Tensor& z);
-  // n samples at temperature T from the default generator.
-  torch::Tensor sample(int64_t n, double temperature);
+  // z for n samples at temperature T, drawn on the CPU from the default generator in one
+  // call (so sample i is the same however the samples are later batched).
+  torch::Tensor draw_latents(int64_t n, double temperature);
+  torch::Tensor sample(int64_t n, double temperature) { return decode(draw_latents(n, temperature)); }
 
   const TransformPtr& transform() const { return transform_; }
   const DistributionPtr& base() const { return base_; }

@@ -1,0 +1,69 @@
+#include "train/flow_io.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/seed.h"
+#include "weights/checkpoint.h"
+#include "weights/state_dict.h"
+
+namespace zoo::train {
+
+Json flow_checkpoint_config(const flows::FlowModelImpl& model, const std::vector<std::string>& classes, const std::string& data) {
+  return {{"model", "flow"}, {"flow", model.config_json()}, {"classes", classes}, {"data", data}};
+}
+
+LoadedFlow load_flow(const std::string& checkpoint) {
+  weights::ModelCheckpoint file = weights::read_checkpoint(checkpoint, /*prefer_ema=*/false);
+  const Json& saved = file.model_config;
+  if (!saved.is_object() || saved.value("model", "") != "flow")
+    throw Error(file.path + " is not a flow checkpoint (it holds " +
+                    (saved.is_object() && saved.contains("model") ? "a '" + saved["model"].get<std::string>() + "' model"
+                                                                 : std::string("no zoo model config")) +
+                    ")",
+                ErrorKind::input);
+  LoadedFlow loaded;
+  loaded.model = flows::FlowModel(flows::flow_model_config_from_json(saved.at("flow")));
+  weights::load_state_dict(*loaded.model, file.weights.tensors, /*strict=*/true);
+  loaded.model->eval();
+  loaded.data = saved.value("data", "");
+  loaded.step = file.step;
+  return loaded;
+}
+
+torch::Tensor dequantization_noise(const torch::Tensor& indices, const std::vector<int64_t>& shape, uint64_t seed) {
+  std::vector<torch::Tensor> noise;
+  const auto index = indices.to(torch::kLong).contiguous();
+  for (int64_t i = 0; i < index.size(0); ++i)
+    noise.push_back(SampleRng(seed, Stream::dequantize, static_cast<uint64_t>(index[i].item<int64_t>())).rand(shape));
+  return torch::stack(noise);
+}
+
+FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& dataset, uint64_t seed, int64_t batch_size,
+                             int64_t limit) {
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  const torch::Device device = model.parameters().front().device();
+  const int64_t n = limit > 0 ? std::min(limit, dataset.size()) : dataset.size();
+  const auto& shape = model.config().shape;
+  double total = 0;
+  for (int64_t start = 0; start < n; start += batch_size) {
+    const int64_t end = std::min(n, start + batch_size);
+    const torch::Tensor indices = torch::arange(start, end, torch::kLong);
+    std::vector<torch::Tensor> examples;
+    for (int64_t i = start; i < end; ++i) examples.push_back(dataset.get(i).input);
+    const torch::Tensor x = torch::stack(examples).to(device);
+    torch::Tensor log_prob;
+    if (model.images()) {
+      log_prob = model.log_prob(x, dequantization_noise(indices, shape, seed).to(device));
+      total += flows::bits_per_dim(log_prob, model.dimensions()).sum().item<double>();
+    } else {
+      total += -model.log_prob(x).sum().item<double>();
+    }
+  }
+  model.train(was_training);
+  return {n > 0 ? total / static_cast<double>(n) : 0.0, n};
+}
+
+}  // namespace zoo::train
