@@ -1,0 +1,108 @@
+// Flow workloads, one per process so that peak memory is the workload's own:
+//   nice_train   NICE training steps (4 additive couplings, 5 × 1000 ReLU, logistic prior) on
+//                a batch of 256 dequantised 28×28 images, Adam
+//   glow_sample  Glow sampling (L = 2, K = 8, 256 hidden, LU 1×1 convolutions, learned split
+//                and top priors) of 1×28×28 images at temperature 0.7, inference mode
+// Prints the rate, the parameter count and peak resident memory as JSON; bench/run.sh runs
+// the same networks rebuilt in PyTorch (bench/flows.py) and prints the ratio.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/runtime.h"
+#include "models/flows/flow_model.h"
+
+using namespace zoo;
+
+namespace {
+
+int64_t count_parameters(const torch::nn::Module& net) {
+  int64_t n = 0;
+  for (const auto& p : net.parameters()) n += p.numel();
+  return n;
+}
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+flows::FlowModel image_flow(const std::string& model) {
+  flows::FlowModelConfig config;
+  config.model = model;
+  config.shape = {1, 28, 28};
+  return flows::FlowModel(config);
+}
+
+Json nice_train(const Runtime& runtime, int64_t batch, int64_t steps) {
+  flows::FlowModel model = image_flow("nice");
+  model->to(runtime.device);
+  torch::optim::Adam adam(model->parameters(), 1e-3);
+  const torch::Tensor x = (torch::randint(0, 256, {batch, 1, 28, 28}).to(torch::kFloat) / 255).to(runtime.device);
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t step = 0; step < 3 + steps; ++step) {
+    if (step == 3) {
+      synchronize(runtime.device);
+      start = std::chrono::steady_clock::now();
+    }
+    const torch::Tensor loss = model->loss(x);
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+  }
+  synchronize(runtime.device);
+  return {{"batch", batch}, {"steps_per_second", static_cast<double>(steps) / seconds_since(start)},
+          {"parameters", count_parameters(*model)}};
+}
+
+Json glow_sample(const Runtime& runtime, int64_t batch, int64_t passes) {
+  flows::FlowModel model = image_flow("glow");
+  model->to(runtime.device);
+  model->eval();
+  torch::InferenceMode inference;
+  model->sample(batch, 0.7);
+  synchronize(runtime.device);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < passes; ++i) model->sample(batch, 0.7);
+  synchronize(runtime.device);
+  return {{"batch", batch}, {"samples_per_second", static_cast<double>(passes * batch) / seconds_since(start)},
+          {"parameters", count_parameters(*model)}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_main([&] {
+    Cli cli("bench_flows", "Time NICE training steps or Glow sampling");
+    cli.common()
+        .text("workload", "nice_train or glow_sample", "nice_train")
+        .integer("batch", "batch size (0 = 256 for nice_train, 64 for glow_sample)", 0)
+        .integer("steps", "timed steps (nice_train) or sampling passes (glow_sample)", 20);
+    const Json options = cli.parse(argc, argv);
+    const Runtime runtime = setup_runtime(options);
+    const std::string workload = options["workload"];
+    const bool train = workload == "nice_train";
+    if (!train && workload != "glow_sample") throw Error("--workload must be nice_train or glow_sample", ErrorKind::usage);
+    int64_t batch = options["batch"];
+    const int64_t steps = options["steps"];
+    if (batch == 0) batch = train ? 256 : 64;
+    if (batch < 1 || steps < 1) throw Error("--batch and --steps must be positive", ErrorKind::usage);
+    Json out = train ? nice_train(runtime, batch, steps) : glow_sample(runtime, batch, steps);
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    out["workload"] = workload;
+    out["impl"] = "zoo";
+    out["threads"] = runtime.threads;
+    out["device"] = runtime.device.str();
+    out["peak_rss_mb"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
+    std::cout << out.dump() << std::endl;
+    return 0;
+  });
+}
