@@ -5,12 +5,9 @@
 //   mlp_train    EDM-loss training steps of the 2-D MLP denoiser (3 x 256), AdamW, batch 512
 // Prints the rate, the parameter count and peak resident memory as JSON; bench/run.sh runs
 // the same networks rebuilt in PyTorch (bench/diffusion.py) and prints the ratio.
-#include <sys/resource.h>
-
-#include <chrono>
-#include <iostream>
 #include <string>
 
+#include "bench/bench_support.h"
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -25,20 +22,6 @@ using namespace zoo;
 namespace dm = zoo::diffusion;
 
 namespace {
-
-int64_t count_parameters(const torch::nn::Module& net) {
-  int64_t n = 0;
-  for (const auto& p : net.parameters()) n += p.numel();
-  return n;
-}
-
-void synchronize(const torch::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize();
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // `steps` Heun steps on `batch` images, `repeats` times after one untimed pass.
 Json unet_sample(const Runtime& runtime, int64_t batch, int64_t steps, int64_t repeats) {
@@ -67,13 +50,11 @@ Json unet_sample(const Runtime& runtime, int64_t batch, int64_t steps, int64_t r
     return dm::sample_heun(denoiser, z * sigma_max, sigmas, dm::SamplerOptions{});
   };
   run();  // warm-up
-  synchronize(runtime.device);
   counter.calls = 0;
-  const auto start = std::chrono::steady_clock::now();
+  const bench::Stopwatch watch(runtime.device);
   for (int64_t i = 0; i < repeats; ++i) run();
-  synchronize(runtime.device);
-  const double seconds = seconds_since(start);
-  return Json{{"parameters", count_parameters(*net)},
+  const double seconds = watch.seconds();
+  return Json{{"parameters", bench::count_parameters(*net)},
               {"batch", batch},
               {"steps", steps},
               {"nfe", counter.calls / repeats},
@@ -98,12 +79,10 @@ Json mlp_train(const Runtime& runtime, int64_t batch, int64_t steps, int64_t war
     optimizer.step();
   };
   for (int64_t i = 0; i < warmup; ++i) step();
-  synchronize(runtime.device);
-  const auto start = std::chrono::steady_clock::now();
+  const bench::Stopwatch watch(runtime.device);
   for (int64_t i = 0; i < steps; ++i) step();
-  synchronize(runtime.device);
-  const double seconds = seconds_since(start);
-  return Json{{"parameters", count_parameters(*net)},
+  const double seconds = watch.seconds();
+  return Json{{"parameters", bench::count_parameters(*net)},
               {"batch", batch},
               {"steps", steps},
               {"steps_per_second", static_cast<double>(steps) / seconds}};
@@ -131,15 +110,8 @@ int main(int argc, char** argv) {
     if (steps == 0) steps = sample ? 18 : 300;
     if (batch < 1 || steps < 1 || repeats < 1 || warmup < 0)
       throw Error("--batch, --steps and --repeats must be positive and --warmup non-negative", ErrorKind::usage);
-    Json out = sample ? unet_sample(runtime, batch, steps, repeats) : mlp_train(runtime, batch, steps, warmup);
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    out["workload"] = workload;
-    out["impl"] = "zoo";
-    out["threads"] = runtime.threads;
-    out["device"] = runtime.device.str();
-    out["peak_rss_mb"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
-    std::cout << out.dump() << std::endl;
+    bench::print_result(sample ? unet_sample(runtime, batch, steps, repeats) : mlp_train(runtime, batch, steps, warmup), workload,
+                        runtime);
     return 0;
   });
 }

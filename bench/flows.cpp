@@ -5,12 +5,9 @@
 //                and top priors) of 1×28×28 images at temperature 0.7, inference mode
 // Prints the rate, the parameter count and peak resident memory as JSON; bench/run.sh runs
 // the same networks rebuilt in PyTorch (bench/flows.py) and prints the ratio.
-#include <sys/resource.h>
-
-#include <chrono>
-#include <iostream>
 #include <string>
 
+#include "bench/bench_support.h"
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -19,20 +16,6 @@
 using namespace zoo;
 
 namespace {
-
-int64_t count_parameters(const torch::nn::Module& net) {
-  int64_t n = 0;
-  for (const auto& p : net.parameters()) n += p.numel();
-  return n;
-}
-
-void synchronize(const torch::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize();
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 flows::FlowModel image_flow(const std::string& model) {
   flows::FlowModelConfig config;
@@ -46,20 +29,16 @@ Json nice_train(const Runtime& runtime, int64_t batch, int64_t steps) {
   model->to(runtime.device);
   torch::optim::Adam adam(model->parameters(), 1e-3);
   const torch::Tensor x = (torch::randint(0, 256, {batch, 1, 28, 28}).to(torch::kFloat) / 255).to(runtime.device);
-  auto start = std::chrono::steady_clock::now();
+  bench::Stopwatch watch(runtime.device);
   for (int64_t step = 0; step < 3 + steps; ++step) {
-    if (step == 3) {
-      synchronize(runtime.device);
-      start = std::chrono::steady_clock::now();
-    }
+    if (step == 3) watch.restart();  // after three untimed steps
     const torch::Tensor loss = model->loss(x);
     adam.zero_grad();
     loss.backward();
     adam.step();
   }
-  synchronize(runtime.device);
-  return {{"batch", batch}, {"steps_per_second", static_cast<double>(steps) / seconds_since(start)},
-          {"parameters", count_parameters(*model)}};
+  return {{"batch", batch}, {"steps_per_second", static_cast<double>(steps) / watch.seconds()},
+          {"parameters", bench::count_parameters(*model)}};
 }
 
 Json glow_sample(const Runtime& runtime, int64_t batch, int64_t passes) {
@@ -67,13 +46,11 @@ Json glow_sample(const Runtime& runtime, int64_t batch, int64_t passes) {
   model->to(runtime.device);
   model->eval();
   torch::InferenceMode inference;
-  model->sample(batch, 0.7);
-  synchronize(runtime.device);
-  const auto start = std::chrono::steady_clock::now();
+  model->sample(batch, 0.7);  // warm-up
+  const bench::Stopwatch watch(runtime.device);
   for (int64_t i = 0; i < passes; ++i) model->sample(batch, 0.7);
-  synchronize(runtime.device);
-  return {{"batch", batch}, {"samples_per_second", static_cast<double>(passes * batch) / seconds_since(start)},
-          {"parameters", count_parameters(*model)}};
+  return {{"batch", batch}, {"samples_per_second", static_cast<double>(passes * batch) / watch.seconds()},
+          {"parameters", bench::count_parameters(*model)}};
 }
 
 }  // namespace
@@ -94,15 +71,7 @@ int main(int argc, char** argv) {
     const int64_t steps = options["steps"];
     if (batch == 0) batch = train ? 256 : 64;
     if (batch < 1 || steps < 1) throw Error("--batch and --steps must be positive", ErrorKind::usage);
-    Json out = train ? nice_train(runtime, batch, steps) : glow_sample(runtime, batch, steps);
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    out["workload"] = workload;
-    out["impl"] = "zoo";
-    out["threads"] = runtime.threads;
-    out["device"] = runtime.device.str();
-    out["peak_rss_mb"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
-    std::cout << out.dump() << std::endl;
+    bench::print_result(train ? nice_train(runtime, batch, steps) : glow_sample(runtime, batch, steps), workload, runtime);
     return 0;
   });
 }

@@ -42,30 +42,24 @@ for workload in infer train; do
 done
 
 echo
-echo "workload     threads  unit        zoo rate  pytorch rate  ratio  zoo params  pytorch params  zoo peak MB  pytorch peak MB"
-# The PyTorch side rebuilds zoo's U-Net and MLP denoiser layer by layer (bench/diffusion.py):
-# equal parameter counts say the two run the same network.
-for workload in unet_sample mlp_train; do
-  zoo=$("$bin/bench_diffusion" --workload "$workload" --device "$device" --threads "$cores")
-  pt=$("$python" "$here/diffusion.py" --workload "$workload" --device "$device" --threads "$cores")
-  rate_field=steps_per_second unit=steps/s
-  [ "$workload" = unet_sample ] && rate_field=samples_per_second unit=samples/s
-  awk -v w="$workload" -v t="$cores" -v u="$unit" -v z="$(echo "$zoo" | field "$rate_field")" -v p="$(echo "$pt" | field "$rate_field")" \
-      -v zp="$(echo "$zoo" | field parameters)" -v pp="$(echo "$pt" | field parameters)" \
-      -v zm="$(echo "$zoo" | field peak_rss_mb)" -v pm="$(echo "$pt" | field peak_rss_mb)" \
-    'BEGIN { printf "%-11s  %7s  %-9s  %8.1f  %12.1f  %5.2f  %10d  %14d  %11.0f  %15.0f\n", w, t, u, z, p, z / p, zp, pp, zm, pm }'
-done
+# Rows of zoo against its PyTorch twin: bench_NAME and NAME.py, which rebuild the same
+# networks layer by layer (equal parameter counts say so). Args: NAME WORKLOAD:RATE_FIELD...
+twin_rows() {
+  local name=$1 spec workload rate_field unit zoo pt
+  shift
+  for spec in "$@"; do
+    workload=${spec%%:*} rate_field=${spec#*:}
+    unit=steps/s
+    [ "$rate_field" = samples_per_second ] && unit=samples/s
+    zoo=$("$bin/bench_$name" --workload "$workload" --device "$device" --threads "$cores")
+    pt=$("$python" "$here/$name.py" --workload "$workload" --device "$device" --threads "$cores")
+    awk -v w="$workload" -v t="$cores" -v u="$unit" -v z="$(echo "$zoo" | field "$rate_field")" -v p="$(echo "$pt" | field "$rate_field")" \
+        -v zp="$(echo "$zoo" | field parameters)" -v pp="$(echo "$pt" | field parameters)" \
+        -v zm="$(echo "$zoo" | field peak_rss_mb)" -v pm="$(echo "$pt" | field peak_rss_mb)" \
+      'BEGIN { printf "%-11s  %7s  %-9s  %8.1f  %12.1f  %5.2f  %10d  %14d  %11.0f  %15.0f\n", w, t, u, z, p, z / p, zp, pp, zm, pm }'
+  done
+}
 
-echo
 echo "workload     threads  unit        zoo rate  pytorch rate  ratio  zoo params  pytorch params  zoo peak MB  pytorch peak MB"
-# bench/flows.py rebuilds zoo's NICE and Glow layer by layer in PyTorch.
-for workload in nice_train glow_sample; do
-  zoo=$("$bin/bench_flows" --workload "$workload" --device "$device" --threads "$cores")
-  pt=$("$python" "$here/flows.py" --workload "$workload" --device "$device" --threads "$cores")
-  rate_field=steps_per_second unit=steps/s
-  [ "$workload" = glow_sample ] && rate_field=samples_per_second unit=samples/s
-  awk -v w="$workload" -v t="$cores" -v u="$unit" -v z="$(echo "$zoo" | field "$rate_field")" -v p="$(echo "$pt" | field "$rate_field")" \
-      -v zp="$(echo "$zoo" | field parameters)" -v pp="$(echo "$pt" | field parameters)" \
-      -v zm="$(echo "$zoo" | field peak_rss_mb)" -v pm="$(echo "$pt" | field peak_rss_mb)" \
-    'BEGIN { printf "%-11s  %7s  %-9s  %8.1f  %12.1f  %5.2f  %10d  %14d  %11.0f  %15.0f\n", w, t, u, z, p, z / p, zp, pp, zm, pm }'
-done
+twin_rows diffusion unet_sample:samples_per_second mlp_train:steps_per_second
+twin_rows flows nice_train:steps_per_second glow_sample:samples_per_second

@@ -13,14 +13,8 @@ Json diffusion_checkpoint_config(const diffusion::DiffusionModel& model, const s
 }
 
 LoadedDiffusion load_diffusion(const std::string& checkpoint, bool ema) {
-  weights::ModelCheckpoint file = weights::read_checkpoint(checkpoint, ema);
+  weights::ModelCheckpoint file = weights::read_checkpoint_of("diffusion", checkpoint, ema);
   const Json& saved = file.model_config;
-  if (!saved.is_object() || saved.value("model", "") != "diffusion")
-    throw Error(file.path + " is not a diffusion checkpoint (it holds " +
-                    (saved.is_object() && saved.contains("model") ? "a '" + saved["model"].get<std::string>() + "' model"
-                                                                 : std::string("no zoo model config")) +
-                    ")",
-                ErrorKind::input);
   LoadedDiffusion loaded;
   loaded.model.emplace(diffusion::diffusion_model_config_from_json(saved.at("diffusion")));
   weights::load_state_dict(*loaded.model->net(), file.weights.tensors, /*strict=*/true);

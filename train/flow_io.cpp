@@ -14,14 +14,8 @@ Json flow_checkpoint_config(const flows::FlowModelImpl& model, const std::vector
 }
 
 LoadedFlow load_flow(const std::string& checkpoint) {
-  weights::ModelCheckpoint file = weights::read_checkpoint(checkpoint, /*prefer_ema=*/false);
+  weights::ModelCheckpoint file = weights::read_checkpoint_of("flow", checkpoint, /*prefer_ema=*/false);
   const Json& saved = file.model_config;
-  if (!saved.is_object() || saved.value("model", "") != "flow")
-    throw Error(file.path + " is not a flow checkpoint (it holds " +
-                    (saved.is_object() && saved.contains("model") ? "a '" + saved["model"].get<std::string>() + "' model"
-                                                                 : std::string("no zoo model config")) +
-                    ")",
-                ErrorKind::input);
   LoadedFlow loaded;
   loaded.model = flows::FlowModel(flows::flow_model_config_from_json(saved.at("flow")));
   weights::load_state_dict(*loaded.model, file.weights.tensors, /*strict=*/true);

@@ -64,9 +64,8 @@ double best_top1_so_far(const std::string& metrics_path) {
 
 int run(int argc, char** argv) {
   const Cli cli = make_cli();
-  Json options = cli.parse(argc, argv);
+  const Json options = train::parse_training_flags(cli, argc, argv);
   const bool resume = options["resume"];
-  if (resume) options = cli.parse(argc, argv, read_run_config(options["out"]));
   const Runtime runtime = setup_runtime(options);
 
   const int64_t limit = options["limit"];
@@ -93,11 +92,7 @@ int run(int argc, char** argv) {
                              {"input", data::to_json(input)},
                              {"classes", info.classes}};
 
-  data::LoaderOptions train_loading;
-  train_loading.batch_size = options["batch_size"];
-  train_loading.seed = runtime.seed;
-  train_loading.workers = options["workers"];
-  train_loading.drop_last = true;
+  const data::LoaderOptions train_loading = train::training_loader_options(options, runtime.seed, train_data->size());
   const data::DataLoader train_loader(train_data, train_loading,
                                       options["no_augment"] ? data::eval_transform(input, native)
                                                             : data::train_transform(input, native));

@@ -123,9 +123,8 @@ data::DatasetPtr reflow_pairs(const Json& o, const train::LoadedDiffusion& sourc
 
 int run(int argc, char** argv) {
   const Cli cli = make_cli();
-  Json options = cli.parse(argc, argv);
+  const Json options = train::parse_training_flags(cli, argc, argv);
   const bool resume = options["resume"];
-  if (resume) options = cli.parse(argc, argv, read_run_config(options["out"]));
   const Runtime runtime = setup_runtime(options);
 
   const std::string objective = options["objective"];
@@ -177,12 +176,7 @@ int run(int argc, char** argv) {
   net.to(runtime.device);
   const Json model_config = train::diffusion_checkpoint_config(*model, objective, classes, data_spec);
 
-  data::LoaderOptions loading;
-  loading.batch_size = options["batch_size"];
-  loading.seed = runtime.seed;
-  loading.workers = options["workers"];
-  loading.drop_last = train_data->size() >= loading.batch_size;
-  const data::DataLoader loader(train_data, loading, nullptr);
+  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size()));
 
   torch::optim::AdamW optimizer(net.parameters(), torch::optim::AdamWOptions(options["lr"].get<double>()).weight_decay(0));
   const int64_t per_epoch = loader.batches_per_epoch();

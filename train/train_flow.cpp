@@ -38,9 +38,8 @@ Cli make_cli() {
 
 int run(int argc, char** argv) {
   const Cli cli = make_cli();
-  Json options = cli.parse(argc, argv);
+  const Json options = train::parse_training_flags(cli, argc, argv);
   const bool resume = options["resume"];
-  if (resume) options = cli.parse(argc, argv, read_run_config(options["out"]));
   const Runtime runtime = setup_runtime(options);
   if (options["sample_every"].get<int64_t>() < 1) throw Error("--sample-every must be at least 1", ErrorKind::usage);
   if (options["precision"] == "bf16") throw Error("--precision bf16: flows train in float32 (log-determinants need it)", ErrorKind::usage);
@@ -63,12 +62,7 @@ int run(int argc, char** argv) {
   if (resume) run.save_config(options);
   const Json model_config = train::flow_checkpoint_config(*model, train_data->info().classes, data_spec);
 
-  data::LoaderOptions loading;
-  loading.batch_size = options["batch_size"];
-  loading.seed = runtime.seed;
-  loading.workers = options["workers"];
-  loading.drop_last = train_data->size() >= loading.batch_size;
-  const data::DataLoader loader(train_data, loading, nullptr);
+  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size()));
 
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(options["lr"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();

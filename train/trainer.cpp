@@ -132,4 +132,18 @@ std::unique_ptr<Ema> attach_ema(Trainer& trainer, torch::nn::Module& model, doub
   return ema;
 }
 
+Json parse_training_flags(const Cli& cli, int argc, char** argv) {
+  const Json options = cli.parse(argc, argv);
+  return options["resume"].get<bool>() ? cli.parse(argc, argv, read_run_config(options["out"])) : options;
+}
+
+data::LoaderOptions training_loader_options(const Json& options, uint64_t seed, int64_t dataset_size) {
+  data::LoaderOptions loading;
+  loading.batch_size = options["batch_size"];
+  loading.seed = seed;
+  loading.workers = options["workers"];
+  loading.drop_last = dataset_size >= loading.batch_size;
+  return loading;
+}
+
 }  // namespace zoo::train

@@ -78,6 +78,14 @@ double constant_with_warmup(double base_lr, int64_t step, int64_t warmup);
 // every 50 steps (or each epoch, when shorter).
 TrainerOptions epoch_trainer_options(const Json& options, int64_t per_epoch, const torch::Device& device);
 
+// The flags of a train_* executable; with --resume, the run's saved config.json under the
+// flags given now (so `--resume --steps N` extends a run).
+Json parse_training_flags(const Cli& cli, int argc, char** argv);
+
+// How a train_* executable reads its training data: shuffled by the run's seed, --batch-size
+// and --workers from the flags, whole batches only unless the data is smaller than one.
+data::LoaderOptions training_loader_options(const Json& options, uint64_t seed, int64_t dataset_size);
+
 // An EMA of `model` with this decay, attached to the trainer; none when decay is 0.
 std::unique_ptr<Ema> attach_ema(Trainer& trainer, torch::nn::Module& model, double decay);
 

@@ -108,4 +108,16 @@ ModelCheckpoint read_checkpoint(const std::string& file_or_run_dir, bool prefer_
   return checkpoint;
 }
 
+ModelCheckpoint read_checkpoint_of(const std::string& model, const std::string& file_or_run_dir, bool prefer_ema) {
+  ModelCheckpoint file = read_checkpoint(file_or_run_dir, prefer_ema);
+  const Json& saved = file.model_config;
+  if (!saved.is_object() || saved.value("model", "") != model)
+    throw Error(file.path + " is not a " + model + " checkpoint (it holds " +
+                    (saved.is_object() && saved.contains("model") ? "a '" + saved["model"].get<std::string>() + "' model"
+                                                                 : std::string("no zoo model config")) +
+                    ")",
+                ErrorKind::input);
+  return file;
+}
+
 }  // namespace zoo::weights

@@ -40,5 +40,8 @@ struct ModelCheckpoint {
 // weights come from STEM.ema.safetensors beside the chosen file when it exists (the model
 // config and step still from STEM.safetensors): what samplers use by default.
 ModelCheckpoint read_checkpoint(const std::string& file_or_run_dir, bool prefer_ema = false);
+// The same for a checkpoint whose config names `model` ("flow", "diffusion"); anything
+// else is an input error that says what the file holds instead.
+ModelCheckpoint read_checkpoint_of(const std::string& model, const std::string& file_or_run_dir, bool prefer_ema = false);
 
 }  // namespace zoo::weights
