@@ -21,11 +21,13 @@ torch::Tensor samples_in(const std::string& path) { return zoo::weights::read_sa
 
 }  // namespace
 
+// Networks this small run fastest on one thread without loader threads; with more, two
+// tests running side by side under ctest -j2 oversubscribe the two cores many times over.
 TEST(DiffusionCli, ToyTrainSampleEvaluateResumeReflow) {
   TempDir dir;
   const std::string run = dir.file("rf");
   auto result = run_zoo("train_diffusion", "--out " + run + " --data toy:moons --objective rf --steps 600 --batch-size 256"
-                                                            " --lr 2e-3 --sample-every 4 --seed 1");
+                                                            " --lr 2e-3 --sample-every 4 --seed 1 --threads 1 --workers 0");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   for (const char* file : {"config.json", "loss.png", "metrics.jsonl", "checkpoints/last.safetensors",
                            "checkpoints/last.ema.safetensors", "checkpoints/last.train.pt"})
@@ -37,11 +39,11 @@ TEST(DiffusionCli, ToyTrainSampleEvaluateResumeReflow) {
   EXPECT_LT(swd, 0.5);  // moons span about 4 units; an untrained model is far off
 
   // Samples: independent of the batch size, and scored against fresh data.
-  result = run_zoo("sample_diffusion", "--checkpoint " + run + " --n 2000 --batch-size 2000 --sampler euler --steps 32 --out " +
+  result = run_zoo("sample_diffusion", "--checkpoint " + run + " --n 2000 --batch-size 2000 --sampler euler --steps 32 --threads 1 --out " +
                                            dir.file("a.safetensors"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("NFE 32"), std::string::npos) << result.output;
-  result = run_zoo("sample_diffusion", "--checkpoint " + run + " --n 5 --first 3 --batch-size 2 --sampler euler --steps 32 --out " +
+  result = run_zoo("sample_diffusion", "--checkpoint " + run + " --n 5 --first 3 --batch-size 2 --sampler euler --steps 32 --threads 1 --out " +
                                            dir.file("b.safetensors"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_TRUE(torch::allclose(samples_in(dir.file("a.safetensors")).slice(0, 3, 8), samples_in(dir.file("b.safetensors")),
@@ -59,13 +61,13 @@ TEST(DiffusionCli, ToyTrainSampleEvaluateResumeReflow) {
   // Reflow: pairs from the first flow, a second flow trained on them, then 1-step distillation.
   const std::string reflow = dir.file("reflow");
   result = run_zoo("train_diffusion", "--out " + reflow + " --objective rf --reflow-from " + run +
-                                          " --pairs 512 --pair-sampler euler --pair-steps 16 --steps 40 --sample-every 100");
+                                          " --pairs 512 --pair-sampler euler --pair-steps 16 --steps 40 --sample-every 100 --threads 1 --workers 0");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto pairs = zoo::weights::read_safetensors(reflow + "/pairs.safetensors");
   EXPECT_EQ(pairs.at("noise").sizes(), (std::vector<int64_t>{512, 2}));
   EXPECT_EQ(pairs.at("samples").sizes(), (std::vector<int64_t>{512, 2}));
   result = run_zoo("train_diffusion", "--out " + dir.file("distilled") + " --objective rf --reflow-from " + reflow +
-                                          " --distill-steps 1 --pairs 256 --pair-sampler euler --pair-steps 8 --steps 40");
+                                          " --distill-steps 1 --pairs 256 --pair-sampler euler --pair-steps 8 --steps 40 --threads 1 --workers 0");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   result = run_zoo("sample_diffusion", "--checkpoint " + dir.file("distilled") + " --n 16 --sampler euler --steps 1 --out " +
                                            dir.file("one_step.png"));
