@@ -3,11 +3,7 @@
 //   train  batch 128 at 32x32, 10 classes, one SGD step
 // Prints images/s and peak resident memory as JSON; bench/run.sh runs torchvision on the
 // same workload (bench/efficientnet.py) and prints the ratio.
-#include <sys/resource.h>
-
-#include <chrono>
-#include <iostream>
-
+#include "bench/bench_support.h"
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -51,19 +47,12 @@ int main(int argc, char** argv) {
       };
     }
     step();  // warm-up
-    if (runtime.device.is_cuda()) torch::cuda::synchronize();
     const int64_t iterations = options["iterations"];
-    const auto start = std::chrono::steady_clock::now();
+    const bench::Stopwatch watch(runtime.device);
     for (int64_t i = 0; i < iterations; ++i) step();
-    if (runtime.device.is_cuda()) torch::cuda::synchronize();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    std::cout << Json{{"workload", "b0_" + options["workload"].get<std::string>()}, {"impl", "zoo"},
-                      {"threads", runtime.threads}, {"images_per_second", static_cast<double>(iterations * batch) / seconds},
-                      {"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0}}
-                     .dump()
-              << std::endl;
+    const double seconds = watch.seconds();
+    bench::print_result({{"images_per_second", static_cast<double>(iterations * batch) / seconds}},
+                        "b0_" + options["workload"].get<std::string>(), runtime);
     return 0;
   });
 }
