@@ -26,7 +26,7 @@ echo
 echo "== A diffusion model (EDM, MLP) trained on toy:checkerboard, sampled with Heun at 35 NFE"
 rm -rf "$out/diffusion"
 "$bin/train_diffusion" --out "$out/diffusion" --data toy:checkerboard --objective edm --steps 3000 \
-  --batch-size 512 --lr 2e-3 --sample-every 1000
+  --batch-size 512 --lr 2e-3 --sample-every 1000 --threads 1 --workers 0
 "$bin/sample_diffusion" --checkpoint "$out/diffusion" --sampler heun --steps 18 --n 5000 --out "$out/diffusion_samples.png"
 "$bin/sample_diffusion" --checkpoint "$out/diffusion" --sampler heun --steps 18 --n 5000 --out "$out/diffusion_samples.safetensors"
 "$bin/evaluate_samples" --data toy:checkerboard --samples "$out/diffusion_samples.safetensors"
