@@ -89,4 +89,11 @@ TEST(FlowCli, BadInputGivesOneLineErrors) {
   expect_clean_error("sample_flow", "--checkpoint " + dir.file("wrong.safetensors") + " --n 4 --out " + dir.file("y.png"),
                      "not a flow checkpoint");
   expect_clean_error("sample_diffusion", "--checkpoint " + run + " --out " + dir.file("z.png"), "not a diffusion checkpoint");
+  // A diverging run stops with a clear error and keeps its last good checkpoint.
+  const std::string last = run + "/checkpoints/last.safetensors";
+  const std::string before = zoo::test::read_bytes(last);
+  const auto diverged = run_zoo("train_flow", "--out " + run + " --resume --steps 40 --lr 1e30 --grad-clip 0");
+  EXPECT_NE(diverged.exit_code, 0);
+  EXPECT_NE(diverged.output.find("error: the loss became"), std::string::npos) << diverged.output;
+  EXPECT_EQ(zoo::test::read_bytes(last), before);
 }
