@@ -63,16 +63,20 @@ torch::Tensor Resize::operator()(const torch::Tensor& x, SampleRng&) const {
 
 torch::Tensor ScaleSymmetric::operator()(const torch::Tensor& x, SampleRng&) const { return x * 2 - 1; }
 
-torch::Tensor Dequantize::operator()(const torch::Tensor& x, SampleRng& rng) const {
-  const double top = static_cast<double>(levels_ - 1);
-  const torch::Tensor k = torch::round(x * top);
-  return (k + rng.rand(x.sizes())) / static_cast<double>(levels_);
+torch::Tensor dequantize(const torch::Tensor& x, const torch::Tensor& noise, int64_t levels) {
+  return (torch::round(x * static_cast<double>(levels - 1)) + noise) / static_cast<double>(levels);
 }
 
-torch::Tensor Logit::operator()(const torch::Tensor& x, SampleRng&) const {
-  const torch::Tensor p = alpha_ + (1 - 2 * alpha_) * x;
+torch::Tensor logit(const torch::Tensor& x, double alpha) {
+  const torch::Tensor p = alpha + (1 - 2 * alpha) * x;
   return torch::log(p) - torch::log1p(-p);
 }
+
+torch::Tensor Dequantize::operator()(const torch::Tensor& x, SampleRng& rng) const {
+  return dequantize(x, rng.rand(x.sizes()), levels_);
+}
+
+torch::Tensor Logit::operator()(const torch::Tensor& x, SampleRng&) const { return logit(x, alpha_); }
 
 torch::Tensor logit_log_det(const torch::Tensor& x, double alpha) {
   // dy/dx = (1 - 2 alpha) / (p (1 - p)) with p = alpha + (1 - 2 alpha) x.

@@ -99,6 +99,12 @@ class Logit : public Transform {
   double alpha_;
 };
 
+// What the transforms above compute, for code that holds the noise itself (a flow's
+// deterministic test-time dequantisation): (round(x·(levels − 1)) + noise)/levels, and
+// logit(alpha + (1 − 2 alpha) x).
+torch::Tensor dequantize(const torch::Tensor& x, const torch::Tensor& noise, int64_t levels = 256);
+torch::Tensor logit(const torch::Tensor& x, double alpha);
+
 // Sum over each example's elements of log|dy/dx| for Logit, given its input x in (0, 1).
 torch::Tensor logit_log_det(const torch::Tensor& x, double alpha);
 

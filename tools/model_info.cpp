@@ -1,11 +1,15 @@
 // model_info: what a registered model costs — every convolution, norm and linear layer
-// with its output shape, parameters and multiply-adds on one input size, and the totals.
+// with its output shape, parameters and multiply-adds on one input size, and the totals —
+// and what its last feature map sees (receptive field, jump, effective padding).
+#include <cstdio>
 #include <iostream>
 
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
+#include "models/analysis/jit_layer_graph.h"
 #include "models/analysis/model_info.h"
+#include "models/analysis/receptive_field.h"
 #include "models/registry.h"
 
 using namespace zoo;
@@ -42,13 +46,28 @@ int main(int argc, char** argv) {
 
     const models::analysis::ModelInfo info = models::analysis::model_info(
         net.module(), [&](const torch::Tensor& x) { return net.forward(x); }, {1, net.in_channels(), size, size});
+    const models::analysis::ReceptiveFields fields = models::analysis::receptive_fields(
+        models::analysis::layer_graph_from_module(
+            net.module(), [&](const torch::Tensor& x) { return net.forward(x); }, {1, net.in_channels(), size, size}),
+        {size, size});
+    const models::analysis::LayerField& last = fields.layers[fields.last_map()];
     if (format == "json") {
       Json report = models::analysis::to_json(info);
       report["model"] = name;
       report["config"] = net.config();
+      report["receptive_field"] = {{"layer", last.name},
+                                   {"field", {last.axis[0].field, last.axis[1].field}},
+                                   {"jump", {last.axis[0].jump, last.axis[1].jump}},
+                                   {"effective_padding", {last.axis[0].effective_padding(), last.axis[1].effective_padding()}},
+                                   {"global_context", last.global_context},
+                                   {"aligned", fields.aligned()}};
       std::cout << report.dump(2) << std::endl;
     } else {
       std::cout << name << "\n" << models::analysis::format_table(info);
+      std::printf("receptive field of %s: %g pixels, jump %g, effective padding %g%s; paths %s\n", last.name.c_str(),
+                  last.axis[0].field, last.axis[0].jump, last.axis[0].effective_padding(),
+                  last.global_context ? ", and the whole input through squeeze-and-excitation" : "",
+                  fields.aligned() ? "aligned" : "MISALIGNED");
     }
     return 0;
   });

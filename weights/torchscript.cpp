@@ -24,16 +24,18 @@ void collect(const torch::jit::Module& module, const std::string& prefix, NamedT
 
 }  // namespace
 
-NamedTensors read_torchscript(const std::string& path) {
+torch::jit::Module load_torchscript(const std::string& path) {
   if (!std::ifstream(path, std::ios::binary)) throw Error("cannot open " + path + ": " + std::strerror(errno));
-  torch::jit::Module module;
   try {
-    module = torch::jit::load(path, torch::kCPU);
+    return torch::jit::load(path, torch::kCPU);
   } catch (const std::exception& e) {
     throw Error("cannot load TorchScript archive " + path + ": " + first_line(e));
   }
+}
+
+NamedTensors read_torchscript(const std::string& path) {
   NamedTensors tensors;
-  collect(module, "", tensors);
+  collect(load_torchscript(path), "", tensors);
   return tensors;
 }
 

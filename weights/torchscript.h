@@ -1,6 +1,8 @@
 #pragma once
 // TorchScript archives (torch.jit.save / torch.jit.script(model).save(path)): the
 // module's parameters and buffers, read through LibTorch's own loader on the CPU.
+#include <torch/script.h>
+
 #include <string>
 
 #include "weights/safetensors.h"
@@ -12,5 +14,8 @@ namespace zoo::weights {
 // tensors are detached and outlive the module. A file LibTorch cannot load gives a
 // zoo::Error naming it.
 NamedTensors read_torchscript(const std::string& path);
+
+// The archive as a module on the CPU; a file LibTorch cannot load gives a zoo::Error.
+torch::jit::Module load_torchscript(const std::string& path);
 
 }  // namespace zoo::weights

@@ -88,9 +88,7 @@ std::pair<torch::Tensor, torch::Tensor> FlowModelImpl::preprocess(const torch::T
   const torch::Tensor none = torch::zeros({x.size(0)}, x.options());
   if (preprocessing_ == "none" || preprocessing_ == "unit") return {x, none};
   if (preprocessing_ == "center") return {x - 0.5, none};
-  const double a = config_.logit_alpha;
-  const torch::Tensor p = a + (1 - 2 * a) * x;
-  return {torch::log(p) - torch::log1p(-p), data::logit_log_det(x, a)};
+  return {data::logit(x, config_.logit_alpha), data::logit_log_det(x, config_.logit_alpha)};
 }
 
 torch::Tensor FlowModelImpl::postprocess(const torch::Tensor& y) const {
@@ -108,7 +106,7 @@ torch::Tensor FlowModelImpl::log_prob(const torch::Tensor& x, const torch::Tenso
     throw Error("flow: expected data of shape " + c10::str(torch::IntArrayRef(expected)) + ", got " + c10::str(x.sizes()),
                 ErrorKind::input);
   torch::Tensor input = x;
-  if (noise.defined() && images()) input = (torch::round(x * 255) + noise) / 256;
+  if (noise.defined() && images()) input = data::dequantize(x, noise);
   const auto [y, pre_log_det] = preprocess(input);
   const FlowResult r = transform_->forward(y);
   return base_->log_prob(r.output) + r.log_det + pre_log_det;
@@ -129,13 +127,11 @@ torch::Tensor FlowModelImpl::decode(const torch::Tensor& z) {
 torch::Tensor FlowModelImpl::draw_latents(int64_t n, double temperature) {
   if (!(temperature > 0)) throw Error("--temperature must be positive, got " + std::to_string(temperature), ErrorKind::usage);
   if (n < 1) throw Error("the number of samples must be at least 1", ErrorKind::usage);
-  // The base's parameters (a learned prior) may live on the GPU; the draw stays on the CPU.
+  // Drawn on the CPU, whatever the model's device, so that a seed gives the same samples
+  // everywhere; a learned prior's parameters are copied to the draw.
   torch::NoGradGuard no_grad;
-  const torch::Device device = parameters().front().device();
-  base_->to(torch::kCPU);
-  torch::Tensor z = base_->sample(n, temperature, torch::TensorOptions().dtype(parameters().front().scalar_type()));
-  base_->to(device);
-  return z;
+  return base_->sample(n, temperature,
+                       torch::TensorOptions().dtype(parameters().front().scalar_type()).device(torch::kCPU));
 }
 
 torch::Tensor bits_per_dim(const torch::Tensor& log_prob, int64_t dimensions) {

@@ -34,6 +34,16 @@ TEST(ModelInfo, EfficientNetB0TotalsMatchThePaperAndTorchvision) {
   int64_t sum = 0;
   for (const json& layer : layers) sum += layer["macs"].get<int64_t>();
   EXPECT_EQ(sum, report["total_macs"].get<int64_t>());
+
+  // The paper's table: the stem 3×3/2, then per stage (kernel, stride, layers) (3,1,1),
+  // (3,2,2), (5,2,2), (3,2,3), (5,1,3), (5,2,4), (3,1,1); each depthwise k×k widens the
+  // field by (k − 1)·jump: 1 + 2 + 4 + (4 + 8) + (16 + 32) + (16 + 2·32) + 3·64 + (64 + 3·128) + 64.
+  const json& field = report["receptive_field"];
+  EXPECT_EQ(field["layer"], "features.8.0");
+  EXPECT_EQ(field["field"], json::array({851, 851}));
+  EXPECT_EQ(field["jump"], json::array({32, 32}));
+  EXPECT_TRUE(field["global_context"].get<bool>());  // squeeze-and-excitation
+  EXPECT_TRUE(field["aligned"].get<bool>());
 }
 
 TEST(ModelInfo, OverridesAndTable) {
