@@ -4,7 +4,9 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "models/diffusion/model_entries.h"
 #include "models/efficientnet/model_entries.h"
+#include "models/flows/model_entries.h"
 
 namespace zoo::models {
 namespace {
@@ -26,6 +28,8 @@ void add(Registry& registry, ModelEntry entry) {
 // be dropped by the linker from a static library.
 Registry::Registry() {
   for (ModelEntry& e : efficientnet_model_entries()) add(*this, std::move(e));
+  for (ModelEntry& e : diffusion_model_entries()) add(*this, std::move(e));
+  for (ModelEntry& e : flow_model_entries()) add(*this, std::move(e));
 }
 
 Registry& registry() {
@@ -96,6 +100,19 @@ Classifier build_classifier(const std::string& name, const Json& overrides) {
   Json config = model_config(name, overrides);
   std::shared_ptr<torch::nn::Module> module = entry.build(config);
   return Classifier(name, std::move(config), std::move(module), entry.classify, entry.features);
+}
+
+ImageModel build_image_model(const std::string& name, const Json& overrides) {
+  const ModelEntry& entry = find_model(name);
+  if (entry.is_classifier()) {
+    Classifier net = build_classifier(name, overrides);
+    return {name, net.config(), net.module_ptr(), entry.classify, {net.in_channels(), net.image_size(), net.image_size()}};
+  }
+  if (!entry.analyse || !entry.image_shape) throw Error("model '" + name + "' is not an image model", ErrorKind::usage);
+  Json config = model_config(name, overrides);
+  std::shared_ptr<torch::nn::Module> module = entry.build(config);
+  std::vector<int64_t> shape = entry.image_shape(config);
+  return {name, std::move(config), std::move(module), entry.analyse, std::move(shape)};
 }
 
 }  // namespace zoo::models

@@ -15,6 +15,10 @@
 //   torch::Tensor logits = net.forward(images);               // [N, C, H, W] -> [N, num_classes]
 //   save net.config() with the weights; build_classifier(net.name(), net.config()) rebuilds it.
 //
+// Every image model (classifiers, the diffusion U-Net, image flows) also has the front door
+// the analysis tools use: build_image_model(name) gives the module, the pass to analyse
+// and the image shape.
+//
 // Config overrides are merged into the entry's default config key by key (a key given
 // replaces the default's value whole); the family's parser rejects unknown keys, so a
 // typo is an error, not a silently ignored setting.
@@ -42,6 +46,11 @@ struct ModelEntry {
   std::function<Json(const Json& config)> resolve;
   ClassifyFn classify;  // set for image classifiers, empty for other models
   ClassifyFn features;  // classifiers: the pooled features [N, F] the last layer sees
+  // Other image models (the diffusion U-Net, image flows): what analysis (model_info,
+  // receptive_field) runs on images [N, C, H, W] — the U-Net's encoder, a flow's forward
+  // pass — and the image shape [C, H, W] a resolved config is built for.
+  ClassifyFn analyse;
+  std::function<std::vector<int64_t>(const Json& config)> image_shape;
 
   bool is_classifier() const { return static_cast<bool>(classify); }
 };
@@ -84,5 +93,20 @@ class Classifier {
 
 // Throws zoo::Error(usage) when the name is unknown or not a classifier.
 Classifier build_classifier(const std::string& name, const Json& overrides = Json::object());
+
+// Any image model, classifier or not, as the analysis tools see it: a module, the pass
+// they analyse and the image shape it is built for.
+struct ImageModel {
+  std::string name;
+  Json config;  // resolved
+  std::shared_ptr<torch::nn::Module> module;
+  ClassifyFn forward;
+  std::vector<int64_t> image_shape;  // [C, H, W]
+
+  torch::Tensor operator()(const torch::Tensor& images) const { return forward(*module, images); }
+};
+
+// Throws zoo::Error(usage) when the name is unknown or not an image model.
+ImageModel build_image_model(const std::string& name, const Json& overrides = Json::object());
 
 }  // namespace zoo::models

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   return run_main([&] {
     std::string names;
     for (const std::string& n : models::model_names()) names += (names.empty() ? "" : ", ") + n;
-    Cli cli("model_info", "Per-layer output shapes, parameters and multiply-adds of a registered model");
+    Cli cli("model_info", "Per-layer output shapes, parameters and multiply-adds of a registered model, and its receptive field");
     cli.common()
         .required("model", "model name: " + names)
         .integer("image-size", "input height and width (0 = the model's own resolution)", 0)
@@ -40,21 +40,20 @@ int main(int argc, char** argv) {
     Json overrides = key_value_overrides(options["set"]);
     if (num_classes > 0) overrides["num_classes"] = num_classes;
     if (in_channels > 0) overrides["in_channels"] = in_channels;
-    models::Classifier net = models::build_classifier(name, overrides);
-    net.module().to(runtime.device);
-    const int64_t size = image_size > 0 ? image_size : net.image_size();
+    const models::ImageModel net = models::build_image_model(name, overrides);
+    net.module->to(runtime.device);
+    const int64_t size = image_size > 0 ? image_size : net.image_shape[1];
+    const std::vector<int64_t> shape{1, net.image_shape[0], size, size};
+    const auto forward = [&](const torch::Tensor& x) { return net(x); };
 
-    const models::analysis::ModelInfo info = models::analysis::model_info(
-        net.module(), [&](const torch::Tensor& x) { return net.forward(x); }, {1, net.in_channels(), size, size});
+    const models::analysis::ModelInfo info = models::analysis::model_info(*net.module, forward, shape);
     const models::analysis::ReceptiveFields fields = models::analysis::receptive_fields(
-        models::analysis::layer_graph_from_module(
-            net.module(), [&](const torch::Tensor& x) { return net.forward(x); }, {1, net.in_channels(), size, size}),
-        {size, size});
+        models::analysis::layer_graph_from_module(*net.module, forward, shape), {size, size});
     const models::analysis::LayerField& last = fields.layers[fields.last_map()];
     if (format == "json") {
       Json report = models::analysis::to_json(info);
       report["model"] = name;
-      report["config"] = net.config();
+      report["config"] = net.config;
       report["receptive_field"] = {{"layer", last.name},
                                    {"field", {last.axis[0].field, last.axis[1].field}},
                                    {"jump", {last.axis[0].jump, last.axis[1].jump}},
@@ -66,7 +65,7 @@ int main(int argc, char** argv) {
       std::cout << name << "\n" << models::analysis::format_table(info);
       std::printf("receptive field of %s: %g pixels, jump %g, effective padding %g%s; paths %s\n", last.name.c_str(),
                   last.axis[0].field, last.axis[0].jump, last.axis[0].effective_padding(),
-                  last.global_context ? ", and the whole input through squeeze-and-excitation" : "",
+                  last.global_context ? ", and the whole input as context (global pooling or attention)" : "",
                   fields.aligned() ? "aligned" : "MISALIGNED");
     }
     return 0;

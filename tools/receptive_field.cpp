@@ -108,10 +108,10 @@ int run(int argc, char** argv) {
 
   LayerGraph graph;
   if (!model.empty()) {
-    models::Classifier net = models::build_classifier(model, key_value_overrides(o["set"]));
-    if (o["input_size"].get<std::string>().empty() && !picture.defined()) size = {net.image_size(), net.image_size()};
-    graph = layer_graph_from_module(net.module(), [&](const torch::Tensor& x) { return net.forward(x); },
-                                    {1, net.in_channels(), size[0], size[1]});
+    const models::ImageModel net = models::build_image_model(model, key_value_overrides(o["set"]));
+    if (o["input_size"].get<std::string>().empty() && !picture.defined()) size = {net.image_shape[1], net.image_shape[2]};
+    graph = layer_graph_from_module(*net.module, [&](const torch::Tensor& x) { return net(x); },
+                                    {1, net.image_shape[0], size[0], size[1]});
   } else if (!spec.empty()) {
     graph = read_layer_spec(spec);
   } else {
@@ -126,7 +126,7 @@ int run(int argc, char** argv) {
   report["source"] = !model.empty() ? model : !spec.empty() ? spec : script;
   report["layer"] = {{"name", chosen.name}, {"centre_unit_sees", region_json(analytic)}};
   std::string text = format_table(fields) + "centre unit of " + chosen.name + " sees " + region_text(analytic) +
-                     (chosen.global_context ? " (and the whole input through global pooling)" : "") + "\n";
+                     (chosen.global_context ? " (and the whole input as context: global pooling or attention)" : "") + "\n";
 
   if (o["verify"].get<bool>()) {
     const Region measured = empirical_region(graph, size, layer);

@@ -32,14 +32,21 @@ const std::set<std::string> kPerPosition = {
     "aten::feature_dropout", "aten::alpha_dropout", "aten::feature_alpha_dropout", "aten::contiguous",
     "aten::clone",      "aten::detach",         "aten::exp",         "aten::log",         "aten::neg",
     "aten::abs",        "aten::sqrt",           "aten::rsqrt",       "aten::clamp",       "aten::clamp_min",
-    "aten::clamp_max",  "aten::pow",            "aten::to",          "aten::square",      "aten::reciprocal",
-    "aten::sign",       "aten::erf",            "aten::type_as"};
+    "aten::clamp_max",  "aten::to",          "aten::square",      "aten::reciprocal",
+    "aten::sign",       "aten::erf",            "aten::type_as",     "aten::log1p",       "aten::expm1",
+    "aten::log_sigmoid", "aten::logit",         "aten::softsign",    "aten::round",       "aten::floor",
+    "aten::ceil",       "aten::sin",            "aten::cos",         "aten::tanhshrink",  "aten::threshold"};
 // Arithmetic: a meeting point when two maps meet, per position with a constant or scalar.
-const std::set<std::string> kElementwise = {"aten::add", "aten::sub", "aten::rsub", "aten::mul",
-                                            "aten::div", "aten::maximum", "aten::minimum"};
+const std::set<std::string> kElementwise = {"aten::add",     "aten::sub",     "aten::rsub",    "aten::mul",
+                                            "aten::div",     "aten::maximum", "aten::minimum", "aten::addcmul",
+                                            "aten::addcdiv", "aten::lerp",    "aten::where",   "aten::pow"};
 // Operators on a map that has already become a vector (after flatten or global pooling).
 const std::set<std::string> kOnVectors = {"aten::linear",  "aten::addmm",   "aten::matmul",     "aten::softmax",
                                           "aten::log_softmax", "aten::squeeze", "aten::unsqueeze", "aten::t"};
+// Slicing and splitting: per position along the batch and channel dimensions.
+const std::set<std::string> kSlicing = {"aten::chunk", "aten::unsafe_chunk", "aten::split", "aten::unsafe_split",
+                                        "aten::split_with_sizes", "aten::unbind", "aten::narrow", "aten::slice",
+                                        "aten::select", "aten::index_select"};
 // Questions about a tensor's shape, not its values: their answers carry no map.
 const std::set<std::string> kShapeQueries = {"aten::size", "aten::dim", "aten::len", "aten::numel", "prim::device",
                                              "prim::dtype", "prim::layout", "aten::is_floating_point"};
@@ -126,6 +133,13 @@ class GraphReader {
   std::unordered_map<const Value*, IValue> known_;             // constants and attributes
   std::unordered_map<const Value*, std::string> attribute_path_;
   std::set<int> vectors_;  // layers whose map has become a vector
+  std::unordered_map<int, std::string> base_;  // layers named after an upstream layer: its name
+  std::string pending_base_;
+  // Maps flattened to a sequence of positions (attention's tokens), by the maps they came
+  // from; lists whose elements are all the same map or the same tokens.
+  std::unordered_map<const Value*, std::set<int>> tokens_;
+  std::unordered_map<const Value*, int> uniform_lists_;
+  std::unordered_map<const Value*, std::set<int>> token_lists_;
 
   void walk(Block* block) {
     for (Node* node : block->nodes()) visit(node);
@@ -165,16 +179,28 @@ class GraphReader {
       if (graph_.find(name + "_" + std::to_string(i)) < 0) return name + "_" + std::to_string(i);
   }
 
-  // Named after the module it runs in, else after its first input's layer.
-  std::string name_for(Node* node, const std::string& op, const std::vector<int>& inputs) const {
+  // Named after the module it runs in; in a graph without modules (a C++ trace), after the
+  // latest layer upstream that has a name of its own ("features.1.0.block.3.0.add_2").
+  std::string name_for(Node* node, const std::string& op, const std::vector<int>& inputs) {
     const std::string path = module_path(node);
     if (!path.empty()) return path + "." + op;
-    return graph_.nodes[inputs.at(0)].name + "." + op;
+    // The latest input is the branch just computed (a residual's convolutions, a coupling's
+    // changed half), the one a reader looks for.
+    pending_base_ = base_of(*std::max_element(inputs.begin(), inputs.end()));
+    return pending_base_ + "." + op;
+  }
+
+  std::string base_of(int layer) const {
+    const auto it = base_.find(layer);
+    return it == base_.end() ? graph_.nodes[layer].name : it->second;
   }
 
   void add_layer(Node* node, LayerNode layer) {
     layer.name = unique(layer.name);
-    spatial_[node->output(0)] = graph_.add(std::move(layer));
+    const int index = graph_.add(std::move(layer));
+    if (!pending_base_.empty()) base_[index] = pending_base_;
+    pending_base_.clear();
+    spatial_[node->output(0)] = index;
   }
 
   void pass_through(Node* node, int layer) { spatial_[node->output(0)] = layer; }
@@ -186,9 +212,10 @@ class GraphReader {
     if (kind == "prim::If") return branch(node);
     if (kind == "prim::ListConstruct" || kind == "prim::TupleConstruct") return construct(node);
     if (kind == "prim::ListUnpack" || kind == "prim::TupleUnpack") return unpack(node);
+    if (kind == "aten::__getitem__" && get_item(node)) return;
     if (kIgnored.count(kind) || kShapeQueries.count(kind)) return;
     const std::vector<int> inputs = spatial_inputs(node);
-    if (inputs.empty()) return fold(node);
+    if (inputs.empty()) return token_input(node) ? on_tokens(node, kind) : fold(node);
     if (kind == "aten::_convolution" || kind == "aten::conv2d" || kind == "aten::convolution") return convolution(node);
     if (kind == "aten::max_pool2d" || kind == "aten::max_pool2d_with_indices" || kind == "aten::avg_pool2d")
       return pooling(node, kind);
@@ -198,13 +225,14 @@ class GraphReader {
       return padding(node);
     if (kind == "aten::upsample_nearest2d" || kind == "aten::upsample_bilinear2d") return upsampling(node, kind);
     if (kind == "aten::cat") return concatenation(node);
-    if (kElementwise.count(kind)) {
-      if (inputs.size() == 1) return pass_through(node, inputs[0]);
-      LayerNode merge;
-      merge.op = LayerOp::merge;
-      merge.inputs = inputs;
-      merge.name = name_for(node, short_name(kind), inputs);
-      return add_layer(node, std::move(merge));
+    if (kind == "aten::pixel_unshuffle" || kind == "aten::pixel_shuffle") return pixel_shuffle(node, kind);
+    if (kSlicing.count(kind)) return slicing(node, kind, inputs[0]);
+    if (kElementwise.count(kind)) return combine(node, kind, inputs);
+    if (kind == "aten::index_copy" || kind == "aten::index_add") {
+      // Writing channels of one map into another: a meeting point, per position.
+      const int64_t dim = required(node, "dim").toInt();
+      if (dim != 0 && dim != 1 && dim != -3) throw Error(kind + " (" + where(node) + ") writes along height or width");
+      return combine(node, kind, inputs);
     }
     if (kPerPosition.count(kind)) return pass_through(node, inputs[0]);
     if (kind == "aten::flatten" || kind == "aten::view" || kind == "aten::reshape" || kind == "aten::mean" ||
@@ -219,6 +247,16 @@ class GraphReader {
     throw Error("the receptive-field analysis does not know " + kind + " (" + where(node) +
                 "); it reads convolutions, pooling, padding, upsampling, sums, products, concatenation and " +
                 "per-position operations");
+  }
+
+  // Two or more maps meet position by position; one map with constants passes through.
+  void combine(Node* node, const std::string& kind, const std::vector<int>& inputs) {
+    if (inputs.size() == 1) return pass_through(node, inputs[0]);
+    LayerNode merge;
+    merge.op = LayerOp::merge;
+    merge.inputs = inputs;
+    merge.name = name_for(node, short_name(kind), inputs);
+    add_layer(node, std::move(merge));
   }
 
   void get_attribute(Node* node) {
@@ -261,7 +299,22 @@ class GraphReader {
     if (const auto value = known(from)) known_[to] = *value;
   }
 
+  // An element of a list of maps or tokens; false for other lists.
+  bool get_item(Node* node) {
+    const Value* list = node->input(0);
+    if (const auto it = uniform_lists_.find(list); it != uniform_lists_.end()) spatial_[node->output()] = it->second;
+    else if (const auto t = token_lists_.find(list); t != token_lists_.end()) tokens_[node->output()] = t->second;
+    else if (const auto m = spatial_lists_.find(list); m != spatial_lists_.end() && known(node->input(1)))
+      spatial_[node->output()] = m->second.at(static_cast<size_t>(known(node->input(1))->toInt()));
+    else return false;
+    return true;
+  }
+
   void construct(Node* node) {
+    if (const std::set<int>* origins = token_input(node)) {
+      token_lists_[node->output()] = *origins;
+      return;
+    }
     const std::vector<int> maps = spatial_inputs(node);
     if (!maps.empty()) {
       if (maps.size() != node->inputs().size())
@@ -285,6 +338,14 @@ class GraphReader {
   }
 
   void unpack(Node* node) {
+    if (const auto it = uniform_lists_.find(node->input()); it != uniform_lists_.end()) {
+      for (const Value* out : node->outputs()) spatial_[out] = it->second;
+      return;
+    }
+    if (const auto it = token_lists_.find(node->input()); it != token_lists_.end()) {
+      for (const Value* out : node->outputs()) tokens_[out] = it->second;
+      return;
+    }
     if (const auto it = spatial_lists_.find(node->input()); it != spatial_lists_.end()) {
       for (size_t i = 0; i < node->outputs().size() && i < it->second.size(); ++i)
         spatial_[node->outputs()[i]] = it->second[i];
@@ -331,12 +392,18 @@ class GraphReader {
   }
 
   void convolution(Node* node) {
-    const IValue weight = required(node, "weight");
-    if (!weight.isTensor() || weight.toTensor().dim() != 4)
+    // The kernel's size: from the weight when it is a constant or an attribute, else from
+    // the sizes the trace recorded for it (a weight computed in forward, as Glow's LU one).
+    const Value* weight_value = argument(node, "weight");
+    const auto weight = weight_value ? known(weight_value) : std::nullopt;
+    std::vector<int64_t> kernel_shape;
+    if (weight && weight->isTensor()) kernel_shape = weight->toTensor().sizes().vec();
+    else if (const auto sizes = weight_value ? traced_sizes(weight_value) : std::nullopt) kernel_shape = *sizes;
+    else throw Error(op_kind(node) + " (" + where(node) + "): its weight's size is not known");
+    if (kernel_shape.size() != 4)
       throw Error(op_kind(node) + " (" + where(node) + "): only two-dimensional convolutions are analysed");
     if (const Value* t = argument(node, "transposed"); t && known(t) && known(t)->toBool())
       throw Error("transposed convolution (" + where(node) + ") is not analysed");
-    const torch::Tensor w = weight.toTensor();
     LayerNode layer;
     layer.op = LayerOp::conv;
     layer.inputs = {spatial_.at(node->input(0))};
@@ -344,11 +411,12 @@ class GraphReader {
     std::array<int64_t, 2> pad{0, 0};
     if (padding.isString()) layer.same_padding = padding.toStringRef() == "same";
     else pad = pair(node, "padding", {0, 0});
-    window(layer, node, {w.size(2), w.size(3)}, pair(node, "stride", {1, 1}), pad, pair(node, "dilation", {1, 1}));
+    window(layer, node, {kernel_shape[2], kernel_shape[3]}, pair(node, "stride", {1, 1}), pad, pair(node, "dilation", {1, 1}));
     // Named after its weight: the attribute path of a loaded module, the parameter of a traced one.
     std::string name;
-    if (const auto it = attribute_path_.find(argument(node, "weight")); it != attribute_path_.end()) name = it->second;
-    else if (const auto p = tensor_names_.find(w.data_ptr()); p != tensor_names_.end()) name = p->second;
+    if (const auto it = attribute_path_.find(weight_value); it != attribute_path_.end()) name = it->second;
+    else if (weight && weight->isTensor())
+      if (const auto p = tensor_names_.find(weight->toTensor().data_ptr()); p != tensor_names_.end()) name = p->second;
     const std::string suffix = ".weight";
     if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
       name.resize(name.size() - suffix.size());
@@ -433,30 +501,132 @@ class GraphReader {
     add_layer(node, std::move(layer));
   }
 
-  // Flatten, a reshape to a vector or a mean over height and width: every unit after it
-  // sees the whole input. A mean over channels acts per position.
+  // The sizes a traced graph recorded for a value (scripted graphs have none).
+  static std::optional<std::vector<int64_t>> traced_sizes(const Value* v) {
+    const auto type = v->type()->cast<c10::TensorType>();
+    if (!type) return std::nullopt;
+    const auto sizes = type->sizes().concrete_sizes();
+    if (!sizes) return std::nullopt;
+    return *sizes;
+  }
+
+  // The rank a reshape asks for: from its constant shape, else from the list it builds.
+  int64_t target_rank(Node* node) {
+    const char* name = argument(node, "size") ? "size" : "shape";
+    const Value* shape = argument(node, name);
+    if (!shape) throw Error(op_kind(node) + " (" + where(node) + "): no target shape");
+    if (const auto value = known(shape)) return static_cast<int64_t>(int_list(*value).size());
+    if (shape->node()->kind() == c10::prim::ListConstruct) return static_cast<int64_t>(shape->node()->inputs().size());
+    throw Error(op_kind(node) + " (" + where(node) + "): its target shape is not known");
+  }
+
+  void new_vector(Node* node, const std::string& op, int input) {
+    LayerNode layer;
+    layer.op = LayerOp::adaptive_pool;
+    layer.inputs = {input};
+    layer.name = name_for(node, op, layer.inputs);
+    add_layer(node, std::move(layer));
+    vectors_.insert(spatial_.at(node->output(0)));
+  }
+
+  // Flatten, reshape and reductions of a map. Reshapes that keep height and width act per
+  // position; to a vector (rank ≤ 2) or a mean over height and width, every unit after sees
+  // the whole input; to anything else, the positions become tokens (attention), and what
+  // comes back from them sees the whole input too. A mean over channels acts per position.
   void to_vector(Node* node, const std::string& kind, int input) {
     if (vectors_.count(input)) return pass_through(node, input);
     auto fail = [&](const std::string& why) { return Error(kind + " (" + where(node) + ") " + why); };
     if (kind == "aten::flatten") {
-      if (required(node, "start_dim").toInt() > 1) throw fail("flattens height and width into the map");
-    } else if (kind == "aten::view" || kind == "aten::reshape") {
-      const char* name = argument(node, "size") ? "size" : "shape";
-      if (int_list(required(node, name)).size() > 2) throw fail("rearranges the feature map");
-    } else {
-      std::vector<int64_t> dims = int_list(required(node, "dim"));
-      for (int64_t& d : dims) d = d < 0 ? d + 4 : d;
-      std::sort(dims.begin(), dims.end());
-      if (dims == std::vector<int64_t>{1}) return pass_through(node, input);
-      if (dims != std::vector<int64_t>{2, 3} && dims != std::vector<int64_t>{1, 2, 3})
-        throw fail("reduces over dimensions other than height and width");
+      if (required(node, "start_dim").toInt() <= 1) return new_vector(node, "flatten", input);
+      tokens_[node->output(0)] = {input};
+      return;
     }
+    if (kind == "aten::view" || kind == "aten::reshape") {
+      const auto in = traced_sizes(node->input(0)), out = traced_sizes(node->output(0));
+      if (in && out && in->size() == 4 && out->size() == 4 && (*in)[2] == (*out)[2] && (*in)[3] == (*out)[3])
+        return pass_through(node, input);
+      const int64_t rank = target_rank(node);
+      if (rank <= 2) return new_vector(node, short_name(kind), input);
+      if (rank == 4 && !(in && out)) throw fail("reshapes a feature map whose sizes the graph does not record");
+      tokens_[node->output(0)] = {input};
+      return;
+    }
+    std::vector<int64_t> dims = int_list(required(node, "dim"));
+    for (int64_t& d : dims) d = d < 0 ? d + 4 : d;
+    std::sort(dims.begin(), dims.end());
+    if (dims == std::vector<int64_t>{1}) return pass_through(node, input);
+    if (dims != std::vector<int64_t>{2, 3} && dims != std::vector<int64_t>{1, 2, 3})
+      throw fail("reduces over dimensions other than height and width");
+    new_vector(node, short_name(kind), input);
+  }
+
+  const std::set<int>* token_input(Node* node) const {
+    for (const Value* v : node->inputs()) {
+      if (const auto it = tokens_.find(v); it != tokens_.end()) return &it->second;
+      if (const auto it = token_lists_.find(v); it != token_lists_.end()) return &it->second;
+    }
+    return nullptr;
+  }
+
+  // Whatever is computed from tokens mixes positions; a reshape back to a map [N, C, H, W]
+  // returns to the map the tokens came from, with the whole input in its context.
+  void on_tokens(Node* node, const std::string& kind) {
+    std::set<int> origins;
+    for (const Value* v : node->inputs()) {
+      if (const auto it = tokens_.find(v); it != tokens_.end()) origins.insert(it->second.begin(), it->second.end());
+      if (const auto it = token_lists_.find(v); it != token_lists_.end()) origins.insert(it->second.begin(), it->second.end());
+    }
+    const bool back_to_map = (kind == "aten::view" || kind == "aten::reshape") && target_rank(node) == 4;
+    if (!back_to_map) {
+      for (const Value* out : node->outputs()) {
+        if (out->type()->kind() == c10::TypeKind::ListType) token_lists_[out] = origins;
+        else tokens_[out] = origins;
+      }
+      return;
+    }
+    if (origins.size() != 1) throw Error(kind + " (" + where(node) + ") makes one feature map of tokens from several maps");
+    const int origin = *origins.begin();
+    LayerNode pool;
+    pool.op = LayerOp::adaptive_pool;
+    pool.inputs = {origin};
+    pool.name = unique(name_for(node, "attention_context", pool.inputs));
+    pending_base_.clear();
+    const int context = graph_.add(std::move(pool));
+    LayerNode merge;
+    merge.op = LayerOp::merge;
+    merge.inputs = {origin, context};
+    merge.name = name_for(node, "attention", merge.inputs);
+    add_layer(node, std::move(merge));
+  }
+
+  // Space to depth (pixel_unshuffle, squeeze in RealNVP and Glow) is an f×f window with
+  // stride f; depth to space places each unit's values on f×f positions, like nearest
+  // upsampling.
+  void pixel_shuffle(Node* node, const std::string& kind) {
+    const bool unshuffle = kind == "aten::pixel_unshuffle";
+    const int64_t f = required(node, unshuffle ? "downscale_factor" : "upscale_factor").toInt();
     LayerNode layer;
-    layer.op = LayerOp::adaptive_pool;
-    layer.inputs = {input};
+    layer.inputs = {spatial_.at(node->input(0))};
+    if (unshuffle) {
+      layer.op = LayerOp::conv;
+      window(layer, node, {f, f}, {f, f}, {0, 0}, {1, 1});
+    } else {
+      layer.op = LayerOp::upsample;
+      layer.scale = {static_cast<double>(f), static_cast<double>(f)};
+    }
     layer.name = name_for(node, short_name(kind), layer.inputs);
     add_layer(node, std::move(layer));
-    vectors_.insert(spatial_.at(node->output(0)));
+  }
+
+  // Batch and channel slices act per position; slicing height or width is not analysed.
+  void slicing(Node* node, const std::string& kind, int input) {
+    int64_t dim = required(node, "dim").toInt();
+    if (dim < 0) dim += 4;
+    if (dim != 0 && dim != 1) throw Error(kind + " (" + where(node) + ") slices height or width");
+    for (const Value* out : node->outputs()) {
+      if (out->type()->kind() == c10::TypeKind::ListType) uniform_lists_[out] = input;
+      else spatial_[out] = input;
+    }
   }
 };
 

@@ -170,9 +170,13 @@ bool ReceptiveFields::aligned() const {
 }
 
 const LayerField& ReceptiveFields::largest() const {
-  return *std::max_element(layers.begin(), layers.begin() + last_map() + 1, [](const LayerField& a, const LayerField& b) {
-    return a.axis[0].field * a.axis[1].field < b.axis[0].field * b.axis[1].field;
-  });
+  // Global pooling's field is the input's extent, not a feature map's: left out.
+  auto area = [](const LayerField& l) {
+    const bool global = l.op == LayerOp::adaptive_pool && l.axis[0].size == 1 && l.axis[1].size == 1;
+    return global ? 0.0 : l.axis[0].field * l.axis[1].field;
+  };
+  return *std::max_element(layers.begin(), layers.begin() + last_map() + 1,
+                           [&](const LayerField& a, const LayerField& b) { return area(a) < area(b); });
 }
 
 int ReceptiveFields::last_map() const {

@@ -153,21 +153,35 @@ UNetImpl::UNetImpl(const UNetOptions& o) : options_(o) {
   conv_out_->bias.zero_();
 }
 
-torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& c_noise, const torch::Tensor& labels) {
+torch::Tensor UNetImpl::embed(const torch::Tensor& x, const torch::Tensor& c_noise, const torch::Tensor& labels) {
   if (x.dim() != 4 || x.size(1) != options_.in_channels)
     throw Error("unet: expected images [B, " + std::to_string(options_.in_channels) + ", H, W], got " + c10::str(x.sizes()),
                 ErrorKind::input);
   torch::Tensor emb = embedding_mlp_->forward(noise_embedding_->forward(c_noise));
   if (class_embedding_) emb = emb + class_embedding_->forward(labels, x.size(0), x.device());
-  emb = torch::silu(emb);
+  return torch::silu(emb);
+}
 
+torch::Tensor UNetImpl::encode(const torch::Tensor& x, const torch::Tensor& embedding, std::vector<torch::Tensor>& skips) {
   torch::Tensor h = conv_in_->forward(x);
-  std::vector<torch::Tensor> skips{h};
+  skips.push_back(h);
   for (const auto& layer : *encoder_) {
-    h = layer->as<UNetLayer>()->forward(h, emb, skips);
+    h = layer->as<UNetLayer>()->forward(h, embedding, skips);
     skips.push_back(h);
   }
-  for (const auto& layer : *middle_) h = layer->as<UNetLayer>()->forward(h, emb, skips);
+  for (const auto& layer : *middle_) h = layer->as<UNetLayer>()->forward(h, embedding, skips);
+  return h;
+}
+
+torch::Tensor UNetImpl::bottleneck(const torch::Tensor& x, const torch::Tensor& c_noise, const torch::Tensor& labels) {
+  std::vector<torch::Tensor> skips;
+  return encode(x, embed(x, c_noise, labels), skips);
+}
+
+torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& c_noise, const torch::Tensor& labels) {
+  const torch::Tensor emb = embed(x, c_noise, labels);
+  std::vector<torch::Tensor> skips;
+  torch::Tensor h = encode(x, emb, skips);
   for (const auto& layer : *decoder_) h = layer->as<UNetLayer>()->forward(h, emb, skips);
   return conv_out_->forward(torch::silu(norm_out_->forward(h)));
 }

@@ -101,10 +101,17 @@ class UNetImpl : public DenoisingNetImpl {
  public:
   explicit UNetImpl(const UNetOptions& options);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c_noise, const torch::Tensor& labels) override;
+  // The encoder and middle alone: the lowest-resolution features (what model_info and
+  // receptive_field analyse as "the U-Net encoder").
+  torch::Tensor bottleneck(const torch::Tensor& x, const torch::Tensor& c_noise, const torch::Tensor& labels);
   int64_t num_classes() const override { return options_.num_classes; }
   const UNetOptions& options() const { return options_; }
 
  private:
+  torch::Tensor embed(const torch::Tensor& x, const torch::Tensor& c_noise, const torch::Tensor& labels);
+  // Runs encoder and middle on h = conv_in(x), collecting the activations the decoder takes.
+  torch::Tensor encode(const torch::Tensor& x, const torch::Tensor& embedding, std::vector<torch::Tensor>& skips);
+
   UNetOptions options_;
   NoiseEmbedding noise_embedding_{nullptr};
   torch::nn::Sequential embedding_mlp_{nullptr};

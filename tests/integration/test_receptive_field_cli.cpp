@@ -67,6 +67,24 @@ TEST(ReceptiveFieldCli, ZooModelVerifiesAndDrawsOnAPicture) {
   EXPECT_LT(out[0][5][5].item<float>(), 0.4);
 }
 
+// The U-Net's encoder and Glow's forward pass, traced here; inputs large enough that the
+// centre unit's field lies inside them.
+TEST(ReceptiveFieldCli, DiffusionAndFlowModelsVerify) {
+  const json unet = zoo::test::run_zoo_json("receptive_field", "--model unet --input-size 128 --verify");
+  EXPECT_TRUE(unet["verify"]["agrees"].get<bool>()) << unet["verify"].dump();
+  EXPECT_GT(unet["verify"]["empirical"]["first"][0].get<int64_t>(), 0);
+  EXPECT_EQ(unet["verify"]["with_global_context"]["extent"], json::array({128, 128}));  // attention
+  const json glow = zoo::test::run_zoo_json("receptive_field", "--model glow --input-size 256 --verify");
+  EXPECT_TRUE(glow["verify"]["agrees"].get<bool>()) << glow["verify"].dump();
+  EXPECT_GT(glow["verify"]["empirical"]["first"][0].get<int64_t>(), 0);
+  EXPECT_TRUE(glow["aligned"].get<bool>());
+  for (const std::string model : {"unet", "realnvp", "glow"}) {
+    const json info = zoo::test::run_zoo_json("model_info", "--model " + model);
+    EXPECT_GT(info["receptive_field"]["field"][0].get<double>(), 1) << model;
+    EXPECT_EQ(info["receptive_field"]["jump"][0], 4) << model;  // two halvings of 28×28
+  }
+}
+
 TEST(ReceptiveFieldCli, BadInputIsOneLine) {
   TempDir dir;
   zoo::test::expect_clean_error("receptive_field", "--spec " + write_spec(dir, kVggLike) + " --input-size 3",
