@@ -48,6 +48,11 @@ e2e "$bin/train_diffusion" --device cuda --out "$runs/unet" --data "$fm" --net u
 e2e "$bin/sample_diffusion" --device cuda --checkpoint "$runs/unet" --sampler heun --steps 18 --n 64 --class 3 --guidance 2 --out "$out/unet_samples.png"
 e2e "$bin/sample_diffusion" --device cuda --checkpoint "$runs/unet" --sampler heun --steps 18 --n 1000 --guidance 2 --out "$runs/unet.safetensors"
 e2e "$bin/evaluate_samples" --device cuda --data "$fm" --samples "$runs/unet.safetensors" --classifier "$runs/classifier"
+e2e "$bin/train_flow" --device cuda --out "$runs/glow" --data "$fm" --model glow --epochs 1 --batch-size 64
+e2e "$bin/sample_flow" --device cuda --checkpoint "$runs/glow" --n 64 --temperature 0.7 --out "$out/glow_samples.png"
+e2e "$bin/sample_flow" --device cuda --checkpoint "$runs/glow" --reconstruct --limit 256
+e2e "$bin/receptive_field" --model efficientnet_b0 --input-size 960 --verify
+e2e "$bin/model_info" --device cuda --model unet
 echo "executables took $(( $(date +%s) - start )) s"
 
 echo "== benchmarks on cuda"
