@@ -359,8 +359,11 @@ class GraphReader {
   }
 
   // A node on constants only (self.training, shape arithmetic): run it to know its result.
+  // In-place operators are not run: a traced module's constants share storage with its
+  // parameters, which the analysis must leave as they are.
   void fold(Node* node) {
     if (!node->blocks().empty() || node->outputs().empty() || !node->maybeOperator()) return;
+    if (const c10::FunctionSchema* schema = node->maybeSchema(); schema && schema->is_mutable()) return;
     torch::jit::Stack stack;
     for (const Value* v : node->inputs()) {
       const auto value = known(v);
