@@ -87,7 +87,7 @@ int run(int argc, char** argv) {
   const Json o = cli.parse(argc, argv);
   setup_runtime(o);
   const std::string format = o["format"], model = o["model"], spec = o["spec"], script = o["torchscript"],
-                    image_path = o["image"], out_path = o["out"];
+                    image_path = o["image"], out_path = o["out"], input_size = o["input_size"];
   if (format != "table" && format != "json") throw Error("--format must be table or json", ErrorKind::usage);
   if (!model.empty() + !spec.empty() + !script.empty() != 1)
     throw Error("give exactly one of --model, --spec and --torchscript", ErrorKind::usage);
@@ -99,17 +99,17 @@ int run(int argc, char** argv) {
     picture = load_image(image_path);
     size = {picture.size(1), picture.size(2)};
   }
-  if (!o["input_size"].get<std::string>().empty()) {
-    const auto given = parse_size(o["input_size"]);
+  if (!input_size.empty()) {
+    const auto given = parse_size(input_size);
     if (picture.defined() && given != size)
-      throw Error("--input-size " + o["input_size"].get<std::string>() + " differs from the picture's size", ErrorKind::usage);
+      throw Error("--input-size " + input_size + " differs from the picture's size", ErrorKind::usage);
     size = given;
   }
 
   LayerGraph graph;
   if (!model.empty()) {
     const models::ImageModel net = models::build_image_model(model, key_value_overrides(o["set"]));
-    if (o["input_size"].get<std::string>().empty() && !picture.defined()) size = {net.image_shape[1], net.image_shape[2]};
+    if (input_size.empty() && !picture.defined()) size = {net.image_shape[1], net.image_shape[2]};
     graph = layer_graph_from_module(*net.module, [&](const torch::Tensor& x) { return net(x); },
                                     {1, net.image_shape[0], size[0], size[1]});
   } else if (!spec.empty()) {

@@ -1,12 +1,13 @@
 #include "train/evaluate.h"
 
+#include "models/nn/eval_mode.h"
+
 namespace zoo::train {
 
 ClassifierScores evaluate_classifier(const models::Classifier& classifier, const data::DataLoader& loader,
                                      const torch::Device& device) {
   torch::NoGradGuard no_grad;
-  const bool was_training = classifier.module().is_training();
-  classifier.module().eval();
+  const models::EvalMode eval(classifier.module());
   ClassifierScores scores;
   double loss_sum = 0, top1 = 0, top5 = 0;
   auto reader = loader.epoch(0);
@@ -23,7 +24,6 @@ ClassifierScores evaluate_classifier(const models::Classifier& classifier, const
     top5 += hits.any(1).sum().item<double>();
     scores.examples += labels.size(0);
   }
-  classifier.module().train(was_training);
   const double n = static_cast<double>(std::max<int64_t>(1, scores.examples));
   scores.loss = loss_sum / n, scores.top1 = top1 / n, scores.top5 = top5 / n;
   return scores;

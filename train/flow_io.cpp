@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/seed.h"
+#include "models/nn/eval_mode.h"
 #include "weights/checkpoint.h"
 #include "weights/state_dict.h"
 
@@ -35,8 +36,7 @@ torch::Tensor dequantization_noise(const torch::Tensor& indices, const std::vect
 
 FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& dataset, uint64_t seed, int64_t batch_size,
                              int64_t limit) {
-  const bool was_training = model.is_training();
-  model.eval();
+  const models::EvalMode eval(model);
   torch::NoGradGuard no_grad;
   const torch::Device device = model.parameters().front().device();
   const int64_t n = limit > 0 ? std::min(limit, dataset.size()) : dataset.size();
@@ -56,7 +56,6 @@ FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& d
       total += -model.log_prob(x).sum().item<double>();
     }
   }
-  model.train(was_training);
   return {n > 0 ? total / static_cast<double>(n) : 0.0, n};
 }
 

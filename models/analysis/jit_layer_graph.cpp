@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "models/nn/eval_mode.h"
 #include "weights/torchscript.h"
 
 namespace zoo::models::analysis {
@@ -71,21 +72,14 @@ Value* argument(Node* node, const char* name) {
   return nullptr;
 }
 
-std::vector<int64_t> int_list(const IValue& v) {
-  if (v.isInt()) return {v.toInt()};
-  if (v.isIntList()) return v.toIntVector();
-  std::vector<int64_t> out;
+// A number or a list of numbers as a vector; anything else (None) as an empty one.
+template <class T>
+std::vector<T> numbers(const IValue& v) {
+  auto number = [](const IValue& e) { return e.isInt() ? static_cast<T>(e.toInt()) : static_cast<T>(e.toDouble()); };
+  if (v.isInt() || v.isDouble()) return {number(v)};
+  std::vector<T> out;
   if (v.isList())
-    for (const IValue& e : v.toListRef()) out.push_back(e.toInt());
-  return out;
-}
-
-std::vector<double> double_list(const IValue& v) {
-  if (v.isDouble()) return {v.toDouble()};
-  if (v.isDoubleList()) return v.toDoubleVector();
-  std::vector<double> out;
-  if (v.isList())
-    for (const IValue& e : v.toListRef()) out.push_back(e.isInt() ? static_cast<double>(e.toInt()) : e.toDouble());
+    for (const IValue& e : v.toListRef()) out.push_back(number(e));
   return out;
 }
 
@@ -293,9 +287,16 @@ class GraphReader {
     for (size_t i = 0; i < node->outputs().size(); ++i) alias(taken->outputs()[i], node->outputs()[i]);
   }
 
+  // `to` stands for the same value as `from`, whichever kind the reader tracks it as.
   void alias(const Value* from, const Value* to) {
-    if (const auto it = spatial_.find(from); it != spatial_.end()) spatial_[to] = it->second;
-    if (const auto it = spatial_lists_.find(from); it != spatial_lists_.end()) spatial_lists_[to] = it->second;
+    auto copy = [&](auto& map) {
+      if (const auto it = map.find(from); it != map.end()) map[to] = it->second;
+    };
+    copy(spatial_);
+    copy(spatial_lists_);
+    copy(uniform_lists_);
+    copy(tokens_);
+    copy(token_lists_);
     if (const auto value = known(from)) known_[to] = *value;
   }
 
@@ -379,7 +380,7 @@ class GraphReader {
   }
 
   std::array<int64_t, 2> pair(Node* node, const char* name, std::array<int64_t, 2> otherwise) const {
-    const std::vector<int64_t> v = int_list(required(node, name));
+    const std::vector<int64_t> v = numbers<int64_t>(required(node, name));
     if (v.empty()) return otherwise;
     if (v.size() == 1) return {v[0], v[0]};
     if (v.size() != 2) throw Error(op_kind(node) + " (" + where(node) + "): " + name + " is not two-dimensional");
@@ -457,7 +458,7 @@ class GraphReader {
 
   void padding(Node* node) {
     const char* name = argument(node, "pad") ? "pad" : "padding";
-    const std::vector<int64_t> p = int_list(required(node, name));  // (left, right, top, bottom)
+    const std::vector<int64_t> p = numbers<int64_t>(required(node, name));  // (left, right, top, bottom)
     if (p.size() != 2 && p.size() != 4)
       throw Error(op_kind(node) + " (" + where(node) + "): padding beyond height and width is not analysed");
     LayerNode layer;
@@ -480,7 +481,7 @@ class GraphReader {
     layer.bilinear = kind == "aten::upsample_bilinear2d";
     std::vector<double> scale;
     if (const Value* v = argument(node, "scale_factors"); v && known(v) && !known(v)->isNone())
-      scale = double_list(*known(v));
+      scale = numbers<double>(*known(v));
     else if (argument(node, "scales_h") && known(argument(node, "scales_h")) &&
              !known(argument(node, "scales_h"))->isNone())
       scale = {known(argument(node, "scales_h"))->toDouble(), known(argument(node, "scales_w"))->toDouble()};
@@ -518,7 +519,7 @@ class GraphReader {
     const char* name = argument(node, "size") ? "size" : "shape";
     const Value* shape = argument(node, name);
     if (!shape) throw Error(op_kind(node) + " (" + where(node) + "): no target shape");
-    if (const auto value = known(shape)) return static_cast<int64_t>(int_list(*value).size());
+    if (const auto value = known(shape)) return static_cast<int64_t>(numbers<int64_t>(*value).size());
     if (shape->node()->kind() == c10::prim::ListConstruct) return static_cast<int64_t>(shape->node()->inputs().size());
     throw Error(op_kind(node) + " (" + where(node) + "): its target shape is not known");
   }
@@ -554,7 +555,7 @@ class GraphReader {
       tokens_[node->output(0)] = {input};
       return;
     }
-    std::vector<int64_t> dims = int_list(required(node, "dim"));
+    std::vector<int64_t> dims = numbers<int64_t>(required(node, "dim"));
     for (int64_t& d : dims) d = d < 0 ? d + 4 : d;
     std::sort(dims.begin(), dims.end());
     if (dims == std::vector<int64_t>{1}) return pass_through(node, input);
@@ -681,27 +682,17 @@ LayerGraph layer_graph_from_module(torch::nn::Module& module,
                                    const std::vector<int64_t>& input_shape) {
   std::unordered_map<const void*, std::string> names;
   for (const auto& p : module.named_parameters()) names[p.value().data_ptr()] = p.key();
-  const bool was_training = module.is_training();
-  module.eval();
   std::shared_ptr<torch::jit::Graph> graph;
   {
-    NoRequiresGrad frozen(module);
+    const EvalMode eval(module);
+    const NoRequiresGrad frozen(module);
     torch::NoGradGuard no_grad;
-    const auto params = module.parameters();
-    const torch::TensorOptions options =
-        params.empty() ? torch::TensorOptions() : torch::TensorOptions().device(params[0].device()).dtype(params[0].dtype());
-    try {
-      auto traced = torch::jit::tracer::trace(
-          {torch::zeros(input_shape, options)},
-          [&](torch::jit::Stack inputs) { return torch::jit::Stack{forward(inputs.at(0).toTensor())}; },
-          [](const torch::autograd::Variable&) { return std::string(); }, /*strict=*/false);
-      graph = traced.first->graph;
-    } catch (...) {
-      module.train(was_training);
-      throw;
-    }
+    auto traced = torch::jit::tracer::trace(
+        {zeros_for(module, input_shape)},
+        [&](torch::jit::Stack inputs) { return torch::jit::Stack{forward(inputs.at(0).toTensor())}; },
+        [](const torch::autograd::Variable&) { return std::string(); }, /*strict=*/false);
+    graph = traced.first->graph;
   }
-  module.train(was_training);
   GraphReader reader(std::move(names));
   reader.set_image(graph->inputs()[0]);
   return reader.read(graph->block());

@@ -9,24 +9,19 @@ namespace zoo::models::analysis {
 
 namespace {
 
-// A number for both axes or [h, w].
-std::array<int64_t, 2> pair_of(const Json& value, const std::string& what) {
-  if (value.is_array()) {
-    if (value.size() != 2) throw Error(what + ": expected a number or [height, width]");
-    return {json_int(value[0], what), json_int(value[1], what)};
+// A number for both axes or [h, w], each read by `read` (json_int or json_real).
+template <class Read>
+auto axes_of(const Json& value, const std::string& what, Read read) {
+  using T = decltype(read(value, what));
+  if (!value.is_array()) {
+    const T v = read(value, what);
+    return std::array<T, 2>{v, v};
   }
-  const int64_t v = json_int(value, what);
-  return {v, v};
+  if (value.size() != 2) throw Error(what + ": expected a number or [height, width]");
+  return std::array<T, 2>{read(value[0], what), read(value[1], what)};
 }
 
-std::array<double, 2> real_pair_of(const Json& value, const std::string& what) {
-  if (value.is_array()) {
-    if (value.size() != 2) throw Error(what + ": expected a number or [height, width]");
-    return {json_real(value[0], what), json_real(value[1], what)};
-  }
-  const double v = json_real(value, what);
-  return {v, v};
-}
+std::array<int64_t, 2> pair_of(const Json& value, const std::string& what) { return axes_of(value, what, json_int); }
 
 void read_padding(const Json& value, const std::string& what, LayerNode& node) {
   if (value.is_string()) {
@@ -124,7 +119,7 @@ LayerNode read_layer(const Json& layer, size_t position, const LayerGraph& graph
     if (node.output_size[0] < 1 || node.output_size[1] < 1) throw Error(where + ": output_size must be positive");
   }
   if (node.op == LayerOp::upsample) {
-    node.scale = real_pair_of(required("scale"), where + ": scale");
+    node.scale = axes_of(required("scale"), where + ": scale", json_real);
     if (!(node.scale[0] > 0 && node.scale[1] > 0)) throw Error(where + ": scale must be positive");
     std::string mode = "nearest";
     if (layer.contains("mode")) read_json_value(layer["mode"], where + ": mode", mode);

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "models/analysis/layer_recorder.h"
+#include "models/nn/eval_mode.h"
 
 namespace zoo::models::analysis {
 namespace {
@@ -28,27 +29,14 @@ ModelInfo model_info(torch::nn::Module& model, const ForwardFn& forward, const s
   names.emplace(&model, "");
   for (const auto& item : model.named_modules("", /*include_self=*/false)) names.emplace(item.value().get(), item.key());
 
-  torch::Device device = torch::kCPU;
-  torch::ScalarType dtype = torch::kFloat;
-  const auto params = model.parameters();
-  if (!params.empty()) {
-    device = params.front().device();
-    dtype = params.front().scalar_type();
-  }
-
-  const bool was_training = model.is_training();
-  model.eval();
   std::vector<LayerRecord> records;
-  try {
+  {
+    const EvalMode eval(model);
     torch::NoGradGuard no_grad;
     LayerRecording recording;
-    forward(torch::zeros(input_shape, torch::TensorOptions().device(device).dtype(dtype)));
+    forward(zeros_for(model, input_shape));
     records = recording.records();
-  } catch (...) {
-    model.train(was_training);
-    throw;
   }
-  model.train(was_training);
 
   ModelInfo info;
   info.input_shape = input_shape;
