@@ -12,8 +12,14 @@ std::vector<std::string> numbered_classes(int64_t count) {
   return names;
 }
 
-TensorDataset::TensorDataset(DatasetInfo info, torch::Tensor inputs, torch::Tensor labels)
-    : info_(std::move(info)), inputs_(inputs.contiguous()), labels_(std::move(labels)) {
+TensorDataset::TensorDataset(DatasetInfo info, torch::Tensor inputs, torch::Tensor labels, torch::Tensor targets)
+    : info_(std::move(info)), inputs_(inputs.contiguous()), labels_(std::move(labels)), targets_(std::move(targets)) {
+  if (targets_.defined()) {
+    if (targets_.dim() < 1 || targets_.size(0) != inputs_.size(0))
+      throw Error(info_.name + ": " + std::to_string(inputs_.size(0)) + " inputs but targets of shape " +
+                  c10::str(targets_.sizes()));
+    targets_ = targets_.to(torch::kFloat).contiguous();
+  }
   if (labels_.defined()) {
     if (labels_.dim() != 1 || labels_.size(0) != inputs_.size(0))
       throw Error(info_.name + ": " + std::to_string(inputs_.size(0)) + " inputs but labels of shape " +
@@ -26,7 +32,8 @@ TensorDataset::TensorDataset(DatasetInfo info, torch::Tensor inputs, torch::Tens
 Example TensorDataset::get(int64_t index) const {
   torch::Tensor x = inputs_[index];
   x = x.scalar_type() == torch::kByte ? x.to(torch::kFloat).div_(255.0) : x.to(torch::kFloat).clone();
-  return {x, labels_.defined() ? labels_[index].item<int64_t>() : -1};
+  return {x, labels_.defined() ? labels_[index].item<int64_t>() : -1,
+          targets_.defined() ? targets_[index].clone() : torch::Tensor()};
 }
 
 Subset::Subset(DatasetPtr base, int64_t count)

@@ -15,7 +15,8 @@ std::string to_string(Split split);
 
 struct Example {
   torch::Tensor input;
-  int64_t label = -1;  // class index; -1 for unlabelled data
+  int64_t label = -1;    // class index; -1 for unlabelled data
+  torch::Tensor target;  // regression target (float32); undefined unless the data has one
 };
 
 struct DatasetInfo {
@@ -48,20 +49,23 @@ torch::Tensor stack_labels(const Dataset& dataset, int64_t count = 0);
 
 // Examples held in memory as one tensor [N, ...]. uint8 inputs (8-bit images) are kept
 // as bytes and scaled to [0, 1] floats on access; float inputs are returned as they are.
-// Labels are int64 [N], or undefined for unlabelled data.
+// Labels are int64 [N], or undefined for unlabelled data; regression targets [N, ...]
+// float, or undefined.
 class TensorDataset : public Dataset {
  public:
-  TensorDataset(DatasetInfo info, torch::Tensor inputs, torch::Tensor labels = {});
+  TensorDataset(DatasetInfo info, torch::Tensor inputs, torch::Tensor labels = {}, torch::Tensor targets = {});
   int64_t size() const override { return inputs_.size(0); }
   Example get(int64_t index) const override;
   const DatasetInfo& info() const override { return info_; }
   const torch::Tensor& inputs() const { return inputs_; }
   const torch::Tensor& labels() const { return labels_; }
+  const torch::Tensor& targets() const { return targets_; }
 
  private:
   DatasetInfo info_;
   torch::Tensor inputs_;
   torch::Tensor labels_;
+  torch::Tensor targets_;
 };
 
 // The first `count` examples of another dataset (--limit N).

@@ -34,7 +34,7 @@ std::vector<int64_t> DataLoader::order(int64_t epoch) const {
 Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, int64_t batch) const {
   const int64_t begin = batch * options_.batch_size;
   const int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(order.size()));
-  std::vector<torch::Tensor> inputs;
+  std::vector<torch::Tensor> inputs, targets;
   std::vector<int64_t> labels, indices;
   for (int64_t i = begin; i < end; ++i) {
     const int64_t index = order[static_cast<size_t>(i)];
@@ -47,8 +47,10 @@ Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, i
     inputs.push_back(example.input);
     labels.push_back(example.label);
     indices.push_back(index);
+    if (example.target.defined()) targets.push_back(example.target);
   }
-  return {torch::stack(inputs), torch::tensor(labels, torch::kLong), torch::tensor(indices, torch::kLong)};
+  return {torch::stack(inputs), torch::tensor(labels, torch::kLong), torch::tensor(indices, torch::kLong),
+          targets.empty() ? torch::Tensor() : torch::stack(targets)};
 }
 
 std::unique_ptr<EpochReader> DataLoader::epoch(int64_t epoch, int64_t first_batch) const {

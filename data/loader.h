@@ -22,6 +22,7 @@ struct Batch {
   torch::Tensor inputs;   // [B, ...] float32
   torch::Tensor labels;   // [B] int64 (-1 for unlabelled data)
   torch::Tensor indices;  // [B] int64: each example's index in the dataset
+  torch::Tensor targets;  // [B, ...] float32 regression targets; undefined when the data has none
 };
 
 struct LoaderOptions {

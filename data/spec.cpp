@@ -86,6 +86,8 @@ DatasetPtr open_spec(DataSpec spec, Split split) {
     if (options.channels != 1 && options.channels != 3)
       throw Error("--data folder: channels must be 1 or 3", ErrorKind::usage);
     data = load_image_folder(spec.path, split, options);
+  } else if (spec.kind == "csv") {
+    throw Error("--data csv:FILE is a table: train_tabular reads it, through --columns and --target", ErrorKind::usage);
   } else if (spec.kind == "toy") {
     require_path(spec, "a distribution name");
     const int64_t train = take_integer(spec, "train", 20000), test = take_integer(spec, "test", 5000);

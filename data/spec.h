@@ -6,6 +6,7 @@
 //   folder:DIR                     one sub-folder per class (,size=64 ,channels=3)
 //   toy:NAME                       moons, 8gaussians, checkerboard, 2spirals, pinwheel,
 //                                  circles, swissroll (,train=20000 ,test=5000)
+//   csv:FILE                       a table, for train_tabular (data/tabular/)
 // Options follow the path as ",key=value".
 #include <map>
 #include <string>

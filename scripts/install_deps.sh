@@ -12,6 +12,7 @@ packages=(
   libopencv-dev           # image files (optional for the build, used when present)
   libcxxopts-dev nlohmann-json3-dev libgtest-dev
   dataset-fashion-mnist   # the real data the demo and tests use
+  python3-vega-datasets   # seattle-weather.csv, the README's tabular example
   python3-torch python3-torchvision  # PyTorch models for parity tests (/usr/bin/python3)
 )
 

@@ -1,5 +1,6 @@
 #pragma once
-// Classifier evaluation over a whole split: mean cross-entropy, top-1 and top-5 accuracy.
+// Classifier evaluation over a whole split: mean cross-entropy, top-1 and top-5 accuracy,
+// macro-averaged F1.
 #include <torch/torch.h>
 
 #include "data/loader.h"
@@ -8,7 +9,7 @@
 namespace zoo::train {
 
 struct ClassifierScores {
-  double loss = 0, top1 = 0, top5 = 0;
+  double loss = 0, top1 = 0, top5 = 0, macro_f1 = 0;
   int64_t examples = 0;
 };
 

@@ -2,7 +2,8 @@
 // φ, V2) on any image data spec, with the recipe of the EfficientNet paper scaled down:
 // AdamW, SGD (Nesterov) or RMSProp, cosine schedule with warmup, label smoothing, weight
 // EMA, pad + crop and flip augmentation. Evaluates top-1/top-5 on the test split every
-// epoch and keeps the best checkpoint.
+// epoch and keeps the best checkpoint. --loss picks cross-entropy or a smooth surrogate of
+// accuracy or macro-F1 (models/nn/metric_losses.h).
 #include <cstdio>
 #include <filesystem>
 
@@ -11,6 +12,7 @@
 #include "core/runtime.h"
 #include "data/input_spec.h"
 #include "data/spec.h"
+#include "models/nn/metric_losses.h"
 #include "models/registry.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
@@ -30,7 +32,9 @@ Cli make_cli() {
       .real("weight-decay", "weight decay", 0.05)
       .real("momentum", "momentum for sgd and rmsprop", 0.9)
       .real("warmup-epochs", "epochs of linear learning-rate warmup", 1)
-      .real("label-smoothing", "label smoothing", 0.1)
+      .text("loss", "ce, soft_accuracy, soft_f1 or ce+soft_f1 (smooth surrogates of the metrics)", "ce")
+      .real("f1-weight", "weight of the soft F1 term in ce+soft_f1", 1)
+      .real("label-smoothing", "label smoothing of the cross-entropy", 0.1)
       .real("ema", "weight EMA decay (0 = off); evaluation and best use the EMA weights", 0.999)
       .integer("image-size", "resize inputs to this size (0 = the data's own)", 0)
       .flag("no-augment", "turn off pad + crop and flip augmentation")
@@ -67,6 +71,11 @@ int run(int argc, char** argv) {
   const Json options = train::parse_training_flags(cli, argc, argv);
   const bool resume = options["resume"];
   const Runtime runtime = setup_runtime(options);
+  models::ClassificationLossOptions loss_options;
+  loss_options.name = options["loss"];
+  loss_options.label_smoothing = options["label_smoothing"];
+  loss_options.f1_weight = options["f1_weight"];
+  models::check_classification_loss(loss_options.name);
 
   const int64_t limit = options["limit"];
   const data::DatasetPtr train_data = data::open_dataset(options["data"], data::Split::train, limit);
@@ -125,9 +134,10 @@ int run(int argc, char** argv) {
                {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)},
                {"test_loss", scores.loss},
                {"test_top1", scores.top1},
-               {"test_top5", scores.top5}});
-    std::fprintf(stderr, "\nstep %lld: test top-1 %.4f top-5 %.4f loss %.4f\n", static_cast<long long>(step),
-                 scores.top1, scores.top5, scores.loss);
+               {"test_top5", scores.top5},
+               {"test_macro_f1", scores.macro_f1}});
+    std::fprintf(stderr, "\nstep %lld: test top-1 %.4f top-5 %.4f macro-F1 %.4f loss %.4f\n", static_cast<long long>(step),
+                 scores.top1, scores.top5, scores.macro_f1, scores.loss);
     if (scores.top1 > best) {
       best = scores.top1;
       train::with_ema_weights(ema.get(), [&] {
@@ -137,12 +147,9 @@ int run(int argc, char** argv) {
     }
   });
 
-  const auto smoothing = options["label_smoothing"].get<double>();
   trainer.run([&](const data::Batch& batch, int64_t) {
-    const torch::Tensor logits = classifier(batch.inputs.to(runtime.device));
-    return torch::nn::functional::cross_entropy(
-        logits, batch.labels.to(runtime.device),
-        torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing));
+    return models::classification_loss(classifier(batch.inputs.to(runtime.device)), batch.labels.to(runtime.device),
+                                       loss_options);
   });
   std::printf("best test top-1 %.4f; run directory %s\n", best, run.path().c_str());
   return 0;

@@ -5,6 +5,7 @@
 #include "core/json_fields.h"
 #include "models/diffusion/denoising_net.h"
 #include "models/diffusion/noise_embedding.h"
+#include "models/nn/activations.h"
 
 namespace zoo::diffusion {
 
@@ -16,6 +17,7 @@ struct MlpNetOptions {
   std::string embedding_kind = "positional";  // positional or fourier
   int64_t num_classes = 0;   // 0: unconditional
   double label_dropout = 0;  // classifier-free guidance training
+  std::string activation = "silu";  // models/nn/activations.h
 };
 
 template <class Visit>
@@ -27,6 +29,7 @@ void visit_fields(MlpNetOptions& o, Visit&& field) {
   field("embedding_kind", o.embedding_kind);
   field("num_classes", o.num_classes);
   field("label_dropout", o.label_dropout);
+  field("activation", o.activation);
 }
 
 class MlpNetImpl : public DenoisingNetImpl {
@@ -42,7 +45,8 @@ class MlpNetImpl : public DenoisingNetImpl {
   torch::nn::Sequential embedding_mlp_{nullptr};
   ClassEmbedding class_embedding_{nullptr};
   torch::nn::Linear input_{nullptr}, output_{nullptr};
-  torch::nn::ModuleList blocks_{nullptr};      // per block: LayerNorm, Linear, SiLU, Linear
+  models::Activation embedding_act_{nullptr}, output_act_{nullptr};
+  torch::nn::ModuleList blocks_{nullptr};      // per block: LayerNorm, Linear, activation, Linear
   torch::nn::ModuleList block_embeds_{nullptr};  // per block: the embedding's projection
 };
 TORCH_MODULE(MlpNet);

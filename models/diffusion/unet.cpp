@@ -27,20 +27,23 @@ const double kSkipScale = 1 / std::sqrt(2.0);
 
 }  // namespace
 
-ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t embedding, double dropout) {
+ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t embedding, double dropout,
+                                     const std::string& activation) {
   norm0_ = register_module("norm0", group_norm(in));
+  act0_ = register_module("act0", models::Activation(activation, in));
   conv0_ = register_module("conv0", conv(in, out, 3));
   affine_ = register_module("affine", nn::Linear(embedding, 2 * out));
   norm1_ = register_module("norm1", group_norm(out));
+  act1_ = register_module("act1", models::Activation(activation, out));
   dropout_ = register_module("dropout", nn::Dropout(dropout));
   conv1_ = register_module("conv1", conv(out, out, 3));
   if (in != out) skip_ = register_module("skip", conv(in, out, 1));
 }
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& embedding) {
-  torch::Tensor h = conv0_->forward(torch::silu(norm0_->forward(x)));
+  torch::Tensor h = conv0_->forward(act0_->forward(norm0_->forward(x)));
   const auto scale_shift = affine_->forward(embedding).unsqueeze(2).unsqueeze(3).chunk(2, 1);
-  h = torch::silu(torch::addcmul(scale_shift[1], norm1_->forward(h), scale_shift[0] + 1));
+  h = act1_->forward(torch::addcmul(scale_shift[1], norm1_->forward(h), scale_shift[0] + 1));
   h = conv1_->forward(dropout_->forward(h));
   return (h + (skip_ ? skip_->forward(x) : x)) * kSkipScale;
 }
@@ -65,11 +68,10 @@ torch::Tensor AttentionBlockImpl::forward(const torch::Tensor& x) {
   return (x + proj_->forward(out)) * kSkipScale;
 }
 
-UNetLayerImpl::UNetLayerImpl(Kind kind, int64_t in, int64_t out, int64_t embedding, double dropout, int64_t heads,
-                             bool takes_skip)
+UNetLayerImpl::UNetLayerImpl(Kind kind, int64_t in, int64_t out, int64_t heads, bool takes_skip, const UNetOptions& net)
     : kind_(kind), takes_skip_(takes_skip) {
   if (kind == Kind::block) {
-    residual_ = register_module("residual", ResidualBlock(in, out, embedding, dropout));
+    residual_ = register_module("residual", ResidualBlock(in, out, 4 * net.channels, net.dropout, net.activation));
     if (heads > 0) attention_ = register_module("attention", AttentionBlock(out, heads));
   } else {
     conv_ = register_module("conv", conv(in, out, 3, kind == Kind::down ? 2 : 1));
@@ -99,9 +101,11 @@ torch::Tensor UNetLayerImpl::forward(torch::Tensor h, const torch::Tensor& embed
 UNetImpl::UNetImpl(const UNetOptions& o) : options_(o) {
   if (o.in_channels < 1 || o.resolution < 1 || o.channels < 1 || o.blocks < 1 || o.channel_mult.empty() || o.num_classes < 0)
     throw Error("unet config: in_channels, resolution, channels, blocks and channel_mult must be positive", ErrorKind::usage);
-  const int64_t emb = 4 * o.channels;
+  const int64_t emb = 4 * o.channels;  // as UNetLayer's blocks take it
   noise_embedding_ = register_module("noise_embedding", NoiseEmbedding(o.embedding_kind, o.channels));
-  embedding_mlp_ = register_module("embedding_mlp", nn::Sequential(nn::Linear(o.channels, emb), nn::SiLU(), nn::Linear(emb, emb)));
+  embedding_mlp_ = register_module("embedding_mlp", nn::Sequential(nn::Linear(o.channels, emb), models::Activation(o.activation, emb),
+                                                                    nn::Linear(emb, emb)));
+  embedding_act_ = register_module("embedding_act", models::Activation(o.activation, emb));
   if (o.num_classes > 0) class_embedding_ = register_module("class_embedding", ClassEmbedding(o.num_classes, emb, o.label_dropout));
   conv_in_ = register_module("conv_in", conv(o.in_channels, o.channels, 3));
 
@@ -122,30 +126,31 @@ UNetImpl::UNetImpl(const UNetOptions& o) : options_(o) {
     level_resolution.push_back(resolution);
     const int64_t out = o.channels * o.channel_mult[static_cast<size_t>(level)];
     for (int64_t i = 0; i < o.blocks; ++i) {
-      encoder_->push_back(UNetLayer(Kind::block, channels, out, emb, o.dropout, heads_at(resolution, out), false));
+      encoder_->push_back(UNetLayer(Kind::block, channels, out, heads_at(resolution, out), false, o));
       channels = out;
       skip_channels.push_back(channels);
     }
     if (level + 1 < levels) {
-      encoder_->push_back(UNetLayer(Kind::down, channels, channels, emb, 0, 0, false));
+      encoder_->push_back(UNetLayer(Kind::down, channels, channels, 0, false, o));
       resolution = (resolution + 1) / 2;
       skip_channels.push_back(channels);
     }
   }
   const int64_t middle_heads = std::max<int64_t>(1, channels / o.attention_head_channels);
-  middle_->push_back(UNetLayer(Kind::block, channels, channels, emb, o.dropout, middle_heads, false));
-  middle_->push_back(UNetLayer(Kind::block, channels, channels, emb, o.dropout, 0, false));
+  middle_->push_back(UNetLayer(Kind::block, channels, channels, middle_heads, false, o));
+  middle_->push_back(UNetLayer(Kind::block, channels, channels, 0, false, o));
   for (int64_t level = levels - 1; level >= 0; --level) {
     const int64_t out = o.channels * o.channel_mult[static_cast<size_t>(level)];
     const int64_t at = level_resolution[static_cast<size_t>(level)];
     for (int64_t i = 0; i <= o.blocks; ++i) {
-      decoder_->push_back(UNetLayer(Kind::block, channels + skip_channels.back(), out, emb, o.dropout, heads_at(at, out), true));
+      decoder_->push_back(UNetLayer(Kind::block, channels + skip_channels.back(), out, heads_at(at, out), true, o));
       skip_channels.pop_back();
       channels = out;
     }
-    if (level > 0) decoder_->push_back(UNetLayer(Kind::up, channels, channels, emb, 0, 0, false));
+    if (level > 0) decoder_->push_back(UNetLayer(Kind::up, channels, channels, 0, false, o));
   }
   norm_out_ = register_module("norm_out", group_norm(channels));
+  out_act_ = register_module("out_act", models::Activation(o.activation, channels));
   conv_out_ = register_module("conv_out", conv(channels, o.in_channels, 3));
   // The network starts as F = 0, so the initial denoiser is c_skip·x (EDM's init_zero).
   torch::NoGradGuard no_grad;
@@ -159,7 +164,7 @@ torch::Tensor UNetImpl::embed(const torch::Tensor& x, const torch::Tensor& c_noi
                 ErrorKind::input);
   torch::Tensor emb = embedding_mlp_->forward(noise_embedding_->forward(c_noise));
   if (class_embedding_) emb = emb + class_embedding_->forward(labels, x.size(0), x.device());
-  return torch::silu(emb);
+  return embedding_act_->forward(emb);
 }
 
 torch::Tensor UNetImpl::encode(const torch::Tensor& x, const torch::Tensor& embedding, std::vector<torch::Tensor>& skips) {
@@ -183,7 +188,7 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& c_n
   std::vector<torch::Tensor> skips;
   torch::Tensor h = encode(x, emb, skips);
   for (const auto& layer : *decoder_) h = layer->as<UNetLayer>()->forward(h, emb, skips);
-  return conv_out_->forward(torch::silu(norm_out_->forward(h)));
+  return conv_out_->forward(out_act_->forward(norm_out_->forward(h)));
 }
 
 }  // namespace zoo::diffusion

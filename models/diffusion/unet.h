@@ -9,7 +9,7 @@
 //   activation by concatenation, attention likewise, then nearest upsampling to the
 //   encoder's size (odd sizes such as 7 → 14 → 28 work) → GroupNorm, SiLU, conv_out.
 //
-// Residual blocks: GroupNorm, SiLU, 3×3 conv, + the embedding projected to a per-channel
+// Residual blocks (SiLU unless options.activation says otherwise): GroupNorm, SiLU, 3×3 conv, + the embedding projected to a per-channel
 // scale and shift, GroupNorm, SiLU, dropout, 3×3 conv; the sum with the skip is scaled by
 // 1/√2 (EDM's skip_scale). The embedding is the noise embedding (positional or Fourier)
 // through a two-layer MLP, plus a class embedding when the net is class-conditional.
@@ -18,6 +18,7 @@
 #include "core/json_fields.h"
 #include "models/diffusion/denoising_net.h"
 #include "models/diffusion/noise_embedding.h"
+#include "models/nn/activations.h"
 
 namespace zoo::diffusion {
 
@@ -33,6 +34,7 @@ struct UNetOptions {
   std::string embedding_kind = "positional";       // positional (DDPM++) or fourier (NCSN++)
   int64_t num_classes = 0;                         // 0: unconditional
   double label_dropout = 0.1;                      // classifier-free guidance training
+  std::string activation = "silu";                 // models/nn/activations.h
 };
 
 template <class Visit>
@@ -48,11 +50,12 @@ void visit_fields(UNetOptions& o, Visit&& field) {
   field("embedding_kind", o.embedding_kind);
   field("num_classes", o.num_classes);
   field("label_dropout", o.label_dropout);
+  field("activation", o.activation);
 }
 
 class ResidualBlockImpl : public torch::nn::Module {
  public:
-  ResidualBlockImpl(int64_t in, int64_t out, int64_t embedding, double dropout);
+  ResidualBlockImpl(int64_t in, int64_t out, int64_t embedding, double dropout, const std::string& activation);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& embedding);
 
  private:
@@ -60,6 +63,7 @@ class ResidualBlockImpl : public torch::nn::Module {
   torch::nn::Conv2d conv0_{nullptr}, conv1_{nullptr}, skip_{nullptr};
   torch::nn::Linear affine_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
+  models::Activation act0_{nullptr}, act1_{nullptr};
 };
 TORCH_MODULE(ResidualBlock);
 
@@ -83,7 +87,8 @@ TORCH_MODULE(AttentionBlock);
 class UNetLayerImpl : public torch::nn::Module {
  public:
   enum class Kind { block, down, up };
-  UNetLayerImpl(Kind kind, int64_t in, int64_t out, int64_t embedding, double dropout, int64_t heads, bool takes_skip);
+  // Blocks take their embedding width (4 × channels), dropout and activation from `net`.
+  UNetLayerImpl(Kind kind, int64_t in, int64_t out, int64_t heads, bool takes_skip, const UNetOptions& net);
   // `skips`: the encoder activations still to be consumed (decoder blocks pop one; up
   // layers resize to the size of the next one).
   torch::Tensor forward(torch::Tensor h, const torch::Tensor& embedding, std::vector<torch::Tensor>& skips);
@@ -118,6 +123,7 @@ class UNetImpl : public DenoisingNetImpl {
   ClassEmbedding class_embedding_{nullptr};
   torch::nn::Conv2d conv_in_{nullptr}, conv_out_{nullptr};
   torch::nn::GroupNorm norm_out_{nullptr};
+  models::Activation embedding_act_{nullptr}, out_act_{nullptr};
   torch::nn::ModuleList encoder_{nullptr}, middle_{nullptr}, decoder_{nullptr};
 };
 TORCH_MODULE(UNet);

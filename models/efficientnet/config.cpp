@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/json_fields.h"
+#include "models/nn/activations.h"
 
 namespace zoo::models {
 
@@ -87,6 +88,7 @@ void validate(const EfficientNetConfig& c) {
               where + "in_channels (" + std::to_string(s.in_channels) + ") must equal the previous stage's out_channels (" +
                   std::to_string(c.stages()[i - 1].out_channels) + ")");
   }
+  check_activation(c.activation());
 }
 
 int64_t make_divisible(double value, int64_t divisor, int64_t min_value) {
@@ -227,14 +229,15 @@ Json to_json(const EfficientNetConfig& c) {
           {"norm_eps", c.norm_eps()},
           {"norm_momentum", c.norm_momentum()},
           {"last_channel", c.last_channel() ? Json(*c.last_channel()) : Json(nullptr)},
-          {"same_padding", c.same_padding()}};
+          {"same_padding", c.same_padding()},
+          {"activation", c.activation()}};
 }
 
 EfficientNetConfig efficientnet_config_from_json(const Json& json) {
   const std::string where = "EfficientNet config";
   check_keys(json,
              {"phi", "stages", "width_mult", "depth_mult", "resolution", "dropout", "stochastic_depth_prob", "num_classes",
-              "in_channels", "norm_eps", "norm_momentum", "last_channel", "same_padding"},
+              "in_channels", "norm_eps", "norm_momentum", "last_channel", "same_padding", "activation"},
              where);
   const std::string field = where + ": ";
   EfficientNetConfig c = json.contains("phi") ? efficientnet_config_from_phi(get_real(json, "phi", field))
@@ -265,6 +268,10 @@ EfficientNetConfig efficientnet_config_from_json(const Json& json) {
     if (!json["same_padding"].is_boolean())
       throw Error(field + "same_padding must be true or false, got " + json["same_padding"].dump());
     c.same_padding(json["same_padding"].get<bool>());
+  }
+  if (json.contains("activation")) {
+    if (!json["activation"].is_string()) throw Error(field + "activation must be a string, got " + json["activation"].dump());
+    c.activation(json["activation"].get<std::string>());
   }
   validate(c);
   return c;

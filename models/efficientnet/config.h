@@ -68,6 +68,8 @@ struct EfficientNetConfig {
   // TensorFlow "SAME" padding, computed from each input size (extra pixel right/bottom),
   // instead of the symmetric (k−1)/2: what weights trained in TensorFlow (lukemelas) expect.
   TORCH_ARG(bool, same_padding) = false;
+  // Of every unit but the linear projections (models/nn/activations.h names).
+  TORCH_ARG(std::string, activation) = "silu";
 };
 
 // Throws zoo::Error(input) naming the first offending field and the accepted range.

@@ -19,7 +19,7 @@ void EfficientNetImpl::reset() {
                                   .stride(stride)
                                   .norm_eps(c.norm_eps())
                                   .norm_momentum(c.norm_momentum())
-                                  .activation(ActivationKind::silu)
+                                  .activation(c.activation())
                                   .same_padding(c.same_padding()));
   };
 
@@ -36,7 +36,8 @@ void EfficientNetImpl::reset() {
                                                                      .total_blocks(blocks)
                                                                      .norm_eps(c.norm_eps())
                                                                      .norm_momentum(c.norm_momentum())
-                                                                     .same_padding(c.same_padding())));
+                                                                     .same_padding(c.same_padding())
+                                                                     .activation(c.activation())));
     first_block += stages[s].repeats;
   }
   features->push_back(std::to_string(stages.size() + 1), conv_unit(stages.back().out_channels, head_channels(c), 1, 1));

@@ -10,14 +10,15 @@
 namespace zoo::models {
 namespace {
 
+// `activated` false: the projection unit, linear as in the papers.
 ConvNormActivation unit(const MBConvOptions& o, int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups,
-                        ActivationKind activation) {
+                        bool activated) {
   return ConvNormActivation(ConvNormActivationOptions(in, out, kernel)
                                 .stride(stride)
                                 .groups(groups)
                                 .norm_eps(o.norm_eps())
                                 .norm_momentum(o.norm_momentum())
-                                .activation(activation)
+                                .activation(activated ? o.activation() : "identity")
                                 .same_padding(o.same_padding()));
 }
 
@@ -51,10 +52,10 @@ void MBConvImpl::reset() {
   block = torch::nn::Sequential();
   int index = 0;
   auto add = [&](auto module) { block->push_back(std::to_string(index++), module); };
-  if (expanded != in) add(unit(options, in, expanded, 1, 1, 1, ActivationKind::silu));
-  add(unit(options, expanded, expanded, options.kernel_size(), options.stride(), expanded, ActivationKind::silu));
-  add(SqueezeExcitation(SqueezeExcitationOptions(expanded, std::max<int64_t>(1, in / 4))));
-  add(unit(options, expanded, options.out_channels(), 1, 1, 1, ActivationKind::none));
+  if (expanded != in) add(unit(options, in, expanded, 1, 1, 1, true));
+  add(unit(options, expanded, expanded, options.kernel_size(), options.stride(), expanded, true));
+  add(SqueezeExcitation(SqueezeExcitationOptions(expanded, std::max<int64_t>(1, in / 4)).activation(options.activation())));
+  add(unit(options, expanded, options.out_channels(), 1, 1, 1, false));
   block = register_module("block", block);
   stochastic_depth = register_module("stochastic_depth", StochasticDepth(options.stochastic_depth_prob()));
 }
@@ -70,11 +71,11 @@ void FusedMBConvImpl::reset() {
   const int64_t in = options.in_channels(), expanded = expanded_channels(options);
   block = torch::nn::Sequential();
   if (expanded != in) {
-    block->push_back("0", unit(options, in, expanded, options.kernel_size(), options.stride(), 1, ActivationKind::silu));
-    block->push_back("1", unit(options, expanded, options.out_channels(), 1, 1, 1, ActivationKind::none));
+    block->push_back("0", unit(options, in, expanded, options.kernel_size(), options.stride(), 1, true));
+    block->push_back("1", unit(options, expanded, options.out_channels(), 1, 1, 1, false));
   } else {
     block->push_back("0", unit(options, in, options.out_channels(), options.kernel_size(), options.stride(), 1,
-                               ActivationKind::silu));
+                               true));
   }
   block = register_module("block", block);
   stochastic_depth = register_module("stochastic_depth", StochasticDepth(options.stochastic_depth_prob()));

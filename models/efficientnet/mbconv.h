@@ -33,6 +33,7 @@ struct MBConvOptions {
   TORCH_ARG(double, norm_eps) = 1e-5;
   TORCH_ARG(double, norm_momentum) = 0.1;
   TORCH_ARG(bool, same_padding) = false;
+  TORCH_ARG(std::string, activation) = "silu";  // of the expansion, depthwise and SE units
 };
 
 // make_divisible(in · expand_ratio, 8), torchvision's expanded width.

@@ -16,7 +16,8 @@ void EfficientNetStageImpl::reset() {
                                 static_cast<double>(options.total_blocks()))
         .norm_eps(options.norm_eps())
         .norm_momentum(options.norm_momentum())
-        .same_padding(options.same_padding());
+        .same_padding(options.same_padding())
+        .activation(options.activation());
     const std::string name = std::to_string(b);
     if (s.block == BlockKind::mbconv)
       blocks_.emplace_back(register_module(name, MBConv(block)));

@@ -21,6 +21,7 @@ struct EfficientNetStageOptions {
   TORCH_ARG(double, norm_eps) = 1e-5;
   TORCH_ARG(double, norm_momentum) = 0.1;
   TORCH_ARG(bool, same_padding) = false;
+  TORCH_ARG(std::string, activation) = "silu";
 };
 
 class EfficientNetStageImpl : public torch::nn::Cloneable<EfficientNetStageImpl> {

@@ -1,6 +1,7 @@
 #include "models/flows/conditioner.h"
 
 #include "core/error.h"
+#include "models/nn/activations.h"
 
 namespace zoo::flows {
 namespace nn = torch::nn;
@@ -11,6 +12,10 @@ namespace {
 nn::AnyModule layer(bool image, int64_t in, int64_t out, int64_t kernel) {
   if (image) return nn::AnyModule(nn::Conv2d(nn::Conv2dOptions(in, out, kernel).padding(kernel / 2)));
   return nn::AnyModule(nn::Linear(in, out));
+}
+
+nn::AnyModule activation(const std::string& name, int64_t channels) {
+  return nn::AnyModule(models::Activation(name, channels));
 }
 
 nn::AnyModule norm(bool image, int64_t channels) {
@@ -34,9 +39,10 @@ class SequentialConditioner : public ConditionerImpl {
 
 class ResidualBlock : public nn::Module {
  public:
-  ResidualBlock(bool image, int64_t channels) {
-    body_ = register_module("body", nn::Sequential(norm(image, channels), nn::ReLU(), layer(image, channels, channels, 3),
-                                                   norm(image, channels), nn::ReLU(), layer(image, channels, channels, 3)));
+  ResidualBlock(bool image, int64_t channels, const std::string& act) {
+    body_ = register_module("body", nn::Sequential(norm(image, channels), activation(act, channels),
+                                                   layer(image, channels, channels, 3), norm(image, channels),
+                                                   activation(act, channels), layer(image, channels, channels, 3)));
   }
   torch::Tensor forward(const torch::Tensor& x) { return x + body_->forward(x); }
 
@@ -48,9 +54,10 @@ class ResNetConditioner : public ConditionerImpl {
  public:
   explicit ResNetConditioner(const ConditionerOptions& o) {
     in_ = register_module("in", nn::Sequential(layer(o.image, o.in, o.hidden, 3)));
-    for (int64_t i = 0; i < o.layers; ++i) blocks_->push_back(std::make_shared<ResidualBlock>(o.image, o.hidden));
+    for (int64_t i = 0; i < o.layers; ++i) blocks_->push_back(std::make_shared<ResidualBlock>(o.image, o.hidden, o.activation));
     register_module("blocks", blocks_);
-    out_ = register_module("out", nn::Sequential(norm(o.image, o.hidden), nn::ReLU(), layer(o.image, o.hidden, o.out, 3)));
+    out_ = register_module("out", nn::Sequential(norm(o.image, o.hidden), activation(o.activation, o.hidden),
+                                                 layer(o.image, o.hidden, o.out, 3)));
     zero_last(out_);
   }
   torch::Tensor forward(const torch::Tensor& x) override {
@@ -75,7 +82,7 @@ std::shared_ptr<ConditionerImpl> make_conditioner(const ConditionerOptions& o) {
     int64_t width = o.in;
     for (int64_t i = 0; i < o.layers; ++i) {
       seq->push_back(nn::Linear(width, o.hidden));
-      seq->push_back(nn::ReLU());
+      seq->push_back(activation(o.activation, o.hidden));
       width = o.hidden;
     }
     seq->push_back(nn::Linear(width, o.out));
@@ -83,7 +90,8 @@ std::shared_ptr<ConditionerImpl> make_conditioner(const ConditionerOptions& o) {
     return std::make_shared<SequentialConditioner>(seq);
   }
   if (o.kind == "glow") {
-    nn::Sequential seq(layer(o.image, o.in, o.hidden, 3), nn::ReLU(), layer(o.image, o.hidden, o.hidden, 1), nn::ReLU(),
+    nn::Sequential seq(layer(o.image, o.in, o.hidden, 3), activation(o.activation, o.hidden),
+                       layer(o.image, o.hidden, o.hidden, 1), activation(o.activation, o.hidden),
                        layer(o.image, o.hidden, o.out, 3));
     zero_last(seq);
     return std::make_shared<SequentialConditioner>(seq);

@@ -73,6 +73,7 @@ BuiltFlow build_nice(const NiceOptions& o, const std::vector<int64_t>& shape) {
     c.net.kind = "mlp";
     c.net.hidden = o.hidden;
     c.net.layers = o.layers;
+    c.net.activation = o.activation;
     layers.push_back(coupling(flat, c));
   }
   layers.push_back(std::make_shared<DiagonalScalingImpl>(flat));
@@ -91,6 +92,7 @@ BuiltFlow build_realnvp(const RealNvpOptions& o, const std::vector<int64_t>& sha
     c.net.kind = "resnet";
     c.net.hidden = o.hidden;
     c.net.layers = o.blocks;
+    c.net.activation = o.activation;
     return coupling(s, c);
   };
   // `count` couplings alternating their partition, each followed by batch norm.
@@ -141,6 +143,7 @@ BuiltFlow build_glow(const GlowOptions& o, const std::vector<int64_t>& shape) {
       c.partition = s.size() == 3 ? "channel" : "halves";
       c.net.kind = "glow";
       c.net.hidden = o.hidden;
+      c.net.activation = o.activation;
       out.push_back(coupling(s, c));
     }
   };

@@ -24,6 +24,7 @@ struct NiceOptions {
   int64_t hidden = 1000;
   int64_t layers = 5;
   std::string prior = "logistic";
+  std::string activation = "relu";  // of the coupling networks (models/nn/activations.h)
 };
 
 struct RealNvpOptions {
@@ -33,6 +34,7 @@ struct RealNvpOptions {
   int64_t blocks = 4;      // residual blocks in each s/t network
   bool batch_norm = true;
   std::string prior = "standard_normal";
+  std::string activation = "relu";
 };
 
 struct GlowOptions {
@@ -44,6 +46,7 @@ struct GlowOptions {
   bool split_prior = true;
   bool top_prior = true;
   std::string prior = "";  // "" = standard_normal for images, diagonal_gaussian for vectors
+  std::string activation = "relu";
 };
 
 template <class Visit>
@@ -52,6 +55,7 @@ void visit_fields(NiceOptions& o, Visit&& field) {
   field("hidden", o.hidden);
   field("layers", o.layers);
   field("prior", o.prior);
+  field("activation", o.activation);
 }
 
 template <class Visit>
@@ -62,6 +66,7 @@ void visit_fields(RealNvpOptions& o, Visit&& field) {
   field("blocks", o.blocks);
   field("batch_norm", o.batch_norm);
   field("prior", o.prior);
+  field("activation", o.activation);
 }
 
 template <class Visit>
@@ -74,6 +79,7 @@ void visit_fields(GlowOptions& o, Visit&& field) {
   field("split_prior", o.split_prior);
   field("top_prior", o.top_prior);
   field("prior", o.prior);
+  field("activation", o.activation);
 }
 
 struct BuiltFlow {

@@ -40,8 +40,8 @@ bool takes_parameter(const std::string& base) {
 
 const std::vector<std::string>& activation_names() {
   static const std::vector<std::string> names = {
-      "step", "sigmoid", "tanh",  "relu",  "leaky_relu", "prelu",        "elu",        "selu",
-      "gelu", "gelu_tanh", "silu", "swish", "mish",      "hard_sigmoid", "hard_swish", "softplus"};
+      "identity", "step",      "sigmoid", "tanh",  "relu",         "leaky_relu", "prelu",   "elu",  "selu",
+      "gelu",     "gelu_tanh", "silu",    "swish", "mish", "hard_sigmoid", "hard_swish", "softplus"};
   return names;
 }
 
@@ -50,6 +50,7 @@ ActivationFn activation_function(const std::string& name) {
   if (base != name && !takes_parameter(base))
     throw Error("activation " + base + " takes no parameter (given " + name + ")", ErrorKind::usage);
   const double p = split_parameter(name, default_parameter(base)).second;
+  if (base == "identity") return [](const torch::Tensor& x) { return x; };
   if (base == "step") return [](const torch::Tensor& x) { return (x > 0).to(x.scalar_type()); };
   if (base == "sigmoid") return [](const torch::Tensor& x) { return torch::sigmoid(x); };
   if (base == "tanh") return [](const torch::Tensor& x) { return torch::tanh(x); };
@@ -77,6 +78,12 @@ ActivationImpl::ActivationImpl(const std::string& name, int64_t channels) : name
     function_ = activation_function(name);
   }
 }
+
+void check_activation(const std::string& name) {
+  if (name != "prelu") activation_function(name);
+}
+
+void ActivationImpl::pretty_print(std::ostream& stream) const { stream << "Activation(" << name_ << ")"; }
 
 torch::Tensor ActivationImpl::forward(const torch::Tensor& x) {
   return slope_.defined() ? torch::prelu(x, slope_) : function_(x);

@@ -2,6 +2,7 @@
 // Activation functions by name, from the perceptron's step to today's gated units, so a
 // model config can say "activation": "gelu_tanh" and every family reads it the same way.
 //
+//   identity        x (a linear unit: no activation)
 //   step            1 if x > 0 else 0 (Rosenblatt's perceptron; zero gradient)
 //   sigmoid, tanh
 //   relu            max(0, x)
@@ -36,12 +37,17 @@ const std::vector<std::string>& activation_names();
 // known ones for an unknown name or a bad parameter, and for "prelu" (it has a weight).
 ActivationFn activation_function(const std::string& name);
 
+// zoo::Error(usage) naming the known activations unless `name` is one of them (prelu
+// included): what configs call when they are read.
+void check_activation(const std::string& name);
+
 // Any activation as a module (prelu learns its slope, one per channel when given channels,
 // else one shared, starting at 0.25 as in He et al. 2015).
 class ActivationImpl : public torch::nn::Module {
  public:
   explicit ActivationImpl(const std::string& name, int64_t channels = 1);
   torch::Tensor forward(const torch::Tensor& x);
+  void pretty_print(std::ostream& stream) const override;  // Activation(silu)
   const std::string& name() const { return name_; }
 
  private:

@@ -20,18 +20,6 @@ torch::nn::Conv2dOptions conv_options(const ConvNormActivationOptions& o, bool b
 
 }  // namespace
 
-torch::Tensor activate(ActivationKind kind, const torch::Tensor& x) {
-  switch (kind) {
-    case ActivationKind::relu:
-      return torch::relu(x);
-    case ActivationKind::silu:
-      return torch::silu(x);
-    case ActivationKind::none:
-      break;
-  }
-  return x;
-}
-
 ConvNormActivationImpl::ConvNormActivationImpl(const ConvNormActivationOptions& options_) : options(options_) {
   reset();
 }
@@ -49,11 +37,9 @@ void ConvNormActivationImpl::reset() {
   if (o.norm())
     norm = register_module(
         "1", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(o.out_channels()).eps(o.norm_eps()).momentum(o.norm_momentum())));
-  // The activation is registered only so the module tree reads like torchvision's; it has
-  // no parameters and forward() applies it directly.
-  const std::string act = o.norm() ? "2" : "1";
-  if (o.activation() == ActivationKind::silu) register_module(act, torch::nn::SiLU());
-  if (o.activation() == ActivationKind::relu) register_module(act, torch::nn::ReLU());
+  activation = nullptr;
+  if (o.activation() != "identity")
+    activation = register_module(o.norm() ? "2" : "1", Activation(o.activation(), o.out_channels()));
 }
 
 torch::Tensor ConvNormActivationImpl::forward(const torch::Tensor& input) {
@@ -61,7 +47,7 @@ torch::Tensor ConvNormActivationImpl::forward(const torch::Tensor& input) {
                                            : input;
   x = analysis::recorded_forward(*conv, x);
   if (norm) x = analysis::recorded_forward(*norm, x);
-  return activate(options.activation(), x);
+  return activation ? activation->forward(x) : x;
 }
 
 void ConvNormActivationImpl::fuse() {

@@ -1,7 +1,7 @@
 #pragma once
 // Convolution → BatchNorm → activation, the unit every convolutional zoo model is made
 // of (torchvision's Conv2dNormActivation). Its children are named "0" (Conv2d, no bias
-// when followed by a norm), "1" (BatchNorm2d) and "2" (the activation, no parameters),
+// when followed by a norm), "1" (BatchNorm2d) and "2" (the activation; parameters only for prelu),
 // so state_dict keys read "<unit>.0.weight", "<unit>.1.running_mean" as in torchvision.
 //
 // Why a module rather than a torch::nn::Sequential: it pads dynamically in TensorFlow
@@ -10,10 +10,11 @@
 // Sequential can do.
 #include <torch/torch.h>
 
-namespace zoo::models {
+#include <string>
 
-enum class ActivationKind { none, relu, silu };
-torch::Tensor activate(ActivationKind kind, const torch::Tensor& x);
+#include "models/nn/activations.h"
+
+namespace zoo::models {
 
 struct ConvNormActivationOptions {
   ConvNormActivationOptions(int64_t in_channels, int64_t out_channels, int64_t kernel_size)
@@ -27,7 +28,9 @@ struct ConvNormActivationOptions {
   TORCH_ARG(bool, norm) = true;  // false: the convolution gets a bias instead
   TORCH_ARG(double, norm_eps) = 1e-5;
   TORCH_ARG(double, norm_momentum) = 0.1;
-  TORCH_ARG(ActivationKind, activation) = ActivationKind::silu;
+  // Any name of models/nn/activations.h; "identity" registers no child "2" (torchvision's
+  // projection units have none).
+  TORCH_ARG(std::string, activation) = "silu";
   // TensorFlow "same" padding computed per input (models/nn/same_padding.h) instead of
   // PyTorch's symmetric dilation·(k − 1)/2.
   TORCH_ARG(bool, same_padding) = false;
@@ -50,6 +53,7 @@ class ConvNormActivationImpl : public torch::nn::Cloneable<ConvNormActivationImp
   ConvNormActivationOptions options;
   torch::nn::Conv2d conv{nullptr};
   torch::nn::BatchNorm2d norm{nullptr};  // null without a norm, and after fuse()
+  Activation activation{nullptr};        // null for "identity"
 
  private:
   bool fused_ = false;

@@ -8,12 +8,13 @@ SqueezeExcitationImpl::SqueezeExcitationImpl(const SqueezeExcitationOptions& opt
 
 void SqueezeExcitationImpl::reset() {
   fc1 = register_module("fc1", torch::nn::Conv2d(torch::nn::Conv2dOptions(options.channels(), options.squeeze_channels(), 1)));
+  activation = register_module("activation", Activation(options.activation(), options.squeeze_channels()));
   fc2 = register_module("fc2", torch::nn::Conv2d(torch::nn::Conv2dOptions(options.squeeze_channels(), options.channels(), 1)));
 }
 
 torch::Tensor SqueezeExcitationImpl::forward(const torch::Tensor& input) {
   torch::Tensor scale = torch::adaptive_avg_pool2d(input, {1, 1});
-  scale = activate(options.activation(), analysis::recorded_forward(*fc1, scale));
+  scale = activation->forward(analysis::recorded_forward(*fc1, scale));
   scale = torch::sigmoid(analysis::recorded_forward(*fc2, scale));
   return input * scale;
 }

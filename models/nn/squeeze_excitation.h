@@ -1,6 +1,6 @@
 #pragma once
 // Squeeze-and-excitation (Hu et al. 2018): global average pool, a 1×1 convolution down to
-// a few channels, activation, a 1×1 convolution back up, sigmoid, and the input scaled by
+// a few channels, activation (child "activation"), a 1×1 convolution back up, sigmoid, and the input scaled by
 // the result per channel. Children "fc1" and "fc2" are Conv2d 1×1 with bias, as in
 // torchvision's SqueezeExcitation, so the state_dict keys match.
 #include <torch/torch.h>
@@ -14,7 +14,7 @@ struct SqueezeExcitationOptions {
       : channels_(channels), squeeze_channels_(squeeze_channels) {}
   TORCH_ARG(int64_t, channels);
   TORCH_ARG(int64_t, squeeze_channels);
-  TORCH_ARG(ActivationKind, activation) = ActivationKind::silu;  // torchvision's default is ReLU; EfficientNet uses SiLU
+  TORCH_ARG(std::string, activation) = "silu";  // torchvision's default is ReLU; EfficientNet uses SiLU
 };
 
 class SqueezeExcitationImpl : public torch::nn::Cloneable<SqueezeExcitationImpl> {
@@ -25,6 +25,7 @@ class SqueezeExcitationImpl : public torch::nn::Cloneable<SqueezeExcitationImpl>
 
   SqueezeExcitationOptions options;
   torch::nn::Conv2d fc1{nullptr}, fc2{nullptr};
+  Activation activation{nullptr};
 };
 TORCH_MODULE(SqueezeExcitation);
 

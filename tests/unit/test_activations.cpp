@@ -4,7 +4,10 @@
 
 #include <cmath>
 
+#include "models/diffusion/unet.h"
+#include "models/flows/flow_model.h"
 #include "models/nn/activations.h"
+#include "models/registry.h"
 #include "support/test_support.h"
 
 using namespace zoo::models;
@@ -19,6 +22,7 @@ torch::Tensor clip06(const torch::Tensor& x) { return x.clamp(0, 6); }
 // The textbook formula of each name.
 torch::Tensor closed_form(const std::string& name, const torch::Tensor& x) {
   const torch::Tensor positive = x > 0;
+  if (name == "identity") return x.clone();
   if (name == "step") return positive.to(torch::kFloat64);
   if (name == "sigmoid") return logistic(x);
   if (name == "tanh") return (torch::exp(x) - torch::exp(-x)) / (torch::exp(x) + torch::exp(-x));
@@ -108,4 +112,48 @@ TEST(Activations, BadNamesAreUsageErrors) {
   EXPECT_TRUE(zoo::test::throws_error_with([] { activation_function("swish:fast"); }, {"must be a number"}));
   EXPECT_TRUE(zoo::test::throws_error_with([] { activation_function("prelu"); }, {"module"}));
   EXPECT_TRUE(zoo::test::throws_error_with([] { GatedLinearUnit(GatedLinearUnitOptions{2, 2, "xglu"}); }, {"xglu"}));
+}
+
+// Every model family reads "activation" from its config by name: the network changes with
+// it (same weights, another function), prelu brings its slopes as parameters, and an
+// unknown name is an error naming the known ones.
+TEST(Activations, ModelConfigsReadActivationNames) {
+  const auto classifier = [](const std::string& activation) {
+    torch::manual_seed(0);
+    return zoo::models::build_classifier("efficientnet_phi",
+                                         {{"phi", -3}, {"num_classes", 3}, {"activation", activation}});
+  };
+  zoo::models::Classifier silu = classifier("silu"), gelu = classifier("gelu");
+  EXPECT_EQ(gelu.config()["activation"], "gelu");
+  silu.module().eval();
+  gelu.module().eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::randn({2, 3, 32, 32});
+  const torch::Tensor a = silu(x), b = gelu(x);
+  EXPECT_GT((a - b).abs().max().item<double>(), 1e-3 * a.abs().max().item<double>()) << a << b;
+  // The same state_dict keys whatever the (parameter-free) activation: torchvision's.
+  EXPECT_EQ(silu.module().named_parameters().keys(), gelu.module().named_parameters().keys());
+  EXPECT_TRUE(zoo::test::throws_error_with([&] { classifier("wiggle"); }, {"wiggle", "silu"}));
+
+  zoo::diffusion::UNetOptions unet;
+  unet.channels = 8;
+  unet.channel_mult = {1, 2};
+  unet.attention_resolutions = {};
+  unet.activation = "prelu";
+  zoo::diffusion::UNet with_prelu(unet);
+  EXPECT_TRUE(with_prelu->named_parameters().contains("out_act.weight"));
+  EXPECT_EQ(zoo::fields_from_json<zoo::diffusion::UNetOptions>({{"activation", "mish"}}, "unet").activation, "mish");
+
+  zoo::flows::FlowModelConfig flow;
+  flow.model = "nice";
+  flow.shape = {2};
+  flow.options = {{"hidden", 8}, {"layers", 1}, {"activation", "tanh"}};
+  zoo::flows::FlowModel tanh_flow(flow);
+  EXPECT_EQ(tanh_flow->config_json()["options"]["activation"], "tanh");
+  int tanh_units = 0;
+  for (const auto& module : tanh_flow->modules())
+    if (const auto* a = dynamic_cast<const ActivationImpl*>(module.get())) tanh_units += a->name() == "tanh";
+  EXPECT_EQ(tanh_units, 4);  // one hidden layer in each of NICE's four couplings
+  flow.options["activation"] = "wiggle";
+  EXPECT_TRUE(zoo::test::throws_error_with([&] { zoo::flows::FlowModel bad(flow); }, {"wiggle"}));
 }
