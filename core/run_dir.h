@@ -19,6 +19,8 @@ class RunDir {
   static RunDir create(const std::string& path, const Json& config);
   // Opens an existing run for --resume. Throws if there is no run or no checkpoint.
   static RunDir open(const std::string& path);
+  // The run another process (rank 0 of a distributed run) created: needs its config.json only.
+  static RunDir join(const std::string& path);
 
   const std::string& path() const { return path_; }
   std::string config_path() const { return path_ + "/config.json"; }

@@ -2,6 +2,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cmath>
+#include <functional>
 #include <mutex>
 
 namespace zoo {
@@ -50,6 +52,51 @@ torch::Tensor per_sample_randn(at::IntArrayRef batch_shape, uint64_t seed, Strea
   for (int64_t k = 0; k < batch_shape[0]; ++k)
     rows.push_back(SampleRng(seed, stream, first_index + static_cast<uint64_t>(k)).randn(sample_shape));
   return torch::stack(rows).to(device);
+}
+
+namespace {
+
+// A counter-based draw: the j-th 64 bits of an example's stream are splitmix64 of its key
+// and j, so no generator has to be built per example (that would cost more than a small
+// network's step).
+double counter_uniform(uint64_t key, uint64_t counter) {
+  return static_cast<double>(splitmix64(key ^ (counter * 0xD1B54A32D192ED03ull)) >> 11) * 0x1.0p-53;
+}
+
+// Values [B, ...sample_shape]; fill(key, out, n) writes the n values of one example.
+torch::Tensor indexed_draws(at::IntArrayRef sample_shape, uint64_t seed, Stream stream, const torch::Tensor& indices,
+                            const torch::Device& device, const std::function<void(uint64_t, float*, int64_t)>& fill) {
+  const torch::Tensor index = indices.to(torch::kCPU, torch::kLong).contiguous();
+  std::vector<int64_t> shape = {index.numel()};
+  shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+  torch::Tensor out = torch::empty(shape, torch::kFloat);
+  const int64_t per = index.numel() > 0 ? out.numel() / index.numel() : 0;
+  for (int64_t k = 0; k < index.numel(); ++k)
+    fill(derive_seed(seed, static_cast<uint64_t>(stream), static_cast<uint64_t>(index.data_ptr<int64_t>()[k])),
+         out.data_ptr<float>() + k * per, per);
+  return out.to(device);
+}
+
+}  // namespace
+
+torch::Tensor indexed_randn(at::IntArrayRef sample_shape, uint64_t seed, Stream stream, const torch::Tensor& indices,
+                            const torch::Device& device) {
+  return indexed_draws(sample_shape, seed, stream, indices, device, [](uint64_t key, float* out, int64_t n) {
+    // Box–Muller: two uniforms (the first in (0, 1]) give two independent normals.
+    for (int64_t j = 0; j < n; j += 2) {
+      const double radius = std::sqrt(-2 * std::log(1 - counter_uniform(key, static_cast<uint64_t>(j))));
+      const double angle = 2 * M_PI * counter_uniform(key, static_cast<uint64_t>(j + 1));
+      out[j] = static_cast<float>(radius * std::cos(angle));
+      if (j + 1 < n) out[j + 1] = static_cast<float>(radius * std::sin(angle));
+    }
+  });
+}
+
+torch::Tensor indexed_rand(at::IntArrayRef sample_shape, uint64_t seed, Stream stream, const torch::Tensor& indices,
+                           const torch::Device& device) {
+  return indexed_draws(sample_shape, seed, stream, indices, device, [](uint64_t key, float* out, int64_t n) {
+    for (int64_t j = 0; j < n; ++j) out[j] = static_cast<float>(counter_uniform(key, static_cast<uint64_t>(j)));
+  });
 }
 
 torch::Tensor cpu_rng_state() {

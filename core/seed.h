@@ -15,7 +15,7 @@ void seed_everything(uint64_t seed);
 uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index);
 
 // Named streams so that two uses of randomness never share a sequence by accident.
-enum class Stream : uint64_t { shuffle = 1, augment = 2, dequantize = 3, noise = 4, model = 5, latent = 6 };
+enum class Stream : uint64_t { shuffle = 1, augment = 2, dequantize = 3, noise = 4, model = 5, latent = 6, level = 7 };
 
 // A private random source for one example: scalars and small tensors.
 class SampleRng {
@@ -37,6 +37,14 @@ class SampleRng {
 // example gets the same noise however the batch is cut. Returned on `device`.
 torch::Tensor per_sample_randn(at::IntArrayRef batch_shape, uint64_t seed, Stream stream, uint64_t first_index,
                                const torch::Device& device = torch::kCPU);
+
+// Draws for the examples of a batch by their dataset indices [B]: row k comes from the
+// stream (seed, stream, indices[k]) alone, so an example gets the same draw in any batch
+// and on any rank of a data-parallel run. Normal / uniform [0, 1), float32 [B, ...sample_shape].
+torch::Tensor indexed_randn(at::IntArrayRef sample_shape, uint64_t seed, Stream stream, const torch::Tensor& indices,
+                            const torch::Device& device = torch::kCPU);
+torch::Tensor indexed_rand(at::IntArrayRef sample_shape, uint64_t seed, Stream stream, const torch::Tensor& indices,
+                           const torch::Device& device = torch::kCPU);
 
 // The global generator's state, for checkpoints: a bit-exact resume restores it.
 torch::Tensor cpu_rng_state();

@@ -36,12 +36,15 @@ Example TensorDataset::get(int64_t index) const {
           targets_.defined() ? targets_[index].clone() : torch::Tensor()};
 }
 
-Subset::Subset(DatasetPtr base, int64_t count)
-    : base_(std::move(base)), count_(std::min(count, base_->size())) {
+Subset::Subset(DatasetPtr base, int64_t count, int64_t offset) : base_(std::move(base)), offset_(offset) {
   if (count < 1) throw Error("--limit must be at least 1, got " + std::to_string(count), ErrorKind::usage);
+  if (offset < 0 || offset >= base_->size())
+    throw Error("subset from example " + std::to_string(offset) + " of a dataset of " + std::to_string(base_->size()),
+                ErrorKind::usage);
+  count_ = std::min(count, base_->size() - offset);
 }
 
-Example Subset::get(int64_t index) const { return base_->get(index); }
+Example Subset::get(int64_t index) const { return base_->get(offset_ + index); }
 
 namespace {
 int64_t examples_to_take(const Dataset& dataset, int64_t count) {

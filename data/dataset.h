@@ -68,17 +68,18 @@ class TensorDataset : public Dataset {
   torch::Tensor targets_;
 };
 
-// The first `count` examples of another dataset (--limit N).
+// Examples [offset, offset + count) of another dataset (clipped to its size): the first N
+// (--limit N), or one rank's share of a test split.
 class Subset : public Dataset {
  public:
-  Subset(DatasetPtr base, int64_t count);
+  Subset(DatasetPtr base, int64_t count, int64_t offset = 0);
   int64_t size() const override { return count_; }
   Example get(int64_t index) const override;
   const DatasetInfo& info() const override { return base_->info(); }
 
  private:
   DatasetPtr base_;
-  int64_t count_;
+  int64_t count_, offset_;
 };
 
 }  // namespace zoo::data

@@ -12,10 +12,16 @@ DataLoader::DataLoader(DatasetPtr dataset, LoaderOptions options, TransformPtr t
   if (options_.batch_size < 1) throw Error("--batch-size must be at least 1", ErrorKind::usage);
   if (options_.workers < 0 || options_.prefetch < 1) throw Error("loader: bad workers/prefetch", ErrorKind::usage);
   if (dataset_->size() == 0) throw Error(dataset_->info().name + ": the dataset is empty");
+  if (options_.world_size < 1 || options_.rank < 0 || options_.rank >= options_.world_size)
+    throw Error("loader: rank " + std::to_string(options_.rank) + " of " + std::to_string(options_.world_size), ErrorKind::usage);
+  if (options_.world_size > 1 && dataset_->size() < options_.batch_size * options_.world_size)
+    throw Error(dataset_->info().name + ": " + std::to_string(dataset_->size()) + " examples are fewer than one global batch (" +
+                    std::to_string(options_.batch_size) + " × " + std::to_string(options_.world_size) + " processes)",
+                ErrorKind::usage);
 }
 
 int64_t DataLoader::batches_per_epoch() const {
-  const int64_t n = dataset_->size(), b = options_.batch_size;
+  const int64_t n = dataset_->size(), b = options_.batch_size * options_.world_size;
   return options_.drop_last ? std::max<int64_t>(1, n / b) : (n + b - 1) / b;
 }
 
@@ -32,8 +38,15 @@ std::vector<int64_t> DataLoader::order(int64_t epoch) const {
 }
 
 Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, int64_t batch) const {
-  const int64_t begin = batch * options_.batch_size;
-  const int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(order.size()));
+  const int64_t global = options_.batch_size * options_.world_size;
+  const int64_t global_end = std::min<int64_t>((batch + 1) * global, static_cast<int64_t>(order.size()));
+  // A short last global batch (loaders that keep one) is split evenly over the ranks.
+  const int64_t share = (global_end - batch * global + options_.world_size - 1) / options_.world_size;
+  const int64_t begin = std::min(batch * global + options_.rank * share, global_end);
+  const int64_t end = std::min(begin + share, global_end);
+  if (begin == end)
+    throw Error("loader: rank " + std::to_string(options_.rank) + " has no examples in the last, short batch of the epoch",
+                ErrorKind::usage);
   std::vector<torch::Tensor> inputs, targets;
   std::vector<int64_t> labels, indices;
   for (int64_t i = begin; i < end; ++i) {

@@ -32,6 +32,10 @@ struct LoaderOptions {
   int64_t workers = 2;   // background threads; 0 reads on the calling thread
   int64_t prefetch = 4;  // batches prepared ahead of the consumer
   uint64_t seed = 0;
+  // Data-parallel sharding: every rank walks the same (seed, epoch) order in global batches
+  // of batch_size × world_size examples and reads its own contiguous slice of each, so the
+  // ranks together see exactly what one process with the global batch would.
+  int64_t rank = 0, world_size = 1;
 };
 
 class DataLoader;

@@ -7,7 +7,9 @@
 #   images  a class-conditional U-Net on Fashion-MNIST (RUN, trained beforehand; see the
 #           README): Heun at 35 NFE against Euler at 256 steps in FD-fashion-mnist, and how
 #           often a zoo classifier (CLASSIFIER) agrees with the guided samples' labels
-#   scripts/diffusion_quality.sh [toys|reflow|images|all] [BIN_DIR] [OUT_DIR]
+#   reflow-images  the same on Fashion-MNIST with U-Nets trained beforehand (RF1, RF2; see
+#           the README): FD-fashion-mnist of Euler at 1, 2 and 4 steps and Heun at 31 NFE
+#   scripts/diffusion_quality.sh [toys|reflow|images|reflow-images|all] [BIN_DIR] [OUT_DIR]
 set -euo pipefail
 what=${1:-all}
 bin=${2:-build/bin}
@@ -72,4 +74,22 @@ if [ "$what" = images ] || [ "$what" = all ]; then
       "$(echo "$r" | field fd_fresh_data)" "$(echo "$r" | field classifier_agreement | awk '{ print 100 * $1 }')"
   done
   "$bin/sample_diffusion" --checkpoint "$run" --sampler heun --steps 18 --guidance 3 --n 100 --out "$out/fmnist_guided.png" > /dev/null
+fi
+
+if [ "$what" = reflow-images ]; then
+  classifier=${CLASSIFIER:-runs/fmnist94}
+  n=${N:-500}
+  echo "flow  sampler  NFE  seconds  FD-fashion-mnist  fresh data"
+  for run in "${RF1:-runs/fmnist_rf}" "${RF2:-runs/fmnist_2rf}"; do
+    name=$(basename "$run")
+    for spec in "euler 1" "euler 2" "euler 4" "heun 16"; do
+      set -- $spec
+      file="$out/${name}_$1$2.safetensors"
+      s=$("$bin/sample_diffusion" --checkpoint "$run" --sampler "$1" --steps "$2" --n "$n" --seed 1 --out "$file")
+      r=$("$bin/evaluate_samples" --data fashion-mnist --samples "$file" --classifier "$classifier" --format json)
+      printf "%-12s  %-7s  %3s  %7s  %16.4f  %10.4f\n" "$name" "$1" "$(echo "$s" | sed -n 's/.*NFE \([0-9]*\) per sample.*/\1/p')" \
+        "$(echo "$s" | sed -n 's/.*per sample, \([0-9.]*\) s,.*/\1/p')" "$(echo "$r" | field fd)" "$(echo "$r" | field fd_fresh_data)"
+    done
+    "$bin/sample_diffusion" --checkpoint "$run" --sampler euler --steps 1 --n 64 --seed 1 --out "$out/${name}_euler1.png" > /dev/null
+  done
 fi

@@ -51,6 +51,17 @@ e2e "$bin/evaluate_samples" --device cuda --data "$fm" --samples "$runs/unet.saf
 e2e "$bin/train_flow" --device cuda --out "$runs/glow" --data "$fm" --model glow --epochs 1 --batch-size 64
 e2e "$bin/sample_flow" --device cuda --checkpoint "$runs/glow" --n 64 --temperature 0.7 --out "$out/glow_samples.png"
 e2e "$bin/sample_flow" --device cuda --checkpoint "$runs/glow" --reconstruct --limit 256
+e2e "$bin/train_vae" --device cuda --out "$runs/vae" --data "$fm" --latent categorical --epochs 2
+# A table made here (the Debian seattle-weather file is not on this machine): y = x² + 1 by city.
+awk 'BEGIN { srand(1); print "x,city,y"; for (i = 0; i < 2000; ++i) { x = rand() * 2; c = (i % 2) ? "a" : "b";
+  print x "," c "," x * x + (c == "a") } }' > "$runs/table.csv"
+echo '{"columns": [{"type": "numeric", "key": "x", "normalizer": "standard"},
+  {"type": "embedding", "dimension": 2, "categorical": {"type": "vocabulary", "key": "city"}}]}' > "$runs/columns.json"
+e2e "$bin/train_tabular" --device cuda --out "$runs/tabular" --data "csv:$runs/table.csv" --columns "$runs/columns.json" \
+  --target y --epochs 10
+# c10d against this LibTorch: Gloo on the CPU, two processes (configure printed which
+# distributed backends the build has, NCCL included).
+e2e "$bin/zoo_launch" --nproc 2 -- train_diffusion --device cpu --out "$runs/dp" --data toy:moons --steps 200 --batch-size 256 --threads 1
 e2e "$bin/receptive_field" --model efficientnet_b0 --input-size 960 --verify
 e2e "$bin/model_info" --device cuda --model unet
 echo "executables took $(( $(date +%s) - start )) s"

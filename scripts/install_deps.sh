@@ -11,6 +11,7 @@ packages=(
   libopenblas0-openmp     # LibTorch otherwise runs on the reference BLAS (~10x slower here)
   libopencv-dev           # image files (optional for the build, used when present)
   libcxxopts-dev nlohmann-json3-dev libgtest-dev
+  libgloo-dev             # headers of the Gloo backend LibTorch's c10d uses (distributed training)
   dataset-fashion-mnist   # the real data the demo and tests use
   python3-vega-datasets   # seattle-weather.csv, the README's tabular example
   python3-torch python3-torchvision  # PyTorch models for parity tests (/usr/bin/python3)

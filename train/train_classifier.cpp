@@ -13,6 +13,7 @@
 #include "data/input_spec.h"
 #include "data/spec.h"
 #include "models/nn/metric_losses.h"
+#include "models/nn/sync_batch_norm.h"
 #include "models/registry.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
@@ -38,6 +39,7 @@ Cli make_cli() {
       .real("ema", "weight EMA decay (0 = off); evaluation and best use the EMA weights", 0.999)
       .integer("image-size", "resize inputs to this size (0 = the data's own)", 0)
       .flag("no-augment", "turn off pad + crop and flip augmentation")
+      .flag("sync-batch-norm", "data-parallel runs: BatchNorm uses the statistics of the global batch")
       .texts("set", "model config overrides KEY=VALUE (e.g. phi=-2, dropout=0.1)")
       .integer("workers", "background data-loading threads", 2)
       .integer("eval-limit", "evaluate on the first N test examples only (0 = all)", 0)
@@ -70,7 +72,8 @@ int run(int argc, char** argv) {
   const Cli cli = make_cli();
   const Json options = train::parse_training_flags(cli, argc, argv);
   const bool resume = options["resume"];
-  const Runtime runtime = setup_runtime(options);
+  Runtime runtime = setup_runtime(options);
+  const std::shared_ptr<Distributed> group = train::join_process_group(runtime);
   models::ClassificationLossOptions loss_options;
   loss_options.name = options["loss"];
   loss_options.label_smoothing = options["label_smoothing"];
@@ -96,28 +99,31 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "init: %s\n", report.summary().c_str());
   }
   classifier.module().to(runtime.device);
+  if (options["sync_batch_norm"]) models::convert_sync_batch_norm(classifier.module(), group);
   const Json model_config = {{"model", classifier.name()},
                              {"config", classifier.config()},
                              {"input", data::to_json(input)},
                              {"classes", info.classes}};
 
-  const data::LoaderOptions train_loading = train::training_loader_options(options, runtime.seed, train_data->size());
+  const data::LoaderOptions train_loading = train::training_loader_options(options, runtime.seed, train_data->size(), group.get());
   const data::DataLoader train_loader(train_data, train_loading,
                                       options["no_augment"] ? data::eval_transform(input, native)
                                                             : data::train_transform(input, native));
   data::LoaderOptions test_loading = train_loading;
   test_loading.shuffle = false;
   test_loading.drop_last = false;
-  const data::DataLoader test_loader(test_data, test_loading, data::eval_transform(input, native));
+  test_loading.rank = 0, test_loading.world_size = 1;  // each rank reads its own share
+  const data::DataLoader test_loader(train::evaluation_share(test_data, *group), test_loading,
+                                     data::eval_transform(input, native));
 
   auto optimizer = make_optimizer(options, classifier.module().parameters());
   const int64_t per_epoch = train_loader.batches_per_epoch();
   train::TrainerOptions trainer_options = train::epoch_trainer_options(options, per_epoch, runtime.device);
   trainer_options.label = "train " + classifier.name();
 
-  RunDir run = resume ? RunDir::open(options["out"]) : RunDir::create(options["out"], options);
-  if (resume) run.save_config(options);
+  RunDir run = train::open_run_dir(options, *group);
   train::Trainer trainer(run, classifier.module_ptr(), model_config, *optimizer, train_loader, trainer_options);
+  trainer.set_distributed(group);
   const std::unique_ptr<train::Ema> ema = train::attach_ema(trainer, classifier.module(), options["ema"]);
   if (resume) trainer.resume();
 
@@ -127,9 +133,12 @@ int run(int argc, char** argv) {
   trainer.set_lr_schedule([=](int64_t step) { return train::cosine_with_warmup(lr, step, warmup, total); });
 
   double best = best_top1_so_far(run.metrics_path());
+  train::ClassifierScores scores;
+  trainer.on_evaluate([&](int64_t) {
+    scores = train::with_ema_weights(ema.get(),
+                                     [&] { return train::evaluate_classifier(classifier, test_loader, runtime.device, group.get()); });
+  });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
-    const train::ClassifierScores scores =
-        train::with_ema_weights(ema.get(), [&] { return train::evaluate_classifier(classifier, test_loader, runtime.device); });
     log.write({{"step", step},
                {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)},
                {"test_loss", scores.loss},

@@ -9,6 +9,7 @@
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
+#include "core/seed.h"
 #include "data/spec.h"
 #include "models/diffusion/generate.h"
 #include "models/diffusion/loss.h"
@@ -87,9 +88,12 @@ dm::DiffusionModelConfig config_for_data(const Json& o, const data::Dataset& dat
 
 // Reflow: the (noise, sample) pairs of the source model, drawn once and kept in the run
 // directory so a resumed run trains on the same pairs.
-data::DatasetPtr reflow_pairs(const Json& o, const train::LoadedDiffusion& source, const RunDir& run, const Runtime& runtime) {
+// In a data-parallel run rank 0 draws them and the other ranks read its file.
+data::DatasetPtr reflow_pairs(const Json& o, const train::LoadedDiffusion& source, const RunDir& run, const Runtime& runtime,
+                              Distributed& group) {
   const std::string path = run.path() + "/pairs.safetensors";
   torch::Tensor noise, samples, labels;
+  if (!group.main()) group.barrier();
   if (std::filesystem::exists(path)) {
     const weights::SafeTensors stored = weights::read_safetensors(path);
     noise = stored.at("noise");
@@ -113,6 +117,7 @@ data::DatasetPtr reflow_pairs(const Json& o, const train::LoadedDiffusion& sourc
     if (labels.defined()) t.emplace_back("labels", labels);
     weights::write_safetensors(path, t);
   }
+  if (group.main()) group.barrier();
   data::DatasetInfo info;
   info.name = "reflow pairs of " + o["reflow_from"].get<std::string>();
   info.shape = {2};
@@ -125,7 +130,8 @@ int run(int argc, char** argv) {
   const Cli cli = make_cli();
   const Json options = train::parse_training_flags(cli, argc, argv);
   const bool resume = options["resume"];
-  const Runtime runtime = setup_runtime(options);
+  Runtime runtime = setup_runtime(options);
+  const std::shared_ptr<Distributed> group = train::join_process_group(runtime);
 
   const std::string objective = options["objective"];
   const dm::Parameterization kind = dm::parse_parameterization(objective);
@@ -168,15 +174,14 @@ int run(int argc, char** argv) {
     classes = train_data->info().classes;
   }
 
-  RunDir run = resume ? RunDir::open(options["out"]) : RunDir::create(options["out"], options);
-  if (resume) run.save_config(options);
-  if (reflow) train_data = reflow_pairs(options, *source, run, runtime);
+  RunDir run = train::open_run_dir(options, *group);
+  if (reflow) train_data = reflow_pairs(options, *source, run, runtime, *group);
   const bool conditional = model->num_classes() > 0;
   auto& net = *model->net();
   net.to(runtime.device);
   const Json model_config = train::diffusion_checkpoint_config(*model, objective, classes, data_spec);
 
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size()));
+  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), group.get()));
 
   torch::optim::AdamW optimizer(net.parameters(), torch::optim::AdamWOptions(options["lr"].get<double>()).weight_decay(0));
   const int64_t per_epoch = loader.batches_per_epoch();
@@ -184,6 +189,7 @@ int run(int argc, char** argv) {
   trainer_options.grad_clip = options["grad_clip"];
   trainer_options.label = "train " + model->config().net + " " + objective;
   train::Trainer trainer(run, model->net(), model_config, optimizer, loader, trainer_options);
+  trainer.set_distributed(group);
   const std::unique_ptr<train::Ema> ema = train::attach_ema(trainer, net, options["ema"]);
   if (resume) trainer.resume();
 
@@ -224,19 +230,23 @@ int run(int argc, char** argv) {
   const torch::Tensor sigma_grid =
       distill > 0 ? dm::make_sigmas(dm::default_schedule("rf", distill)).slice(0, 0, distill).to(torch::kFloat) : torch::Tensor();
   const dm::Network network = model->network();
-  trainer.run([&](const data::Batch& batch, int64_t) {
+  trainer.run([&](const data::Batch& batch, int64_t step) {
     const torch::Tensor inputs = batch.inputs.to(runtime.device);
-    const int64_t b = inputs.size(0);
+    // Noise and noise level per example, from (seed, step, example): a data-parallel run
+    // draws exactly what one process with the whole batch would.
+    const uint64_t step_seed = derive_seed(runtime.seed, static_cast<uint64_t>(Stream::noise), static_cast<uint64_t>(step));
+    const torch::Tensor u = indexed_rand({}, step_seed, Stream::level, batch.indices, runtime.device);
     torch::Tensor y, noise;
     if (reflow) {
       noise = inputs.select(1, 0);
       y = inputs.select(1, 1);
     } else {
       y = model->to_model_space(inputs);
-      noise = torch::randn_like(y);
+      noise = indexed_randn(y.sizes().slice(1), step_seed, Stream::noise, batch.indices, runtime.device).to(y.scalar_type());
     }
-    const torch::Tensor sigma = distill > 0 ? sigma_grid.index_select(0, torch::randint(distill, {b}, torch::kLong)).to(runtime.device)
-                                            : dm::draw_sigma(loss, model->config().precond, b, runtime.device);
+    const torch::Tensor sigma =
+        distill > 0 ? sigma_grid.to(runtime.device).index_select(0, (u * distill).floor().to(torch::kLong).clamp_max(distill - 1))
+                    : dm::sigma_from_uniform(loss, model->config().precond, u);
     const torch::Tensor labels = conditional ? batch.labels.to(runtime.device) : torch::Tensor();
     return dm::diffusion_loss(loss, model->config().precond, network, y, noise, sigma, labels);
   });

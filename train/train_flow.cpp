@@ -40,7 +40,8 @@ int run(int argc, char** argv) {
   const Cli cli = make_cli();
   const Json options = train::parse_training_flags(cli, argc, argv);
   const bool resume = options["resume"];
-  const Runtime runtime = setup_runtime(options);
+  Runtime runtime = setup_runtime(options);
+  const std::shared_ptr<Distributed> group = train::join_process_group(runtime);
   if (options["sample_every"].get<int64_t>() < 1) throw Error("--sample-every must be at least 1", ErrorKind::usage);
   if (options["precision"] == "bf16") throw Error("--precision bf16: flows train in float32 (log-determinants need it)", ErrorKind::usage);
   const double temperature = options["temperature"];
@@ -58,11 +59,10 @@ int run(int argc, char** argv) {
   flows::FlowModel model(config);
   model->to(runtime.device);
 
-  RunDir run = resume ? RunDir::open(options["out"]) : RunDir::create(options["out"], options);
-  if (resume) run.save_config(options);
+  RunDir run = train::open_run_dir(options, *group);
   const Json model_config = train::flow_checkpoint_config(*model, train_data->info().classes, data_spec);
 
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size()));
+  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), group.get()));
 
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(options["lr"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
@@ -71,6 +71,7 @@ int run(int argc, char** argv) {
   trainer_options.autocast = false;  // log-determinants need float32
   trainer_options.label = "train " + config.model;
   train::Trainer trainer(run, model.ptr(), model_config, optimizer, loader, trainer_options);
+  trainer.set_distributed(group);
   if (resume) trainer.resume();
 
   const double lr = options["lr"];
@@ -85,10 +86,13 @@ int run(int argc, char** argv) {
   const torch::Tensor test_points = points ? data::stack_inputs(*test_data) : torch::Tensor();
   const int64_t sample_n = options["sample_n"].get<int64_t>() > 0 ? options["sample_n"].get<int64_t>() : (points ? 4000 : 64);
   const char* unit = model->images() ? "bits/dim" : "nats";
+  const auto due = [&](int64_t step) { return step == total || (step / per_epoch) % options["sample_every"].get<int64_t>() == 0; };
+  train::FlowEvaluation test;
+  trainer.on_evaluate([&](int64_t step) {
+    if (due(step)) test = train::evaluate_flow(*model, *test_data, runtime.seed, 256, 0, group.get());
+  });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
-    const int64_t epoch = step / per_epoch;
-    if (step < total && epoch % options["sample_every"].get<int64_t>() != 0) return;
-    const train::FlowEvaluation test = train::evaluate_flow(*model, *test_data, runtime.seed, 256);
+    if (!due(step)) return;
     Json record = {{"step", step}, {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)}, {"test_nll", test.nll},
                    {"unit", unit}};
     const torch::Tensor rng = cpu_rng_state();

@@ -3,6 +3,7 @@
 // vocabularies) and saved with the checkpoint; each epoch writes the test accuracy and
 // macro-F1 (classification) or RMSE and MAE in the target's units (regression) to
 // metrics.jsonl, beside the score of the trivial predictor (majority class, or the mean).
+#include <cmath>
 #include <cstdio>
 
 #include "core/cli.h"
@@ -42,27 +43,34 @@ struct Scores {
   std::string line;
 };
 
-// The test scores of `net` (or of the trivial predictor when `net` is null).
+// The test scores of `net` (or of the trivial predictor when `net` is null). With a group,
+// each rank scores its share of the rows and the sums are added over the ranks.
 Scores evaluate(models::TabularNet net, const data::TensorDataset& test, const data::TabularTarget& target,
-                const torch::Tensor& trivial, const torch::Device& device) {
+                const torch::Tensor& trivial, const torch::Device& device, Distributed* group = nullptr) {
+  const auto [first, last] = group ? group->share(test.size()) : std::pair<int64_t, int64_t>{0, test.size()};
+  const int64_t rows = last - first;
   torch::Tensor predictions;
   if (net) {
     torch::NoGradGuard no_grad;
     const models::EvalMode eval(*net);
-    predictions = net->forward(test.inputs().to(device)).cpu();
+    predictions = net->forward(test.inputs().slice(0, first, last).to(device)).cpu();
   } else {
-    predictions = trivial.expand({test.size(), trivial.size(0)});
+    predictions = trivial.expand({rows, trivial.size(0)});
   }
+  const auto sum = [&](torch::Tensor partial) { return group ? group->sum(partial) : partial; };
+  const double n = static_cast<double>(test.size());
   char line[160];
   if (target.classification()) {
-    const torch::Tensor predicted = predictions.argmax(1);
-    const double accuracy = models::accuracy(predicted, test.labels());
-    const double f1 = models::macro_f1(predicted, test.labels(), static_cast<int64_t>(target.classes.size()));
+    const torch::Tensor predicted = predictions.argmax(1), labels = test.labels().slice(0, first, last);
+    // Class counts: true positives per class sum to the correct predictions.
+    const torch::Tensor counts = sum(models::class_counts(predicted, labels, static_cast<int64_t>(target.classes.size())));
+    const double accuracy = counts[0].sum().item<double>() / n, f1 = models::macro_f1_from_counts(counts);
     std::snprintf(line, sizeof line, "accuracy %.4f macro-F1 %.4f", accuracy, f1);
     return {{{"test_accuracy", accuracy}, {"test_macro_f1", f1}}, line};
   }
-  const torch::Tensor error = (predictions - test.targets()).to(torch::kDouble) * target.std;
-  const double rmse = error.pow(2).mean().sqrt().item<double>(), mae = error.abs().mean().item<double>();
+  const torch::Tensor error = (predictions - test.targets().slice(0, first, last)).to(torch::kDouble) * target.std;
+  const torch::Tensor sums = sum(torch::stack({error.pow(2).sum(), error.abs().sum()}));
+  const double rmse = std::sqrt(sums[0].item<double>() / n), mae = sums[1].item<double>() / n;
   std::snprintf(line, sizeof line, "RMSE %.4f MAE %.4f", rmse, mae);
   return {{{"test_rmse", rmse}, {"test_mae", mae}}, line};
 }
@@ -71,7 +79,8 @@ int run(int argc, char** argv) {
   const Cli cli = make_cli();
   const Json options = train::parse_training_flags(cli, argc, argv);
   const bool resume = options["resume"];
-  const Runtime runtime = setup_runtime(options);
+  Runtime runtime = setup_runtime(options);
+  const std::shared_ptr<Distributed> group = train::join_process_group(runtime);
   models::check_classification_loss(options["loss"]);
 
   const data::DataSpec spec = data::parse_data_spec(options["data"]);
@@ -109,9 +118,8 @@ int run(int argc, char** argv) {
                              {"columns", columns.to_json()},
                              {"target", target.to_json()}};
 
-  RunDir run = resume ? RunDir::open(options["out"]) : RunDir::create(options["out"], options);
-  if (resume) run.save_config(options);
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size()));
+  RunDir run = train::open_run_dir(options, *group);
+  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), group.get()));
   torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(options["lr"].get<double>())
                                                        .weight_decay(options["weight_decay"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
@@ -119,6 +127,7 @@ int run(int argc, char** argv) {
   trainer_options.autocast = false;  // a small MLP: nothing to gain
   trainer_options.label = "train tabular_net";
   train::Trainer trainer(run, net.ptr(), model_config, optimizer, loader, trainer_options);
+  trainer.set_distributed(group);
   if (resume) trainer.resume();
   const double lr = options["lr"];
   const int64_t total = trainer_options.steps;
@@ -136,8 +145,8 @@ int run(int argc, char** argv) {
                static_cast<long long>(net->feature_width()), baseline.line.c_str());
 
   Scores last;
+  trainer.on_evaluate([&](int64_t) { last = evaluate(net, *test_data, target, trivial, runtime.device, group.get()); });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
-    last = evaluate(net, *test_data, target, trivial, runtime.device);
     Json record = last.record;
     record["step"] = step;
     record["epoch"] = static_cast<double>(step) / static_cast<double>(per_epoch);

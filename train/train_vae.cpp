@@ -48,7 +48,8 @@ int run(int argc, char** argv) {
   const Cli cli = make_cli();
   const Json options = train::parse_training_flags(cli, argc, argv);
   const bool resume = options["resume"];
-  const Runtime runtime = setup_runtime(options);
+  Runtime runtime = setup_runtime(options);
+  const std::shared_ptr<Distributed> group = train::join_process_group(runtime);
 
   const std::string data_spec = options["data"];
   const data::DatasetPtr train_data = data::open_dataset(data_spec, data::Split::train, options["limit"]);
@@ -71,21 +72,22 @@ int run(int argc, char** argv) {
     throw Error("--tau and --tau-min must be positive, --tau-rate at least 0", ErrorKind::usage);
   const Json model_config = {{"model", "vae"}, {"config", fields_to_json(vae_options)}, {"classes", train_data->info().classes}};
 
-  RunDir run = resume ? RunDir::open(options["out"]) : RunDir::create(options["out"], options);
-  if (resume) run.save_config(options);
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size()));
+  RunDir run = train::open_run_dir(options, *group);
+  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), group.get()));
   torch::optim::Adam optimizer(vae->parameters(), torch::optim::AdamOptions(options["lr"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
   train::TrainerOptions trainer_options = train::epoch_trainer_options(options, per_epoch, runtime.device);
   trainer_options.autocast = false;
   trainer_options.label = "train vae " + vae_options.latent;
   train::Trainer trainer(run, vae.ptr(), model_config, optimizer, loader, trainer_options);
+  trainer.set_distributed(group);
   if (resume) trainer.resume();
 
   const torch::Tensor test_binary = train::fixed_binarization(*test_data, runtime.seed);
   const torch::Tensor originals = test_binary.narrow(0, 0, std::min<int64_t>(32, test_binary.size(0)));
+  train::VaeEvaluation test;
+  trainer.on_evaluate([&](int64_t) { test = train::evaluate_vae(vae, test_binary, runtime.seed, group.get()); });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
-    const train::VaeEvaluation test = train::evaluate_vae(vae, test_binary, runtime.seed, runtime.device);
     Json record = {{"step", step},
                    {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)},
                    {"test_elbo", test.elbo},
@@ -113,9 +115,12 @@ int run(int argc, char** argv) {
   });
 
   trainer.run([&](const data::Batch& batch, int64_t step) {
-    // Dynamic binarisation: a fresh binary image each time an example is seen.
-    const torch::Tensor x = torch::bernoulli(batch.inputs).to(runtime.device);
-    return -vae->elbo(x, temperature.at(step)).elbo().mean();
+    // Dynamic binarisation (a fresh binary image each time an example is seen) and latent
+    // noise, per example from (seed, step, example): a data-parallel run draws the same.
+    const uint64_t step_seed = derive_seed(runtime.seed, static_cast<uint64_t>(Stream::noise), static_cast<uint64_t>(step));
+    const torch::Tensor pixels = indexed_rand(batch.inputs.sizes().slice(1), step_seed, Stream::dequantize, batch.indices);
+    const torch::Tensor x = pixels.lt(batch.inputs).to(torch::kFloat).to(runtime.device);
+    return -vae->elbo(x, temperature.at(step), true, vae->indexed_noise(step_seed, batch.indices)).elbo().mean();
   });
   std::printf("run directory %s; samples in %s\n", run.path().c_str(), run.samples_dir().c_str());
   return 0;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "core/autocast.h"
 #include "core/error.h"
@@ -25,6 +26,11 @@ Trainer::Trainer(RunDir run, std::shared_ptr<torch::nn::Module> model, Json mode
     throw Error("log and checkpoint intervals must be positive", ErrorKind::usage);
 }
 
+void Trainer::set_distributed(std::shared_ptr<Distributed> group) {
+  group_ = std::move(group);
+  sync_ = group_ && group_->active() ? std::make_unique<GradientSync>(group_, model_->parameters()) : nullptr;
+}
+
 void Trainer::resume() {
   const weights::TrainState state =
       weights::load_training_checkpoint(run_.checkpoint_stem("last"), *model_, optimizer_);
@@ -32,11 +38,13 @@ void Trainer::resume() {
   if (ema_) ema_->load(weights::read_safetensors(run_.checkpoint_stem("last") + ".ema.safetensors").tensors);
 }
 
-void Trainer::checkpoint(MetricsLog& log, bool final) {
+void Trainer::checkpoint(MetricsLog* log, bool final) {
+  if (evaluate_) evaluate_(step_);
+  if (!log) return;
   // The EMA goes first: the weights file, written last, marks a complete checkpoint.
   if (ema_) weights::write_safetensors(run_.checkpoint_stem("last") + ".ema.safetensors", ema_->state());
   weights::save_checkpoint(run_.checkpoint_stem("last"), *model_, model_config_, {step_}, &optimizer_);
-  if (hook_) hook_(step_, log);
+  if (hook_) hook_(step_, *log);
   if (final) plot_metric(run_.metrics_path(), "loss", run_.loss_plot_path());
 }
 
@@ -49,9 +57,14 @@ std::string loss_status(double loss) {
 }  // namespace
 
 double Trainer::run(const LossFn& loss_fn) {
-  MetricsLog log(run_.metrics_path(), resumed_from_);
+  // Only rank 0 logs, shows progress and checkpoints.
+  const bool main = !group_ || group_->main();
+  std::optional<MetricsLog> log;
+  std::optional<Progress> progress;
+  if (main) log.emplace(run_.metrics_path(), resumed_from_), progress.emplace(options_.label, options_.steps, step_);
   const int64_t per_epoch = loader_.batches_per_epoch();
-  Progress progress(options_.label, options_.steps, step_);
+  if (sync_) broadcast_module_state(*group_, *model_);
+  const int64_t first_step = step_;
   const auto started = std::chrono::steady_clock::now();
   double interval_sum = 0, last_mean = NAN;
   int64_t interval_count = 0;
@@ -78,9 +91,12 @@ double Trainer::run(const LossFn& loss_fn) {
         throw Error("the loss became " + std::to_string(value) + " at step " + std::to_string(step_) +
                         "; lower --lr or resume from the last checkpoint",
                     ErrorKind::runtime);
+      if (sync_) sync_->start_step();
       loss.backward();
+      if (sync_) sync_->finish_step();
       if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
       optimizer_.step();
+      if (sync_ && step_ == first_step) broadcast_module_state(*group_, *model_);
       if (ema_) ema_->update(step_);
       ++step_;
       interval_sum += value;
@@ -89,19 +105,19 @@ double Trainer::run(const LossFn& loss_fn) {
       if (step_ % options_.log_every == 0 || step_ == options_.steps) {
         last_mean = interval_sum / static_cast<double>(interval_count);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        log.write({{"step", step_},
+        if (log) log->write({{"step", step_},
                    {"epoch", static_cast<double>(step_) / static_cast<double>(per_epoch)},
                    {"loss", last_mean},
                    {"lr", optimizer_.param_groups().front().options().get_lr()},
                    {"seconds", seconds}});
         interval_sum = 0, interval_count = 0;
       }
-      progress.update(step_, loss_status(std::isnan(last_mean) ? value : last_mean));
-      if (step_ % options_.checkpoint_every == 0 && step_ < options_.steps) checkpoint(log, false);
+      if (progress) progress->update(step_, loss_status(std::isnan(last_mean) ? value : last_mean));
+      if (step_ % options_.checkpoint_every == 0 && step_ < options_.steps) checkpoint(log ? &*log : nullptr, false);
     }
   }
-  progress.finish(loss_status(last_mean));
-  checkpoint(log, true);
+  if (progress) progress->finish(loss_status(last_mean));
+  checkpoint(log ? &*log : nullptr, true);
   return last_mean;
 }
 
@@ -137,13 +153,32 @@ Json parse_training_flags(const Cli& cli, int argc, char** argv) {
   return options["resume"].get<bool>() ? cli.parse(argc, argv, read_run_config(options["out"])) : options;
 }
 
-data::LoaderOptions training_loader_options(const Json& options, uint64_t seed, int64_t dataset_size) {
+data::LoaderOptions training_loader_options(const Json& options, uint64_t seed, int64_t dataset_size,
+                                            const Distributed* group) {
   data::LoaderOptions loading;
   loading.batch_size = options["batch_size"];
   loading.seed = seed;
   loading.workers = options["workers"];
-  loading.drop_last = dataset_size >= loading.batch_size;
+  if (group) loading.rank = group->rank(), loading.world_size = group->world_size();
+  loading.drop_last = dataset_size >= loading.batch_size * loading.world_size;
   return loading;
+}
+
+std::shared_ptr<Distributed> join_process_group(Runtime& runtime) {
+  const DistributedOptions options = distributed_options_from_environment();
+  if (options.world_size > 1 && runtime.device.is_cuda()) runtime.device = torch::Device(torch::kCUDA, options.local_rank);
+  return Distributed::create(options, runtime.device);
+}
+
+RunDir open_run_dir(const Json& options, Distributed& group) {
+  const bool resume = options["resume"];
+  std::optional<RunDir> run;
+  if (group.main()) {
+    run = resume ? RunDir::open(options["out"]) : RunDir::create(options["out"], options);
+    if (resume) run->save_config(options);
+  }
+  group.barrier();
+  return group.main() ? *run : RunDir::join(options["out"]);
 }
 
 }  // namespace zoo::train

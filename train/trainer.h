@@ -10,10 +10,13 @@
 #include <memory>
 
 #include "core/cli.h"
+#include "core/distributed.h"
 #include "core/metrics_log.h"
 #include "core/run_dir.h"
+#include "core/runtime.h"
 #include "data/loader.h"
 #include "train/ema.h"
+#include "train/gradient_sync.h"
 
 namespace zoo::train {
 
@@ -30,9 +33,15 @@ struct TrainerOptions {
 using LossFn = std::function<torch::Tensor(const data::Batch& batch, int64_t step)>;
 // Learning rate for a step (warmup, cosine, ...); unset keeps the optimizer's own.
 using LrSchedule = std::function<double(int64_t step)>;
-// Called after each checkpoint and at the end with the step reached: evaluation and
-// samples go here. Anything it writes to the log lands beside the training records.
+// Called after each checkpoint and at the end with the step reached, on rank 0 only:
+// records and samples go here. Anything it writes to the log lands beside the training
+// records.
 using CheckpointHook = std::function<void(int64_t step, MetricsLog& log)>;
+// Called at the same steps on every rank, just before the checkpoint: the evaluation, which
+// in a data-parallel run each rank does on its share of the test split and sums over the
+// group (Distributed::share and Distributed::sum). Its results are the checkpoint hook's to
+// write.
+using EvaluateHook = std::function<void(int64_t step)>;
 
 class Trainer {
  public:
@@ -43,9 +52,15 @@ class Trainer {
   void resume();
   void set_lr_schedule(LrSchedule schedule) { schedule_ = std::move(schedule); }
   void on_checkpoint(CheckpointHook hook) { hook_ = std::move(hook); }
+  void on_evaluate(EvaluateHook hook) { evaluate_ = std::move(hook); }
   // Keeps an EMA of the weights, updated after every step, saved beside the checkpoint
   // (STEM.ema.safetensors) and restored on resume.
   void set_ema(Ema* ema) { ema_ = ema; }
+  // Data-parallel training in a process group (core/distributed.h): gradients are averaged
+  // over the ranks during backward, rank 0's weights and buffers are copied to all at the
+  // start and after the first step, and only rank 0 writes metrics, checkpoints and what
+  // the checkpoint hook makes. The loader must be sharded for the same group.
+  void set_distributed(std::shared_ptr<Distributed> group);
   int64_t step() const { return step_; }
   const RunDir& run_dir() const { return run_; }
 
@@ -53,7 +68,8 @@ class Trainer {
   double run(const LossFn& loss_fn);
 
  private:
-  void checkpoint(MetricsLog& log, bool final);
+  // Every rank evaluates; rank 0 (the one with a log) writes.
+  void checkpoint(MetricsLog* log, bool final);
 
   RunDir run_;
   std::shared_ptr<torch::nn::Module> model_;
@@ -63,7 +79,10 @@ class Trainer {
   TrainerOptions options_;
   LrSchedule schedule_;
   CheckpointHook hook_;
+  EvaluateHook evaluate_;
   Ema* ema_ = nullptr;
+  std::shared_ptr<Distributed> group_;
+  std::unique_ptr<GradientSync> sync_;
   int64_t step_ = 0;
   int64_t resumed_from_ = -1;
 };
@@ -83,8 +102,18 @@ TrainerOptions epoch_trainer_options(const Json& options, int64_t per_epoch, con
 Json parse_training_flags(const Cli& cli, int argc, char** argv);
 
 // How a train_* executable reads its training data: shuffled by the run's seed, --batch-size
-// and --workers from the flags, whole batches only unless the data is smaller than one.
-data::LoaderOptions training_loader_options(const Json& options, uint64_t seed, int64_t dataset_size);
+// (per process) and --workers from the flags, whole batches only unless the data is smaller
+// than one; sharded over the group's ranks when there is one.
+data::LoaderOptions training_loader_options(const Json& options, uint64_t seed, int64_t dataset_size,
+                                            const Distributed* group = nullptr);
+
+// Joins the process group of a distributed run (torchrun's or zoo_launch's environment);
+// a group of one otherwise. On CUDA each process takes the GPU of its LOCAL_RANK.
+std::shared_ptr<Distributed> join_process_group(Runtime& runtime);
+
+// The run directory of a train_* executable: created (or, with --resume, opened and its
+// config updated) by rank 0, then opened by the other ranks.
+RunDir open_run_dir(const Json& options, Distributed& group);
 
 // An EMA of `model` with this decay, attached to the trainer; none when decay is 0.
 std::unique_ptr<Ema> attach_ema(Trainer& trainer, torch::nn::Module& model, double decay);

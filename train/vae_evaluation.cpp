@@ -10,23 +10,28 @@ torch::Tensor fixed_binarization(const data::Dataset& dataset, uint64_t seed) {
   return torch::bernoulli(data::stack_inputs(dataset), generator);
 }
 
-VaeEvaluation evaluate_vae(models::Vae& vae, const torch::Tensor& binary_images, uint64_t seed, const torch::Device& device,
+VaeEvaluation evaluate_vae(models::Vae& vae, const torch::Tensor& binary_images, uint64_t seed, Distributed* group,
                            int64_t batch_size) {
   torch::NoGradGuard no_grad;
   const models::EvalMode eval(*vae);
-  const torch::Tensor rng = cpu_rng_state();
-  torch::manual_seed(static_cast<int64_t>(derive_seed(seed, static_cast<uint64_t>(Stream::latent), 1)));
-  VaeEvaluation out;
-  for (int64_t begin = 0; begin < binary_images.size(0); begin += batch_size) {
-    const torch::Tensor x = binary_images.narrow(0, begin, std::min(batch_size, binary_images.size(0) - begin)).to(device);
-    const models::ElboTerms terms = vae->elbo(x, 1.0, /*relaxed=*/false);
-    out.reconstruction += terms.reconstruction.sum().item<double>();
-    out.kl += terms.kl.sum().item<double>();
-    out.examples += x.size(0);
+  const torch::Device device = vae->parameters().front().device();
+  const uint64_t noise_seed = derive_seed(seed, static_cast<uint64_t>(Stream::latent), 1);
+  const int64_t n = binary_images.size(0);
+  const auto [first, last] = group ? group->share(n) : std::pair<int64_t, int64_t>{0, n};
+  torch::Tensor sums = torch::zeros({2}, torch::kDouble);  // reconstruction, KL
+  for (int64_t begin = first; begin < last; begin += batch_size) {
+    const int64_t end = std::min(last, begin + batch_size);
+    const torch::Tensor x = binary_images.slice(0, begin, end).to(device);
+    const torch::Tensor noise = vae->indexed_noise(noise_seed, torch::arange(begin, end, torch::kLong));
+    const models::ElboTerms terms = vae->elbo(x, 1.0, /*relaxed=*/false, noise);
+    sums += torch::stack({terms.reconstruction.sum(), terms.kl.sum()}).to(torch::kDouble).cpu();
   }
-  set_cpu_rng_state(rng);
-  const double n = static_cast<double>(std::max<int64_t>(1, out.examples));
-  out.reconstruction /= n, out.kl /= n, out.elbo = out.reconstruction - out.kl;
+  if (group) sums = group->sum(sums);
+  VaeEvaluation out;
+  out.examples = n;
+  const double count = static_cast<double>(std::max<int64_t>(1, n));
+  out.reconstruction = sums[0].item<double>() / count, out.kl = sums[1].item<double>() / count;
+  out.elbo = out.reconstruction - out.kl;
   return out;
 }
 

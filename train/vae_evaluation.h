@@ -5,6 +5,7 @@
 // & Murray's binarised MNIST, applied to any image data).
 #include <torch/torch.h>
 
+#include "core/distributed.h"
 #include "data/dataset.h"
 #include "models/vae/vae.h"
 
@@ -17,9 +18,10 @@ struct VaeEvaluation {
 
 torch::Tensor fixed_binarization(const data::Dataset& dataset, uint64_t seed);
 
-// Exact one-hot (or Gaussian) latent samples drawn from a generator seeded by `seed`; the
-// global generator's state is put back, so a resumed run continues as this one would.
-VaeEvaluation evaluate_vae(models::Vae& vae, const torch::Tensor& binary_images, uint64_t seed, const torch::Device& device,
+// Exact one-hot (or Gaussian) latent samples, test image i's from (seed, i) alone, so the
+// number depends neither on the batch size nor on the ranks: with a group, each rank scores
+// its share and the sums are added over the ranks.
+VaeEvaluation evaluate_vae(models::Vae& vae, const torch::Tensor& binary_images, uint64_t seed, Distributed* group = nullptr,
                            int64_t batch_size = 500);
 
 }  // namespace zoo::train

@@ -1,5 +1,7 @@
 #include "models/diffusion/loss.h"
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace zoo::diffusion {
@@ -15,20 +17,25 @@ torch::Tensor per_example(const torch::Tensor& v, const torch::Tensor& like) {
 }  // namespace
 
 torch::Tensor draw_sigma(const LossOptions& loss, const PrecondOptions& precond, int64_t n, const torch::Device& device) {
-  const auto options = torch::TensorOptions(torch::kFloat).device(device);
+  return sigma_from_uniform(loss, precond, torch::rand({n}, torch::TensorOptions(torch::kFloat).device(device)));
+}
+
+torch::Tensor sigma_from_uniform(const LossOptions& loss, const PrecondOptions& precond, const torch::Tensor& uniform) {
+  const torch::Tensor u = uniform.clamp(1e-6, 1 - 1e-6);
+  const auto normal = [&] { return std::sqrt(2.0) * torch::erfinv(2 * u - 1); };
   switch (loss.objective) {
     case Parameterization::edm:
-      return (torch::randn({n}, options) * loss.p_std + loss.p_mean).exp();
+      return (normal() * loss.p_std + loss.p_mean).exp();
     case Parameterization::vp:
-      return vp_sigma(precond, 1 + torch::rand({n}, options) * (loss.vp_epsilon_t - 1));
+      return vp_sigma(precond, 1 + u * (loss.vp_epsilon_t - 1));
     case Parameterization::ve:
-      return loss.ve_sigma_min * torch::pow(loss.ve_sigma_max / loss.ve_sigma_min, torch::rand({n}, options));
+      return loss.ve_sigma_min * torch::pow(loss.ve_sigma_max / loss.ve_sigma_min, u);
     case Parameterization::rf: {
       torch::Tensor t;
       if (loss.rf_time == "uniform")
-        t = torch::rand({n}, options);
+        t = u;
       else if (loss.rf_time == "logit_normal")
-        t = torch::sigmoid(torch::randn({n}, options));
+        t = torch::sigmoid(normal());
       else
         throw Error("rf time sampling '" + loss.rf_time + "': expected uniform or logit_normal", ErrorKind::usage);
       return rf_sigma(t);

@@ -26,7 +26,11 @@ struct LossOptions {
   std::string rf_time = "uniform";                // rf: uniform or logit_normal (t = sigmoid(N(0, 1)))
 };
 
-// σ for n examples, float32 [n], from the global generator (so resume reproduces it).
+// σ of each example from its own uniform draw u ∈ (0, 1) by inverse-CDF sampling (log-normal
+// σ through Φ⁻¹(u) = √2·erfinv(2u − 1)), so the draw can come from each example's own
+// random stream; u is clamped to [1e-6, 1 − 1e-6]. float32, like u.
+torch::Tensor sigma_from_uniform(const LossOptions& loss, const PrecondOptions& precond, const torch::Tensor& u);
+// σ for n examples, float32 [n], from the global generator.
 torch::Tensor draw_sigma(const LossOptions& loss, const PrecondOptions& precond, int64_t n, const torch::Device& device);
 
 // λ(σ) of the D-form loss; for rf, 1/t².

@@ -4,6 +4,7 @@
 #include "models/analysis/layer_recorder.h"
 #include "models/nn/fuse.h"
 #include "models/nn/same_padding.h"
+#include "models/nn/sync_batch_norm.h"
 
 namespace zoo::models {
 namespace {
@@ -46,7 +47,7 @@ torch::Tensor ConvNormActivationImpl::forward(const torch::Tensor& input) {
   torch::Tensor x = options.same_padding() ? pad_same(input, options.kernel_size(), options.stride(), options.dilation())
                                            : input;
   x = analysis::recorded_forward(*conv, x);
-  if (norm) x = analysis::recorded_forward(*norm, x);
+  if (norm) x = sync_group && is_training() ? sync_batch_norm(x, *norm, *sync_group) : analysis::recorded_forward(*norm, x);
   return activation ? activation->forward(x) : x;
 }
 

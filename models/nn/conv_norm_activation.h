@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "core/distributed.h"
 #include "models/nn/activations.h"
 
 namespace zoo::models {
@@ -54,6 +55,9 @@ class ConvNormActivationImpl : public torch::nn::Cloneable<ConvNormActivationImp
   torch::nn::Conv2d conv{nullptr};
   torch::nn::BatchNorm2d norm{nullptr};  // null without a norm, and after fuse()
   Activation activation{nullptr};        // null for "identity"
+  // Set by convert_sync_batch_norm (models/nn/sync_batch_norm.h): training normalises with
+  // the statistics of this group's global batch.
+  std::shared_ptr<Distributed> sync_group;
 
  private:
   bool fused_ = false;

@@ -12,10 +12,10 @@ void check_shapes(const torch::Tensor& scores, const torch::Tensor& targets) {
                 ErrorKind::input);
 }
 
-// Per class: 2·TP / (2·TP + FP + FN), 0 where the denominator is 0 (nothing predicted, none present).
-torch::Tensor f1_per_class(const torch::Tensor& predicted, const torch::Tensor& actual) {
-  const torch::Tensor tp = (predicted * actual).sum(0);
-  const torch::Tensor denominator = predicted.sum(0) + actual.sum(0);  // 2·TP + FP + FN
+// Per class from its (soft or hard) true positives, predictions and occurrences:
+// 2·TP / (2·TP + FP + FN), 0 where the denominator is 0 (nothing predicted, none present).
+torch::Tensor f1_per_class(const torch::Tensor& tp, const torch::Tensor& predicted, const torch::Tensor& actual) {
+  const torch::Tensor denominator = predicted + actual;  // 2·TP + FP + FN
   return torch::where(denominator > 0, 2 * tp / denominator.clamp_min(1e-12), torch::zeros_like(tp));
 }
 
@@ -29,7 +29,7 @@ torch::Tensor soft_accuracy(const torch::Tensor& probabilities, const torch::Ten
 torch::Tensor soft_macro_f1(const torch::Tensor& probabilities, const torch::Tensor& targets) {
   check_shapes(probabilities, targets);
   const torch::Tensor actual = torch::one_hot(targets, probabilities.size(1)).to(probabilities.scalar_type());
-  return f1_per_class(probabilities, actual).mean();
+  return f1_per_class((probabilities * actual).sum(0), probabilities.sum(0), actual.sum(0)).mean();
 }
 
 double accuracy(const torch::Tensor& predictions, const torch::Tensor& targets) {
@@ -38,8 +38,19 @@ double accuracy(const torch::Tensor& predictions, const torch::Tensor& targets) 
 }
 
 double macro_f1(const torch::Tensor& predictions, const torch::Tensor& targets, int64_t classes) {
-  const auto one_hot = [&](const torch::Tensor& t) { return torch::one_hot(t.to(torch::kLong), classes).to(torch::kDouble); };
-  return f1_per_class(one_hot(predictions), one_hot(targets)).mean().item<double>();
+  return macro_f1_from_counts(class_counts(predictions, targets, classes));
+}
+
+torch::Tensor class_counts(const torch::Tensor& predictions, const torch::Tensor& targets, int64_t classes) {
+  const auto one_hot = [&](const torch::Tensor& t) {
+    return torch::one_hot(t.to(torch::kLong).cpu(), classes).to(torch::kDouble).reshape({-1, classes});
+  };
+  const torch::Tensor predicted = one_hot(predictions), actual = one_hot(targets);
+  return torch::stack({(predicted * actual).sum(0), predicted.sum(0), actual.sum(0)});
+}
+
+double macro_f1_from_counts(const torch::Tensor& counts) {
+  return f1_per_class(counts[0], counts[1], counts[2]).mean().item<double>();
 }
 
 const std::vector<std::string>& classification_loss_names() {

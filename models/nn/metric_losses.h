@@ -25,6 +25,11 @@ torch::Tensor soft_macro_f1(const torch::Tensor& probabilities, const torch::Ten
 // neither predicted nor present scores F1 = 0 (scikit-learn's zero_division default).
 double accuracy(const torch::Tensor& predictions, const torch::Tensor& targets);
 double macro_f1(const torch::Tensor& predictions, const torch::Tensor& targets, int64_t classes);
+// What macro-F1 is made of, per class, float64 [3, classes]: true positives, predicted,
+// present. Counts add up over shards, so a data-parallel evaluation sums them over the
+// ranks and scores the whole split with macro_f1_from_counts.
+torch::Tensor class_counts(const torch::Tensor& predictions, const torch::Tensor& targets, int64_t classes);
+double macro_f1_from_counts(const torch::Tensor& counts);
 
 struct ClassificationLossOptions {
   std::string name = "ce";       // ce, soft_accuracy, soft_f1 or ce+soft_f1

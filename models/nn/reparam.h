@@ -13,8 +13,9 @@
 
 namespace zoo::models {
 
-// z = μ + exp(½·log σ²)·ε, with ε ~ N(0, I) from the default generator.
-torch::Tensor gaussian_reparameterize(const torch::Tensor& mean, const torch::Tensor& log_variance);
+// z = μ + exp(½·log σ²)·ε, with ε ~ N(0, I) given, or from the default generator.
+torch::Tensor gaussian_reparameterize(const torch::Tensor& mean, const torch::Tensor& log_variance,
+                                      const torch::Tensor& epsilon = {});
 
 // KL(N(μ, σ²) ‖ N(0, I)) = ½ Σ (σ² + μ² − 1 − log σ²) over every dimension but the first: [B].
 torch::Tensor gaussian_kl(const torch::Tensor& mean, const torch::Tensor& log_variance);
@@ -23,15 +24,18 @@ torch::Tensor gaussian_kl(const torch::Tensor& mean, const torch::Tensor& log_va
 // are treated as constants. Average it over samples and minimise (or maximise) it as f.
 torch::Tensor score_function_surrogate(const torch::Tensor& log_prob, const torch::Tensor& f, double baseline = 0.0);
 
-// Standard Gumbel noise −log(−log U) shaped like `like`.
+// Standard Gumbel noise −log(−log U) shaped like `like`; from given uniforms U in [0, 1).
 torch::Tensor gumbel_noise(const torch::Tensor& like);
+torch::Tensor gumbel_noise_from_uniform(const torch::Tensor& u);
 
-// An exact categorical sample of softmax(logits) along the last dimension: indices.
-torch::Tensor gumbel_max(const torch::Tensor& logits);
+// An exact categorical sample of softmax(logits) along the last dimension: indices. The
+// Gumbel noise g is drawn unless given (like the logits).
+torch::Tensor gumbel_max(const torch::Tensor& logits, const torch::Tensor& gumbel = {});
 
 // softmax((logits + g)/τ) along the last dimension; with hard, the one-hot of its argmax in
 // the forward pass and the relaxation's gradient in the backward pass.
-torch::Tensor gumbel_softmax(const torch::Tensor& logits, double temperature, bool hard = false);
+torch::Tensor gumbel_softmax(const torch::Tensor& logits, double temperature, bool hard = false,
+                             const torch::Tensor& gumbel = {});
 
 // Jang et al.'s annealing: τ = max(τ_min, τ₀·exp(−rate·step)).
 struct TemperatureSchedule {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/seed.h"
 #include "models/nn/activations.h"
 #include "models/nn/reparam.h"
 
@@ -38,13 +39,19 @@ int64_t VaeImpl::latent_width() const {
   return options_.latent == "gaussian" ? options_.latent_dim : options_.variables * options_.categories;
 }
 
+torch::Tensor VaeImpl::indexed_noise(uint64_t seed, const torch::Tensor& indices) const {
+  const torch::Device device = parameters().front().device();
+  if (options_.latent == "gaussian") return indexed_randn({options_.latent_dim}, seed, Stream::latent, indices, device);
+  return indexed_rand({options_.variables, options_.categories}, seed, Stream::latent, indices, device);
+}
+
 torch::Tensor VaeImpl::decode_logits(const torch::Tensor& z) {
   std::vector<int64_t> shape = {z.size(0)};
   shape.insert(shape.end(), options_.shape.begin(), options_.shape.end());
   return decoder_->forward(z.reshape({z.size(0), latent_width()})).reshape(shape);
 }
 
-ElboTerms VaeImpl::elbo(const torch::Tensor& x, double temperature, bool relaxed) {
+ElboTerms VaeImpl::elbo(const torch::Tensor& x, double temperature, bool relaxed, const torch::Tensor& noise) {
   if (x.dim() != static_cast<int64_t>(options_.shape.size()) + 1 || x.numel() != x.size(0) * pixels_)
     throw Error("vae: expected inputs [B, " + c10::str(c10::IntArrayRef(options_.shape)) + "], got " + c10::str(x.sizes()),
                 ErrorKind::input);
@@ -52,15 +59,16 @@ ElboTerms VaeImpl::elbo(const torch::Tensor& x, double temperature, bool relaxed
   torch::Tensor z, kl;
   if (options_.latent == "gaussian") {
     const auto parts = h.chunk(2, 1);
-    z = gaussian_reparameterize(parts[0], parts[1]);
+    z = gaussian_reparameterize(parts[0], parts[1], noise.defined() ? noise.to(parts[0].scalar_type()) : noise);
     kl = gaussian_kl(parts[0], parts[1]);
   } else {
     const torch::Tensor logits = h.reshape({x.size(0), options_.variables, options_.categories});
     const torch::Tensor log_q = torch::log_softmax(logits, -1);
     // KL(q ‖ uniform) = Σ_v Σ_k q·log q + V·log K.
     kl = (log_q.exp() * log_q).sum({1, 2}) + static_cast<double>(options_.variables) * std::log(options_.categories);
-    z = relaxed ? gumbel_softmax(logits, temperature)
-                : torch::one_hot(gumbel_max(logits), options_.categories).to(logits.scalar_type());
+    const torch::Tensor gumbel = noise.defined() ? gumbel_noise_from_uniform(noise.to(logits.scalar_type())) : noise;
+    z = relaxed ? gumbel_softmax(logits, temperature, false, gumbel)
+                : torch::one_hot(gumbel_max(logits, gumbel), options_.categories).to(logits.scalar_type());
   }
   const torch::Tensor reconstruction =
       -torch::binary_cross_entropy_with_logits(decode_logits(z), x, {}, {}, at::Reduction::None).reshape({x.size(0), -1}).sum(1);

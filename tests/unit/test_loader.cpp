@@ -116,6 +116,12 @@ TEST(Loader, DropLastAndLimit) {
   DatasetPtr limited = std::make_shared<Subset>(numbered(20), 5);
   EXPECT_EQ(limited->size(), 5);
   EXPECT_THROW(Subset(numbered(20), 0), zoo::Error);
+  // A share from the middle, clipped at the end.
+  const Subset share(numbered(20), 10, 15);
+  EXPECT_EQ(share.size(), 5);
+  EXPECT_EQ(share.get(0).input[0].item<float>(), 15);
+  EXPECT_EQ(share.get(4).label, 19 % 3);
+  EXPECT_THROW(Subset(numbered(20), 1, 20), zoo::Error);
 }
 
 TEST(Loader, AWorkerErrorReachesTheConsumer) {
