@@ -65,6 +65,7 @@ DistributedOptions distributed_options_from_environment() {
   o.master_port = environment_integer("MASTER_PORT", 29500, 1);
   o.timeout_seconds = static_cast<double>(environment_integer("ZOO_DIST_TIMEOUT", 1800, 1));
   if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) o.master_addr = addr;
+  if (const char* world = std::getenv("WORLD_SIZE"); world && *world) o.launched = true;
   if (o.rank >= o.world_size)
     throw Error("RANK=" + std::to_string(o.rank) + " must be below WORLD_SIZE=" + std::to_string(o.world_size),
                 ErrorKind::usage);
@@ -78,7 +79,7 @@ Distributed::Distributed(DistributedOptions options, std::string backend, torch:
 Distributed::~Distributed() = default;
 
 std::shared_ptr<Distributed> Distributed::create(const DistributedOptions& o, const torch::Device& device) {
-  if (o.world_size <= 1) return std::shared_ptr<Distributed>(new Distributed(o, "none", device, nullptr));
+  if (o.world_size <= 1 && !o.launched) return std::shared_ptr<Distributed>(new Distributed(o, "none", device, nullptr));
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_seconds * 1000));
   auto group = std::make_unique<Group>();
   try {

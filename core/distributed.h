@@ -5,8 +5,8 @@
 //
 // Processes are started the way PyTorch jobs are: by torchrun, or by zoo_launch, which set
 //   RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT
-// in each worker's environment. Without WORLD_SIZE (or with 1) a program runs alone and
-// every collective below is a no-op.
+// in each worker's environment. Without WORLD_SIZE a program runs alone and every
+// collective below is a no-op.
 #include <torch/torch.h>
 
 #include <memory>
@@ -23,6 +23,9 @@ struct DistributedOptions {
   // How long a collective (or the rendezvous) waits for the other processes before it
   // fails: what stops the survivors when a worker dies.
   double timeout_seconds = 1800;
+  // Started by a launcher (WORLD_SIZE set): a group even of one process, so that
+  // `zoo_launch --nproc 1` runs the real backend (one GPU through NCCL), as torchrun does.
+  bool launched = false;
 };
 
 // From torchrun's variables (and ZOO_DIST_TIMEOUT, seconds); zoo::Error(usage) naming a
@@ -31,7 +34,8 @@ DistributedOptions distributed_options_from_environment();
 
 class Distributed {
  public:
-  // One process: no group. Otherwise joins the group (blocking until all have joined).
+  // One process not started by a launcher: no group. Otherwise joins the group (blocking
+  // until all have joined).
   // `device` picks the backend: Gloo for the CPU, NCCL for CUDA.
   static std::shared_ptr<Distributed> create(const DistributedOptions& options, const torch::Device& device);
   ~Distributed();
@@ -39,7 +43,7 @@ class Distributed {
   int64_t rank() const { return options_.rank; }
   int64_t world_size() const { return options_.world_size; }
   bool main() const { return options_.rank == 0; }
-  bool active() const { return options_.world_size > 1; }
+  bool active() const { return group_ != nullptr; }
   const std::string& backend() const { return backend_; }
 
   // Collectives, in place, in the same order on every rank.

@@ -23,6 +23,8 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 [ "${#generator[@]}" -eq 0 ] && { echo "the -k 0 below assumes ninja"; exit 1; }
 export PYTHONUNBUFFERED=1
 start=$(date +%s)
+# nccl.h for c10d's ProcessGroupNCCL: PyTorch's wheels ship it in the nvidia-nccl package.
+if nccl=$(python3 -c 'import nvidia.nccl as n; print(list(n.__path__)[0])' 2>/dev/null); then export NCCL_HOME="$nccl"; fi
 cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
   -DZOO_WITH_OPENCV=OFF -DZOO_CUDA_TESTS=ON || exit 1
 # -k: a LibTorch API change shows every place it breaks in one run, not just the first.
@@ -62,6 +64,10 @@ e2e "$bin/train_tabular" --device cuda --out "$runs/tabular" --data "csv:$runs/t
 # c10d against this LibTorch: Gloo on the CPU, two processes (configure printed which
 # distributed backends the build has, NCCL included).
 e2e "$bin/zoo_launch" --nproc 2 -- train_diffusion --device cpu --out "$runs/dp" --data toy:moons --steps 200 --batch-size 256 --threads 1
+# NCCL on the one GPU: a launched process is a group even alone, so gradients, buffers and
+# the shared evaluation go through ProcessGroupNCCL (its "data-parallel:" line says so).
+e2e "$bin/zoo_launch" --nproc 1 -- train_classifier --device cuda --out "$runs/dp_nccl" --data "$fm" --limit 4096 \
+  --model efficientnet_phi --set phi=-3 --image-size 32 --epochs 1 --sync-batch-norm
 e2e "$bin/receptive_field" --model efficientnet_b0 --input-size 960 --verify
 e2e "$bin/model_info" --device cuda --model unet
 echo "executables took $(( $(date +%s) - start )) s"

@@ -81,13 +81,48 @@ void GradientSync::finish_step() {
   }
 }
 
-void broadcast_module_state(Distributed& group, torch::nn::Module& module) {
+namespace {
+
+// Rank 0's values into `tensors` on every rank, one broadcast per dtype and device (the
+// tensors packed into one flat buffer) rather than one per tensor.
+void broadcast_coalesced(Distributed& group, const std::vector<torch::Tensor>& tensors) {
   if (!group.active()) return;
-  std::vector<torch::Tensor> state;
-  for (const auto& p : module.named_parameters()) state.push_back(p.value());
-  for (const auto& b : module.named_buffers()) state.push_back(b.value());
   torch::NoGradGuard no_grad;
-  group.broadcast(state, 0);
+  std::vector<bool> done(tensors.size(), false);
+  for (size_t first = 0; first < tensors.size(); ++first) {
+    if (done[first]) continue;
+    std::vector<size_t> members;
+    for (size_t i = first; i < tensors.size(); ++i)
+      if (!done[i] && tensors[i].scalar_type() == tensors[first].scalar_type() && tensors[i].device() == tensors[first].device())
+        members.push_back(i), done[i] = true;
+    std::vector<torch::Tensor> flat;
+    for (size_t i : members) flat.push_back(tensors[i].reshape({-1}));
+    torch::Tensor packed = torch::cat(flat);
+    group.broadcast({packed}, 0);
+    int64_t offset = 0;
+    for (size_t i : members) {
+      tensors[i].copy_(packed.narrow(0, offset, tensors[i].numel()).view_as(tensors[i]));
+      offset += tensors[i].numel();
+    }
+  }
+}
+
+std::vector<torch::Tensor> buffers_of(torch::nn::Module& module) {
+  std::vector<torch::Tensor> buffers;
+  for (const auto& b : module.named_buffers()) buffers.push_back(b.value());
+  return buffers;
+}
+
+}  // namespace
+
+void broadcast_module_state(Distributed& group, torch::nn::Module& module) {
+  std::vector<torch::Tensor> state = module.parameters();
+  for (const torch::Tensor& b : buffers_of(module)) state.push_back(b);
+  broadcast_coalesced(group, state);
+}
+
+void broadcast_module_buffers(Distributed& group, torch::nn::Module& module) {
+  broadcast_coalesced(group, buffers_of(module));
 }
 
 }  // namespace zoo::train

@@ -55,8 +55,11 @@ class GradientSync {
   std::mutex mutex_;
 };
 
-// Copies rank 0's parameters and buffers to every rank (in a fixed order): at the start,
-// and after the first step so data-dependent initialisation (actnorm) agrees everywhere.
+// Copies rank 0's parameters and buffers to every rank: at the start, and after the first
+// step so data-dependent initialisation (actnorm) agrees everywhere.
 void broadcast_module_state(Distributed& group, torch::nn::Module& module);
+// Copies rank 0's buffers (BatchNorm running statistics) to every rank, before every step as
+// DDP's broadcast_buffers does, so ranks whose layers see only their own batch still agree.
+void broadcast_module_buffers(Distributed& group, torch::nn::Module& module);
 
 }  // namespace zoo::train

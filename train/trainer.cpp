@@ -81,6 +81,7 @@ double Trainer::run(const LossFn& loss_fn) {
         for (auto& group : optimizer_.param_groups()) group.options().set_lr(lr);
       }
       optimizer_.zero_grad();
+      if (sync_) broadcast_module_buffers(*group_, *model_);
       torch::Tensor loss;
       {
         AutocastGuard autocast(options_.autocast);
@@ -166,8 +167,12 @@ data::LoaderOptions training_loader_options(const Json& options, uint64_t seed, 
 
 std::shared_ptr<Distributed> join_process_group(Runtime& runtime) {
   const DistributedOptions options = distributed_options_from_environment();
-  if (options.world_size > 1 && runtime.device.is_cuda()) runtime.device = torch::Device(torch::kCUDA, options.local_rank);
-  return Distributed::create(options, runtime.device);
+  if (options.launched && runtime.device.is_cuda()) runtime.device = torch::Device(torch::kCUDA, options.local_rank);
+  std::shared_ptr<Distributed> group = Distributed::create(options, runtime.device);
+  if (group->active() && group->main())
+    std::fprintf(stderr, "data-parallel: %lld processes, %s on %s\n", static_cast<long long>(group->world_size()),
+                 group->backend().c_str(), runtime.device.str().c_str());
+  return group;
 }
 
 RunDir open_run_dir(const Json& options, Distributed& group) {

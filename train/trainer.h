@@ -58,8 +58,9 @@ class Trainer {
   void set_ema(Ema* ema) { ema_ = ema; }
   // Data-parallel training in a process group (core/distributed.h): gradients are averaged
   // over the ranks during backward, rank 0's weights and buffers are copied to all at the
-  // start and after the first step, and only rank 0 writes metrics, checkpoints and what
-  // the checkpoint hook makes. The loader must be sharded for the same group.
+  // start and after the first step and its buffers before every step, every rank runs the
+  // evaluate hook, and only rank 0 writes metrics, checkpoints and what the checkpoint hook
+  // makes. The loader must be sharded for the same group.
   void set_distributed(std::shared_ptr<Distributed> group);
   int64_t step() const { return step_; }
   const RunDir& run_dir() const { return run_; }

@@ -111,6 +111,30 @@ TEST(DistributedCli, ClassifierWithSyncBatchNormAndVaeTrainAsOne) {
   expect_two_processes_equal_one("train_vae", "--latent categorical --variables 4" + vae, 16);
 }
 
+TEST(DistributedCli, ResumeContinuesWithAnyNumberOfProcesses) {
+  // 15 steps by two processes, then the last 15 resumed by two processes, and (from a copy)
+  // by one process with the double batch: both end where 30 uninterrupted steps do.
+  // (A constant learning rate: a cosine schedule depends on the run's total steps.)
+  TempDir dir;
+  const std::string args = "--data toy:moons,train=2000,test=500 --lr 1e-3 --lr-decay none --threads 1 --seed 4 ";
+  const auto launch = [&](const std::string& more) {
+    const auto r = run_command(kBin + "/zoo_launch --nproc 2 -- train_diffusion " + args + "--batch-size 32 " + more + " 2>&1");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  };
+  launch("--steps 30 --out " + dir.file("straight"));
+  launch("--steps 15 --out " + dir.file("two"));
+  std::filesystem::copy(dir.file("two"), dir.file("one"), std::filesystem::copy_options::recursive);
+  launch("--steps 30 --resume --out " + dir.file("two"));
+  const auto alone = run_zoo("train_diffusion", args + "--batch-size 64 --steps 30 --resume --out " + dir.file("one"));
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  const auto straight = zoo::weights::read_safetensors(dir.file("straight/checkpoints/last.safetensors"));
+  for (const std::string run : {"two", "one"}) {
+    const auto resumed = zoo::weights::read_safetensors(dir.file(run + "/checkpoints/last.safetensors"));
+    for (const auto& [name, tensor] : straight.tensors)
+      EXPECT_TRUE(torch::allclose(resumed.at(name), tensor, 1e-5, 1e-6)) << run << " " << name;
+  }
+}
+
 TEST(DistributedCli, AKilledWorkerStopsTheOthersAndTheCheckpointSurvives) {
   TempDir dir;
   const std::string run = dir.file("run");

@@ -101,6 +101,7 @@ TEST(Distributed, ReadsTorchrunsEnvironment) {
   EXPECT_EQ(o.local_rank, 1);
   EXPECT_EQ(o.master_addr, "10.1.2.3");
   EXPECT_EQ(o.master_port, 1234);
+  EXPECT_TRUE(o.launched);
   setenv("RANK", "4", 1);
   EXPECT_TRUE(test::throws_error_with([] { distributed_options_from_environment(); }, {"RANK=4", "WORLD_SIZE=4"}));
   setenv("RANK", "x", 1);
@@ -108,7 +109,15 @@ TEST(Distributed, ReadsTorchrunsEnvironment) {
   for (const char* name : {"WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) unsetenv(name);
   o = distributed_options_from_environment();
   EXPECT_EQ(o.world_size, 1);
+  EXPECT_FALSE(o.launched);
   EXPECT_FALSE(Distributed::create(o, torch::kCPU)->active());
+  // A launcher's single process gets a real group of one (torchrun --nproc-per-node 1).
+  o.launched = true, o.master_port = 29600 + ::getpid() % 100;
+  const auto alone = Distributed::create(o, torch::kCPU);
+  ASSERT_TRUE(alone->active());
+  EXPECT_EQ(alone->backend(), "gloo");
+  EXPECT_TRUE(torch::equal(alone->sum(torch::tensor({2.5, 1.0})), torch::tensor({2.5, 1.0})));
+  EXPECT_EQ(alone->share(7), (std::pair<int64_t, int64_t>{0, 7}));
 }
 
 TEST(Distributed, GlooCollectivesAndBucketedGradientsEqualTheFullBatch) {
@@ -137,6 +146,10 @@ TEST(Distributed, GlooCollectivesAndBucketedGradientsEqualTheFullBatch) {
     torch::Tensor b = torch::full({2}, static_cast<double>(rank + 7));
     group.broadcast({b}, 1);
     EXPECT_TRUE(torch::equal(b, torch::full({2}, 8.0)));
+    // Shares of 7 items: [0, 4) and [4, 7); the partial sums add up over the ranks.
+    EXPECT_EQ(group.share(7), (rank == 0 ? std::pair<int64_t, int64_t>{0, 4} : std::pair<int64_t, int64_t>{4, 7}));
+    EXPECT_TRUE(torch::equal(group.sum(torch::tensor({static_cast<double>(rank), 1.0})), torch::tensor({1.0, 2.0})));
+    EXPECT_TRUE(test::throws_error_with([&] { group.share(1); }, {"cannot share 1 examples among 2 processes"}));
 
     auto model = models[static_cast<size_t>(rank)];
     if (rank == 1) {  // different weights on rank 1: broadcast_module_state makes them rank 0's
