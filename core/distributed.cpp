@@ -134,21 +134,26 @@ Distributed::Pending Distributed::all_reduce_sum_async(torch::Tensor tensor) {
   return pending;
 }
 
+namespace {
+// Runs `collective` on `t` where the backend can take it (NCCL: CUDA tensors only) and
+// writes the result back into `t`.
+void on_device(torch::Tensor& t, const torch::Device& device, const std::function<void(std::vector<at::Tensor>&)>& collective) {
+  std::vector<at::Tensor> one{t.device() == device && t.is_contiguous() ? t : t.to(device, false, true).contiguous()};
+  collective(one);
+  if (!one[0].is_same(t)) t.copy_(one[0]);
+}
+}  // namespace
+
 void Distributed::all_reduce_sum(std::vector<torch::Tensor> tensors) {
   if (!active() || tensors.empty()) return;
   // One collective per tensor, in order: every rank issues the same sequence.
-  for (torch::Tensor& t : tensors) {
-    std::vector<at::Tensor> one{t};
-    group_->all_reduce(one)->wait();
-  }
+  for (torch::Tensor& t : tensors) on_device(t, device_, [&](std::vector<at::Tensor>& one) { group_->all_reduce(one)->wait(); });
 }
 
 void Distributed::broadcast(std::vector<torch::Tensor> tensors, int64_t root) {
   if (!active()) return;
-  for (torch::Tensor& t : tensors) {
-    std::vector<at::Tensor> one{t};
-    group_->broadcast(one, root)->wait();
-  }
+  for (torch::Tensor& t : tensors)
+    on_device(t, device_, [&](std::vector<at::Tensor>& one) { group_->broadcast(one, root)->wait(); });
 }
 
 void Distributed::barrier() {
@@ -157,9 +162,9 @@ void Distributed::barrier() {
 
 torch::Tensor Distributed::sum(const torch::Tensor& partial) {
   if (!active()) return partial;
-  torch::Tensor total = partial.to(device_, /*non_blocking=*/false, /*copy=*/true);
+  torch::Tensor total = partial.clone();
   all_reduce_sum({total});
-  return total.to(partial.device());
+  return total;
 }
 
 std::pair<int64_t, int64_t> Distributed::share(int64_t n) const {

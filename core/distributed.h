@@ -46,14 +46,15 @@ class Distributed {
   bool active() const { return group_ != nullptr; }
   const std::string& backend() const { return backend_; }
 
-  // Collectives, in place, in the same order on every rank.
+  // Collectives, in place, in the same order on every rank. A tensor the backend cannot
+  // take where it is (a CPU tensor under NCCL) goes through a copy on the group's device.
   void all_reduce_sum(std::vector<torch::Tensor> tensors);
   void broadcast(std::vector<torch::Tensor> tensors, int64_t root = 0);
   void barrier();
 
   // Statistics added up over the ranks (alone: the tensor itself), on the tensor's device:
   // each rank evaluates its share() of a test split and sums its partial counts and totals
-  // here. NCCL only reduces CUDA tensors, so the sum runs on the group's device.
+  // here.
   torch::Tensor sum(const torch::Tensor& partial);
   // [begin, end): this rank's contiguous share of n items (alone: all of them); shares
   // differ in size by at most one. A usage error when n is below the number of ranks.

@@ -31,11 +31,7 @@ RunDir RunDir::open(const std::string& path) {
   return run;
 }
 
-RunDir RunDir::join(const std::string& path) {
-  RunDir run(path);
-  if (!fs::exists(run.config_path())) throw Error(path + " holds no run (no config.json) to join", ErrorKind::usage);
-  return run;
-}
+RunDir RunDir::join(const std::string& path) { return RunDir(path); }
 
 Json RunDir::config() const { return load_json_file(config_path()); }
 

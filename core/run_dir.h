@@ -19,7 +19,9 @@ class RunDir {
   static RunDir create(const std::string& path, const Json& config);
   // Opens an existing run for --resume. Throws if there is no run or no checkpoint.
   static RunDir open(const std::string& path);
-  // The run another process (rank 0 of a distributed run) created: needs its config.json only.
+  // The run rank 0 of a distributed run manages, seen from another rank: a path only. That
+  // rank writes nothing there and reads from it only to resume (which therefore needs a
+  // filesystem the machines share; a fresh run does not).
   static RunDir join(const std::string& path);
 
   const std::string& path() const { return path_; }

@@ -87,19 +87,18 @@ dm::DiffusionModelConfig config_for_data(const Json& o, const data::Dataset& dat
 }
 
 // Reflow: the (noise, sample) pairs of the source model, drawn once and kept in the run
-// directory so a resumed run trains on the same pairs.
-// In a data-parallel run rank 0 draws them and the other ranks read its file.
+// directory so a resumed run trains on the same pairs. In a data-parallel run rank 0 draws
+// (or reads) them and broadcasts them, so the other machines need no shared filesystem.
 data::DatasetPtr reflow_pairs(const Json& o, const train::LoadedDiffusion& source, const RunDir& run, const Runtime& runtime,
                               Distributed& group) {
   const std::string path = run.path() + "/pairs.safetensors";
   torch::Tensor noise, samples, labels;
-  if (!group.main()) group.barrier();
-  if (std::filesystem::exists(path)) {
+  if (group.main() && std::filesystem::exists(path)) {
     const weights::SafeTensors stored = weights::read_safetensors(path);
     noise = stored.at("noise");
     samples = stored.at("samples");
     if (const torch::Tensor* stored_labels = stored.find("labels")) labels = *stored_labels;
-  } else {
+  } else if (group.main()) {
     const int64_t n = o["pairs"];
     dm::GenerateOptions g;
     g.sampler = o["pair_sampler"];
@@ -111,13 +110,29 @@ data::DatasetPtr reflow_pairs(const Json& o, const train::LoadedDiffusion& sourc
     std::fprintf(stderr, "reflow: drawing %lld pairs with %s ...\n", static_cast<long long>(n), g.sampler.c_str());
     const dm::Generated pairs = dm::generate(*source.model, n, labels, g);
     std::fprintf(stderr, "reflow: %lld NFE per pair, %.1f s\n", static_cast<long long>(pairs.nfe), pairs.seconds);
-    noise = pairs.noise;
-    samples = pairs.samples;
+    noise = pairs.noise.cpu();
+    samples = pairs.samples.cpu();
     weights::NamedTensors t{{"noise", noise}, {"samples", samples}};
     if (labels.defined()) t.emplace_back("labels", labels);
     weights::write_safetensors(path, t);
   }
-  if (group.main()) group.barrier();
+  if (group.active()) {
+    // Shape first ([pairs, ...example shape], whether there are labels), then the tensors.
+    torch::Tensor header = torch::zeros({8}, torch::kLong);
+    if (group.main()) {
+      header[0] = samples.dim(), header[1] = labels.defined() ? 1 : 0;
+      for (int64_t d = 0; d < samples.dim(); ++d) header[2 + d] = samples.size(d);
+    }
+    group.broadcast({header}, 0);
+    if (!group.main()) {
+      const std::vector<int64_t> shape(header.data_ptr<int64_t>() + 2, header.data_ptr<int64_t>() + 2 + header[0].item<int64_t>());
+      noise = torch::empty(shape), samples = torch::empty(shape);
+      if (header[1].item<int64_t>() != 0) labels = torch::empty({shape[0]}, torch::kLong);
+    }
+    std::vector<torch::Tensor> pairs{noise, samples};
+    if (labels.defined()) pairs.push_back(labels);
+    group.broadcast(pairs, 0);
+  }
   data::DatasetInfo info;
   info.name = "reflow pairs of " + o["reflow_from"].get<std::string>();
   info.shape = {2};
