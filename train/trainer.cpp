@@ -105,6 +105,10 @@ double Trainer::run(const LossFn& loss_fn) {
 
       if (step_ % options_.log_every == 0 || step_ == options_.steps) {
         last_mean = interval_sum / static_cast<double>(interval_count);
+        // The logged loss is the global batch's: the mean of the ranks' means.
+        if (sync_)
+          last_mean = group_->sum(torch::tensor(last_mean, torch::kDouble)).item<double>() /
+                      static_cast<double>(group_->world_size());
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         if (log) log->write({{"step", step_},
                    {"epoch", static_cast<double>(step_) / static_cast<double>(per_epoch)},
