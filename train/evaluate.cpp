@@ -6,7 +6,7 @@
 namespace zoo::train {
 
 ClassifierScores evaluate_classifier(const models::Classifier& classifier, const data::DataLoader& loader,
-                                     const torch::Device& device, Distributed* group) {
+                                     const torch::Device& device, Distributed& group) {
   torch::NoGradGuard no_grad;
   const models::EvalMode eval(classifier.module());
   const int64_t classes = classifier.num_classes();
@@ -26,7 +26,7 @@ ClassifierScores evaluate_classifier(const models::Classifier& classifier, const
                   .cpu();
     counts += models::class_counts(best.select(1, 0), labels, classes);
   }
-  if (group) totals = group->sum(totals), counts = group->sum(counts);
+  totals = group.sum(totals), counts = group.sum(counts);
   ClassifierScores scores;
   scores.examples = static_cast<int64_t>(totals[3].item<double>());
   const double n = static_cast<double>(std::max<int64_t>(1, scores.examples));

@@ -17,7 +17,7 @@ struct ClassifierScores {
 };
 
 ClassifierScores evaluate_classifier(const models::Classifier& classifier, const data::DataLoader& loader,
-                                     const torch::Device& device, Distributed* group = nullptr);
+                                     const torch::Device& device, Distributed& group);
 
 // This rank's share of a split (the whole split alone), for the evaluation loader.
 data::DatasetPtr evaluation_share(const data::DatasetPtr& split, const Distributed& group);

@@ -35,12 +35,12 @@ torch::Tensor dequantization_noise(const torch::Tensor& indices, const std::vect
 }
 
 FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& dataset, uint64_t seed, int64_t batch_size,
-                             int64_t limit, Distributed* group) {
+                             Distributed& group, int64_t limit) {
   const models::EvalMode eval(model);
   torch::NoGradGuard no_grad;
   const torch::Device device = model.parameters().front().device();
   const int64_t n = limit > 0 ? std::min(limit, dataset.size()) : dataset.size();
-  const auto [first, last] = group ? group->share(n) : std::pair<int64_t, int64_t>{0, n};
+  const auto [first, last] = group.share(n);
   const auto& shape = model.config().shape;
   double total = 0;
   for (int64_t start = first; start < last; start += batch_size) {
@@ -57,7 +57,7 @@ FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& d
       total += -model.log_prob(x).sum().item<double>();
     }
   }
-  if (group) total = group->sum(torch::tensor(total, torch::kDouble)).item<double>();
+  total = group.sum(torch::tensor(total, torch::kDouble)).item<double>();
   return {n > 0 ? total / static_cast<double>(n) : 0.0, n};
 }
 

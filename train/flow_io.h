@@ -32,10 +32,10 @@ struct FlowEvaluation {
 
 // Mean negative log-likelihood of the first `limit` (0 = all) examples of `dataset` in
 // eval mode. Image i is dequantised with noise drawn from (seed, i) alone, so the number
-// does not depend on the batch size. With a group, each rank scores its share and the
-// sums are added over the ranks.
+// does not depend on the batch size. Each rank of the group scores its share and the sums
+// are added over the ranks.
 FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& dataset, uint64_t seed, int64_t batch_size,
-                             int64_t limit = 0, Distributed* group = nullptr);
+                             Distributed& group, int64_t limit = 0);
 
 // Dequantisation noise u ~ U[0, 1) for the examples `indices` of shape `shape` each.
 torch::Tensor dequantization_noise(const torch::Tensor& indices, const std::vector<int64_t>& shape, uint64_t seed);

@@ -105,7 +105,7 @@ int run(int argc, char** argv) {
                              {"input", data::to_json(input)},
                              {"classes", info.classes}};
 
-  const data::LoaderOptions train_loading = train::training_loader_options(options, runtime.seed, train_data->size(), group.get());
+  const data::LoaderOptions train_loading = train::training_loader_options(options, runtime.seed, train_data->size(), *group);
   const data::DataLoader train_loader(train_data, train_loading,
                                       options["no_augment"] ? data::eval_transform(input, native)
                                                             : data::train_transform(input, native));
@@ -136,7 +136,7 @@ int run(int argc, char** argv) {
   train::ClassifierScores scores;
   trainer.on_evaluate([&](int64_t) {
     scores = train::with_ema_weights(ema.get(),
-                                     [&] { return train::evaluate_classifier(classifier, test_loader, runtime.device, group.get()); });
+                                     [&] { return train::evaluate_classifier(classifier, test_loader, runtime.device, *group); });
   });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
     log.write({{"step", step},

@@ -196,7 +196,7 @@ int run(int argc, char** argv) {
   net.to(runtime.device);
   const Json model_config = train::diffusion_checkpoint_config(*model, objective, classes, data_spec);
 
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), group.get()));
+  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
 
   torch::optim::AdamW optimizer(net.parameters(), torch::optim::AdamWOptions(options["lr"].get<double>()).weight_decay(0));
   const int64_t per_epoch = loader.batches_per_epoch();

@@ -62,7 +62,7 @@ int run(int argc, char** argv) {
   RunDir run = train::open_run_dir(options, *group);
   const Json model_config = train::flow_checkpoint_config(*model, train_data->info().classes, data_spec);
 
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), group.get()));
+  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
 
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(options["lr"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
@@ -89,7 +89,7 @@ int run(int argc, char** argv) {
   const auto due = [&](int64_t step) { return step == total || (step / per_epoch) % options["sample_every"].get<int64_t>() == 0; };
   train::FlowEvaluation test;
   trainer.on_evaluate([&](int64_t step) {
-    if (due(step)) test = train::evaluate_flow(*model, *test_data, runtime.seed, 256, 0, group.get());
+    if (due(step)) test = train::evaluate_flow(*model, *test_data, runtime.seed, 256, *group);
   });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
     if (!due(step)) return;

@@ -43,11 +43,11 @@ struct Scores {
   std::string line;
 };
 
-// The test scores of `net` (or of the trivial predictor when `net` is null). With a group,
-// each rank scores its share of the rows and the sums are added over the ranks.
+// The test scores of `net` (or of the trivial predictor when `net` is null). Each rank of the
+// group scores its share of the rows and the sums are added over the ranks.
 Scores evaluate(models::TabularNet net, const data::TensorDataset& test, const data::TabularTarget& target,
-                const torch::Tensor& trivial, const torch::Device& device, Distributed* group = nullptr) {
-  const auto [first, last] = group ? group->share(test.size()) : std::pair<int64_t, int64_t>{0, test.size()};
+                const torch::Tensor& trivial, const torch::Device& device, Distributed& group) {
+  const auto [first, last] = group.share(test.size());
   const int64_t rows = last - first;
   torch::Tensor predictions;
   if (net) {
@@ -57,19 +57,18 @@ Scores evaluate(models::TabularNet net, const data::TensorDataset& test, const d
   } else {
     predictions = trivial.expand({rows, trivial.size(0)});
   }
-  const auto sum = [&](torch::Tensor partial) { return group ? group->sum(partial) : partial; };
   const double n = static_cast<double>(test.size());
   char line[160];
   if (target.classification()) {
     const torch::Tensor predicted = predictions.argmax(1), labels = test.labels().slice(0, first, last);
     // Class counts: true positives per class sum to the correct predictions.
-    const torch::Tensor counts = sum(models::class_counts(predicted, labels, static_cast<int64_t>(target.classes.size())));
+    const torch::Tensor counts = group.sum(models::class_counts(predicted, labels, static_cast<int64_t>(target.classes.size())));
     const double accuracy = counts[0].sum().item<double>() / n, f1 = models::macro_f1_from_counts(counts);
     std::snprintf(line, sizeof line, "accuracy %.4f macro-F1 %.4f", accuracy, f1);
     return {{{"test_accuracy", accuracy}, {"test_macro_f1", f1}}, line};
   }
   const torch::Tensor error = (predictions - test.targets().slice(0, first, last)).to(torch::kDouble) * target.std;
-  const torch::Tensor sums = sum(torch::stack({error.pow(2).sum(), error.abs().sum()}));
+  const torch::Tensor sums = group.sum(torch::stack({error.pow(2).sum(), error.abs().sum()}));
   const double rmse = std::sqrt(sums[0].item<double>() / n), mae = sums[1].item<double>() / n;
   std::snprintf(line, sizeof line, "RMSE %.4f MAE %.4f", rmse, mae);
   return {{{"test_rmse", rmse}, {"test_mae", mae}}, line};
@@ -119,7 +118,7 @@ int run(int argc, char** argv) {
                              {"target", target.to_json()}};
 
   RunDir run = train::open_run_dir(options, *group);
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), group.get()));
+  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
   torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(options["lr"].get<double>())
                                                        .weight_decay(options["weight_decay"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
@@ -139,13 +138,13 @@ int run(int argc, char** argv) {
           ? torch::one_hot(torch::bincount(train_data->labels(), {}, net_options.outputs).argmax(), net_options.outputs)
                 .to(torch::kFloat)
           : torch::zeros({1});
-  const Scores baseline = evaluate(nullptr, *test_data, target, trivial, runtime.device);
+  const Scores baseline = evaluate(nullptr, *test_data, target, trivial, runtime.device, *group);
   std::fprintf(stderr, "%lld training rows, %lld test rows, %lld features into the MLP; trivial predictor: %s\n",
                static_cast<long long>(train_data->size()), static_cast<long long>(test_data->size()),
                static_cast<long long>(net->feature_width()), baseline.line.c_str());
 
   Scores last;
-  trainer.on_evaluate([&](int64_t) { last = evaluate(net, *test_data, target, trivial, runtime.device, group.get()); });
+  trainer.on_evaluate([&](int64_t) { last = evaluate(net, *test_data, target, trivial, runtime.device, *group); });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
     Json record = last.record;
     record["step"] = step;

@@ -73,7 +73,7 @@ int run(int argc, char** argv) {
   const Json model_config = {{"model", "vae"}, {"config", fields_to_json(vae_options)}, {"classes", train_data->info().classes}};
 
   RunDir run = train::open_run_dir(options, *group);
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), group.get()));
+  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
   torch::optim::Adam optimizer(vae->parameters(), torch::optim::AdamOptions(options["lr"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
   train::TrainerOptions trainer_options = train::epoch_trainer_options(options, per_epoch, runtime.device);
@@ -86,7 +86,7 @@ int run(int argc, char** argv) {
   const torch::Tensor test_binary = train::fixed_binarization(*test_data, runtime.seed);
   const torch::Tensor originals = test_binary.narrow(0, 0, std::min<int64_t>(32, test_binary.size(0)));
   train::VaeEvaluation test;
-  trainer.on_evaluate([&](int64_t) { test = train::evaluate_vae(vae, test_binary, runtime.seed, group.get()); });
+  trainer.on_evaluate([&](int64_t) { test = train::evaluate_vae(vae, test_binary, runtime.seed, *group); });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
     Json record = {{"step", step},
                    {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)},

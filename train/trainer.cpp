@@ -159,12 +159,12 @@ Json parse_training_flags(const Cli& cli, int argc, char** argv) {
 }
 
 data::LoaderOptions training_loader_options(const Json& options, uint64_t seed, int64_t dataset_size,
-                                            const Distributed* group) {
+                                            const Distributed& group) {
   data::LoaderOptions loading;
   loading.batch_size = options["batch_size"];
   loading.seed = seed;
   loading.workers = options["workers"];
-  if (group) loading.rank = group->rank(), loading.world_size = group->world_size();
+  loading.rank = group.rank(), loading.world_size = group.world_size();
   loading.drop_last = dataset_size >= loading.batch_size * loading.world_size;
   return loading;
 }

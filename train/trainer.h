@@ -104,9 +104,9 @@ Json parse_training_flags(const Cli& cli, int argc, char** argv);
 
 // How a train_* executable reads its training data: shuffled by the run's seed, --batch-size
 // (per process) and --workers from the flags, whole batches only unless the data is smaller
-// than one; sharded over the group's ranks when there is one.
+// than one; sharded over the group's ranks.
 data::LoaderOptions training_loader_options(const Json& options, uint64_t seed, int64_t dataset_size,
-                                            const Distributed* group = nullptr);
+                                            const Distributed& group);
 
 // Joins the process group of a distributed run (torchrun's or zoo_launch's environment);
 // a group of one otherwise. On CUDA each process takes the GPU of its LOCAL_RANK.

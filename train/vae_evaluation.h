@@ -19,9 +19,9 @@ struct VaeEvaluation {
 torch::Tensor fixed_binarization(const data::Dataset& dataset, uint64_t seed);
 
 // Exact one-hot (or Gaussian) latent samples, test image i's from (seed, i) alone, so the
-// number depends neither on the batch size nor on the ranks: with a group, each rank scores
+// number depends neither on the batch size nor on the ranks: each rank of the group scores
 // its share and the sums are added over the ranks.
-VaeEvaluation evaluate_vae(models::Vae& vae, const torch::Tensor& binary_images, uint64_t seed, Distributed* group = nullptr,
+VaeEvaluation evaluate_vae(models::Vae& vae, const torch::Tensor& binary_images, uint64_t seed, Distributed& group,
                            int64_t batch_size = 500);
 
 }  // namespace zoo::train

@@ -24,8 +24,9 @@ torch::Tensor gaussian_kl(const torch::Tensor& mean, const torch::Tensor& log_va
 // are treated as constants. Average it over samples and minimise (or maximise) it as f.
 torch::Tensor score_function_surrogate(const torch::Tensor& log_prob, const torch::Tensor& f, double baseline = 0.0);
 
-// Standard Gumbel noise −log(−log U) shaped like `like`; from given uniforms U in [0, 1).
+// Standard Gumbel noise −log(−log U) shaped like `like`, U from the default generator.
 torch::Tensor gumbel_noise(const torch::Tensor& like);
+// The same from given uniforms U in [0, 1).
 torch::Tensor gumbel_noise_from_uniform(const torch::Tensor& u);
 
 // An exact categorical sample of softmax(logits) along the last dimension: indices. The
