@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "core/error.h"
+#include "core/shard.h"
 
 #if defined(ZOO_HAVE_GLOO)
 #ifndef USE_C10D_GLOO  // LibTorch's CMake config may define it already
@@ -167,14 +168,6 @@ torch::Tensor Distributed::sum(const torch::Tensor& partial) {
   return total;
 }
 
-std::pair<int64_t, int64_t> Distributed::share(int64_t n) const {
-  const int64_t world = world_size();
-  if (n < world)
-    throw Error("cannot share " + std::to_string(n) + " examples among " + std::to_string(world) + " processes",
-                ErrorKind::usage);
-  const int64_t base = n / world, extra = n % world, r = rank();
-  const int64_t begin = r * base + std::min(r, extra);
-  return {begin, begin + base + (r < extra ? 1 : 0)};
-}
+std::pair<int64_t, int64_t> Distributed::share(int64_t n) const { return contiguous_share(n, rank(), world_size()); }
 
 }  // namespace zoo

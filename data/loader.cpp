@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/shard.h"
 
 namespace zoo::data {
 
@@ -40,13 +41,10 @@ std::vector<int64_t> DataLoader::order(int64_t epoch) const {
 Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, int64_t batch) const {
   const int64_t global = options_.batch_size * options_.world_size;
   const int64_t global_end = std::min<int64_t>((batch + 1) * global, static_cast<int64_t>(order.size()));
-  // A short last global batch (loaders that keep one) is split evenly over the ranks.
-  const int64_t share = (global_end - batch * global + options_.world_size - 1) / options_.world_size;
-  const int64_t begin = std::min(batch * global + options_.rank * share, global_end);
-  const int64_t end = std::min(begin + share, global_end);
-  if (begin == end)
-    throw Error("loader: rank " + std::to_string(options_.rank) + " has no examples in the last, short batch of the epoch",
-                ErrorKind::usage);
+  // Full global batches give every rank batch_size examples; a short last one (loaders that
+  // keep one) is split as evaluation splits a test set.
+  const auto [first, last] = contiguous_share(global_end - batch * global, options_.rank, options_.world_size);
+  const int64_t begin = batch * global + first, end = batch * global + last;
   std::vector<torch::Tensor> inputs, targets;
   std::vector<int64_t> labels, indices;
   for (int64_t i = begin; i < end; ++i) {

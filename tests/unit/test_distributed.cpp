@@ -9,6 +9,7 @@
 
 #include "core/distributed.h"
 #include "core/error.h"
+#include "core/shard.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "models/nn/sync_batch_norm.h"
@@ -90,6 +91,31 @@ TEST(Distributed, ShardsCoverEachEpochExactlyOnceInTheSingleProcessOrder) {
   data::LoaderOptions tiny;
   tiny.batch_size = 60, tiny.world_size = 2, tiny.rank = 1;
   EXPECT_TRUE(test::throws_error_with([&] { data::DataLoader(dataset, tiny); }, {"global batch"}));
+}
+
+TEST(Distributed, ContiguousSharesTileTheItemsInRankOrderWithinOneOfEachOther) {
+  for (const int64_t world : {1, 2, 3, 7})
+    for (int64_t n = world; n < 40; ++n) {
+      int64_t next = 0, smallest = n, largest = 0;
+      for (int64_t rank = 0; rank < world; ++rank) {
+        const auto [begin, end] = contiguous_share(n, rank, world);
+        EXPECT_EQ(begin, next) << n << " items, rank " << rank << " of " << world;
+        smallest = std::min(smallest, end - begin), largest = std::max(largest, end - begin);
+        next = end;
+      }
+      EXPECT_EQ(next, n);
+      EXPECT_GE(smallest, 1);
+      EXPECT_LE(largest - smallest, 1);
+    }
+  EXPECT_TRUE(test::throws_error_with([] { contiguous_share(2, 0, 3); }, {"cannot share 2 examples among 3 processes"}));
+  // The loader splits a short last global batch by the same rule: 103 = 3 × 30 + 13 → 5, 4, 4.
+  for (int64_t rank = 0; rank < 3; ++rank) {
+    data::LoaderOptions o;
+    o.batch_size = 10, o.workers = 0, o.drop_last = false, o.rank = rank, o.world_size = 3;
+    const data::DataLoader loader(numbers(103), o);
+    auto reader = loader.epoch(0, 3);
+    EXPECT_EQ(reader->next()->indices.numel(), rank == 0 ? 5 : 4);
+  }
 }
 
 TEST(Distributed, ReadsTorchrunsEnvironment) {
