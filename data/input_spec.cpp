@@ -31,19 +31,27 @@ InputSpec measure_input_spec(const Dataset& dataset, int64_t size, int64_t max_e
 }
 
 namespace {
-TransformPtr pipeline(const InputSpec& spec, int64_t native_size, bool augment) {
+// augmentation == nullptr: evaluation.
+TransformPtr pipeline(const InputSpec& spec, int64_t native_size, const Augmentation* augmentation) {
   std::vector<TransformPtr> steps;
   if (spec.size != native_size) steps.push_back(std::make_shared<Resize>(spec.size));
-  if (augment) {
+  if (augmentation) {
     steps.push_back(std::make_shared<PadCrop>(std::max<int64_t>(1, spec.size / 8)));
     steps.push_back(std::make_shared<HorizontalFlip>());
   }
   steps.push_back(std::make_shared<Normalize>(spec.mean, spec.std));
+  if (augmentation && augmentation->random_erasing != 0) {  // a bad probability is refused, not ignored
+    RandomErasingOptions erasing;
+    erasing.p = augmentation->random_erasing;
+    steps.push_back(std::make_shared<RandomErasing>(erasing));
+  }
   return std::make_shared<Compose>(std::move(steps));
 }
 }  // namespace
 
-TransformPtr eval_transform(const InputSpec& spec, int64_t native_size) { return pipeline(spec, native_size, false); }
-TransformPtr train_transform(const InputSpec& spec, int64_t native_size) { return pipeline(spec, native_size, true); }
+TransformPtr eval_transform(const InputSpec& spec, int64_t native_size) { return pipeline(spec, native_size, nullptr); }
+TransformPtr train_transform(const InputSpec& spec, int64_t native_size, const Augmentation& augmentation) {
+  return pipeline(spec, native_size, &augmentation);
+}
 
 }  // namespace zoo::data

@@ -24,7 +24,13 @@ InputSpec measure_input_spec(const Dataset& dataset, int64_t size, int64_t max_e
 
 // Resize (when needed) then normalise: what evaluation and inference apply.
 TransformPtr eval_transform(const InputSpec& spec, int64_t native_size);
-// The same with pad + random crop and a horizontal flip before normalising: training.
-TransformPtr train_transform(const InputSpec& spec, int64_t native_size);
+// The training augmentations beyond pad + random crop and flip, which are always on.
+struct Augmentation {
+  double random_erasing = 0;  // probability of RandomErasing after normalising (0 = off)
+};
+
+// The same with pad + random crop and a horizontal flip before normalising (and what
+// `augmentation` adds after it): training.
+TransformPtr train_transform(const InputSpec& spec, int64_t native_size, const Augmentation& augmentation = {});
 
 }  // namespace zoo::data

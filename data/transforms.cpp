@@ -1,5 +1,7 @@
 #include "data/transforms.h"
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace zoo::data {
@@ -46,6 +48,37 @@ torch::Tensor PadCrop::operator()(const torch::Tensor& x, SampleRng& rng) const 
 torch::Tensor HorizontalFlip::operator()(const torch::Tensor& x, SampleRng& rng) const {
   require_image(x, "flip");
   return rng.bernoulli(p_) ? x.flip({2}) : x;
+}
+
+RandomErasing::RandomErasing(RandomErasingOptions options) : options_(options) {
+  const auto& o = options_;
+  if (!(o.p >= 0 && o.p <= 1)) throw Error("random erasing: p must lie in [0, 1]", ErrorKind::usage);
+  if (!(o.scale_min > 0 && o.scale_min <= o.scale_max && o.scale_max <= 1))
+    throw Error("random erasing: the area fractions need 0 < scale_min <= scale_max <= 1", ErrorKind::usage);
+  if (!(o.ratio_min > 0 && o.ratio_min <= o.ratio_max))
+    throw Error("random erasing: the aspect ratios need 0 < ratio_min <= ratio_max", ErrorKind::usage);
+}
+
+torch::Tensor RandomErasing::operator()(const torch::Tensor& x, SampleRng& rng) const {
+  require_image(x, "random erasing");
+  if (!rng.bernoulli(options_.p)) return x;
+  const int64_t height = x.size(1), width = x.size(2);
+  const double area = static_cast<double>(height * width);
+  const double log_min = std::log(options_.ratio_min), log_max = std::log(options_.ratio_max);
+  auto uniform = [&](double lo, double hi) { return lo + (hi - lo) * rng.uniform(); };
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double erased = area * uniform(options_.scale_min, options_.scale_max);
+    const double aspect = std::exp(uniform(log_min, log_max));
+    // Python's round (half to even), as torchvision computes the sides.
+    const auto h = static_cast<int64_t>(std::nearbyint(std::sqrt(erased * aspect)));
+    const auto w = static_cast<int64_t>(std::nearbyint(std::sqrt(erased / aspect)));
+    if (!(h < height && w < width)) continue;
+    const int64_t top = rng.randint(height - h + 1), left = rng.randint(width - w + 1);
+    torch::Tensor y = x.clone();
+    y.slice(1, top, top + h).slice(2, left, left + w).fill_(options_.value);
+    return y;
+  }
+  return x;
 }
 
 torch::Tensor Resize::operator()(const torch::Tensor& x, SampleRng&) const {

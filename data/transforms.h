@@ -60,6 +60,27 @@ class HorizontalFlip : public Transform {
   double p_;
 };
 
+// Random erasing (Zhong et al. 2017), as torchvision's RandomErasing: with probability p,
+// one rectangle whose area is a uniform fraction in [scale_min, scale_max] of the image and
+// whose aspect ratio is log-uniform in [ratio_min, ratio_max] is set to `value` in every
+// channel. Ten tries find a rectangle that fits; if none does the image is left as it is.
+// Applied after normalising, value 0 is the data's mean.
+struct RandomErasingOptions {
+  double p = 0.5;
+  double scale_min = 0.02, scale_max = 0.33;
+  double ratio_min = 0.3, ratio_max = 3.3;
+  double value = 0;
+};
+
+class RandomErasing : public Transform {
+ public:
+  explicit RandomErasing(RandomErasingOptions options = {});
+  torch::Tensor operator()(const torch::Tensor& x, SampleRng& rng) const override;
+
+ private:
+  RandomErasingOptions options_;
+};
+
 // Bilinear resize of an image to size x size (antialiased when shrinking, like torchvision).
 class Resize : public Transform {
  public:

@@ -21,8 +21,11 @@ ClassifierScores evaluate_classifier(const models::Classifier& classifier, const
         logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
     const torch::Tensor best = std::get<1>(logits.topk(std::min<int64_t>(5, classes), 1));
     const torch::Tensor hits = best.eq(labels.unsqueeze(1));
+    // Every entry on the model's device: stack (cat) refuses a mix of devices.
+    const auto on_device = loss.options().dtype(torch::kDouble);
     totals += torch::stack({loss.to(torch::kDouble), hits.select(1, 0).sum().to(torch::kDouble),
-                            hits.any(1).sum().to(torch::kDouble), torch::tensor(static_cast<double>(labels.size(0)), torch::kDouble)})
+                            hits.any(1).sum().to(torch::kDouble),
+                            torch::scalar_tensor(static_cast<double>(labels.size(0)), on_device)})
                   .cpu();
     counts += models::class_counts(best.select(1, 0), labels, classes);
   }

@@ -1,7 +1,7 @@
 // train_classifier: trains an image classifier from the registry (EfficientNet B0–B7, any
 // φ, V2) on any image data spec, with the recipe of the EfficientNet paper scaled down:
 // AdamW, SGD (Nesterov) or RMSProp, cosine schedule with warmup, label smoothing, weight
-// EMA, pad + crop and flip augmentation. Evaluates top-1/top-5 on the test split every
+// EMA, pad + crop and flip augmentation (and optional random erasing). Evaluates top-1/top-5 on the test split every
 // epoch and keeps the best checkpoint. --loss picks cross-entropy or a smooth surrogate of
 // accuracy or macro-F1 (models/nn/metric_losses.h).
 #include <cstdio>
@@ -39,6 +39,7 @@ Cli make_cli() {
       .real("ema", "weight EMA decay (0 = off); evaluation and best use the EMA weights", 0.999)
       .integer("image-size", "resize inputs to this size (0 = the data's own)", 0)
       .flag("no-augment", "turn off pad + crop and flip augmentation")
+      .real("random-erasing", "probability of random erasing (torchvision's, after normalising; 0 = off)", 0)
       .flag("sync-batch-norm", "data-parallel runs: BatchNorm uses the statistics of the global batch")
       .texts("set", "model config overrides KEY=VALUE (e.g. phi=-2, dropout=0.1)")
       .integer("workers", "background data-loading threads", 2)
@@ -106,9 +107,11 @@ int run(int argc, char** argv) {
                              {"classes", info.classes}};
 
   const data::LoaderOptions train_loading = train::training_loader_options(options, runtime.seed, train_data->size(), *group);
+  data::Augmentation augmentation;
+  augmentation.random_erasing = options["random_erasing"];
   const data::DataLoader train_loader(train_data, train_loading,
                                       options["no_augment"] ? data::eval_transform(input, native)
-                                                            : data::train_transform(input, native));
+                                                            : data::train_transform(input, native, augmentation));
   data::LoaderOptions test_loading = train_loading;
   test_loading.shuffle = false;
   test_loading.drop_last = false;

@@ -71,7 +71,7 @@ TEST(ClassifierCli, TrainClassifyAndConvert) {
   // train_classifier --init starts from weights in any format.
   result = run_zoo("train_classifier", "--out " + dir.file("run2") + " --init " + dir.file("w.pth") +
                                            " --model efficientnet_phi --set phi=-3 --image-size 32 --limit 64"
-                                           " --eval-limit 64 --steps 1 --batch-size 32 --ema 0");
+                                           " --eval-limit 64 --steps 1 --batch-size 32 --ema 0 --random-erasing 0.5");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("init: loaded " + std::to_string(original.tensors.size()) + " tensors"), std::string::npos)
       << result.output;
@@ -88,6 +88,7 @@ TEST(ClassifierCliErrors, BadInputGetsOneErrorLine) {
   expect_clean_error("train_classifier", "--out " + dir.file("r") + " --model efficientnet_b9", "efficientnet_b9");
   expect_clean_error("train_classifier", "--out " + dir.file("r") + " --data toy:moons", "labelled images");
   expect_clean_error("train_classifier", "--out " + dir.file("r") + " --optimizer lion --limit 64", "lion");
+  expect_clean_error("train_classifier", "--out " + dir.file("r") + " --random-erasing 1.5 --limit 64", "random erasing");
   expect_clean_error("classify", "--checkpoint " + dir.file("none") + " --image x.png", "none");
   zoo::test::write_bytes(dir.file("junk.pth"), "PK\x03\x04 not really a zip");
   expect_clean_error("convert_weights", "inspect " + dir.file("junk.pth"), "junk.pth");
