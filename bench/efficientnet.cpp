@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     cli.common()
         .text("workload", "infer or train", "infer")
         .integer("iterations", "timed iterations", 10)
-        .flag("channels-last", "infer: channels-last memory format");
+        .flag("channels-last", "channels-last memory format");
     const Json options = cli.parse(argc, argv);
     const Runtime runtime = setup_runtime(options);
     const bool train = options["workload"] == "train";
@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
     const int64_t batch = train ? 128 : 8, size = train ? 32 : 224;
     models::Classifier net = models::build_classifier("efficientnet_b0", train ? Json{{"num_classes", 10}} : Json::object());
     net.module().to(runtime.device);
+    const bool channels_last = options["channels_last"];
+    if (channels_last && train) models::to_channels_last(net.module());
     const torch::Tensor x = torch::randn({batch, 3, size, size}, runtime.device);
     const torch::Tensor y = torch::randint(0, 10, {batch}, torch::TensorOptions().dtype(torch::kLong).device(runtime.device));
     torch::optim::SGD optimizer(net.module().parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
@@ -38,7 +40,6 @@ int main(int argc, char** argv) {
         optimizer.step();
       };
     } else {
-      const bool channels_last = options["channels_last"];
       models::fuse_for_inference(net.module(), channels_last);
       const torch::Tensor input = channels_last ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
       step = [&, input] {

@@ -27,18 +27,19 @@ echo "workload      what                                    seconds   ratio (loa
   awk '{ printf "load_weights  read %.0f MB file                       %7.3f\nload_weights  read_safetensors + load_state_dict    %7.3f   %.2f\n", $2, $4, $1, $3 }'
 
 echo
-echo "workload   threads  zoo img/s  torchvision img/s  ratio  zoo peak MB  torchvision peak MB"
+echo "workload               threads  zoo img/s  torchvision img/s  ratio  zoo peak MB  torchvision peak MB"
 field() { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p"; }
 # zoo's inference path: BatchNorm folded into the convolutions, channels-last; torchvision
-# runs eager as users run it.
-for workload in infer train; do
-  extra=()
-  [ "$workload" = infer ] && extra=(--channels-last)
+# runs eager as users run it. Training runs twice in zoo: the default layout (the same
+# kernels as torchvision's) and train_classifier --channels-last.
+for row in infer train train_channels_last; do
+  workload=${row%%_*} extra=()
+  [ "$row" != train ] && extra=(--channels-last)
   zoo=$("$bin/bench_efficientnet" --workload "$workload" --device "$device" --threads "$cores" "${extra[@]}")
   tv=$("$python" "$here/efficientnet.py" --workload "$workload" --device "$device" --threads "$cores")
-  awk -v w="b0_$workload" -v t="$cores" -v z="$(echo "$zoo" | field images_per_second)" -v p="$(echo "$tv" | field images_per_second)" \
+  awk -v w="b0_$row" -v t="$cores" -v z="$(echo "$zoo" | field images_per_second)" -v p="$(echo "$tv" | field images_per_second)" \
       -v zm="$(echo "$zoo" | field peak_rss_mb)" -v pm="$(echo "$tv" | field peak_rss_mb)" \
-    'BEGIN { printf "%-10s %7s  %9.1f  %17.1f  %5.2f  %11.0f  %19.0f\n", w, t, z, p, z / p, zm, pm }'
+    'BEGIN { printf "%-22s %7s  %9.1f  %17.1f  %5.2f  %11.0f  %19.0f\n", w, t, z, p, z / p, zm, pm }'
 done
 
 echo

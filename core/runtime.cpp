@@ -1,12 +1,28 @@
 #include "core/runtime.h"
 
+#include <malloc.h>
+
 #include "core/device.h"
 #include "core/error.h"
 #include "core/seed.h"
 
 namespace zoo {
 
+namespace {
+// glibc gives the top of its heap back to the kernel whenever more than 128 KB of it is free,
+// so every training step grows the heap again and the kernel faults in and zeroes the pages
+// of its activations anew: in a two-process EfficientNet run here 17% of the CPU time was
+// the kernel's. Keeping up to 1 GB of freed heap, and growing it in 256 MB steps, cut that
+// to 6% and the wall time by 7% (what jemalloc or tcmalloc, which PyTorch's performance
+// guide suggests, also achieve).
+void keep_freed_heap() {
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 256 << 20);
+}
+}  // namespace
+
 Runtime setup_runtime(const Json& options) {
+  keep_freed_heap();
   Runtime runtime;
   runtime.device = parse_device(options.at("device").get<std::string>());
   runtime.threads = configure_threads(static_cast<int>(options.at("threads").get<int64_t>()));

@@ -12,7 +12,8 @@ struct Runtime {
   uint64_t seed = 0;
 };
 
-// Parses the device, sets the thread count and seeds the global generators.
+// Parses the device, sets the thread count, seeds the global generators and tunes glibc's
+// heap for the large, short-lived blocks of tensor work.
 Runtime setup_runtime(const Json& options);
 
 }  // namespace zoo

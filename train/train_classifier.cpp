@@ -12,6 +12,7 @@
 #include "core/runtime.h"
 #include "data/input_spec.h"
 #include "data/spec.h"
+#include "models/nn/fuse.h"
 #include "models/nn/metric_losses.h"
 #include "models/nn/sync_batch_norm.h"
 #include "models/registry.h"
@@ -40,6 +41,7 @@ Cli make_cli() {
       .integer("image-size", "resize inputs to this size (0 = the data's own)", 0)
       .flag("no-augment", "turn off pad + crop and flip augmentation")
       .real("random-erasing", "probability of random erasing (torchvision's, after normalising; 0 = off)", 0)
+      .flag("channels-last", "keep weights and activations channels-last (NHWC): ~2x faster on the CPU with oneDNN")
       .flag("sync-batch-norm", "data-parallel runs: BatchNorm uses the statistics of the global batch")
       .texts("set", "model config overrides KEY=VALUE (e.g. phi=-2, dropout=0.1)")
       .integer("workers", "background data-loading threads", 2)
@@ -100,6 +102,7 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "init: %s\n", report.summary().c_str());
   }
   classifier.module().to(runtime.device);
+  if (options["channels_last"]) models::to_channels_last(classifier.module());
   if (options["sync_batch_norm"]) models::convert_sync_batch_norm(classifier.module(), group);
   const Json model_config = {{"model", classifier.name()},
                              {"config", classifier.config()},

@@ -40,12 +40,20 @@ void fuse_for_inference(torch::nn::Module& model, bool channels_last) {
   model.eval();
   fuse_conv_norm(model);
   model.eval();  // the new convolutions too
-  if (!channels_last) return;
+  if (channels_last) to_channels_last(model);
+}
+
+void to_channels_last(torch::nn::Module& model) {
   torch::NoGradGuard no_grad;
-  for (auto& p : model.parameters())
-    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-  for (auto& b : model.buffers())
-    if (b.dim() == 4) b.set_data(b.contiguous(torch::MemoryFormat::ChannelsLast));
+  // clone, not contiguous(ChannelsLast): a weight with one input channel or a 1×1 kernel
+  // (depthwise and pointwise convolutions) already counts as channels-last-contiguous in
+  // NCHW strides, so contiguous() would keep them, and LibTorch would then read the layout
+  // from the strides as NCHW and run those convolutions, and everything after them, in NCHW.
+  auto convert = [](torch::Tensor& t) {
+    if (t.dim() == 4) t.set_data(t.clone(torch::MemoryFormat::ChannelsLast));
+  };
+  for (auto& p : model.parameters()) convert(p);
+  for (auto& b : model.buffers()) convert(b);
 }
 
 }  // namespace zoo::models

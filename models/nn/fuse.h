@@ -23,9 +23,16 @@ FoldedConv fold_batch_norm(const torch::Tensor& weight, const torch::Tensor& bia
 int64_t fuse_conv_norm(torch::nn::Module& model);
 
 // fuse_conv_norm, then eval mode (fused units no longer track batch statistics), and
-// optionally channels-last weights (NHWC, usually faster for convolutions on CPU with
-// oneDNN and on tensor-core GPUs; feed channels-last inputs too, x.contiguous(torch::MemoryFormat::ChannelsLast)).
-// The state_dict changes: norms disappear and convolutions gain biases.
+// optionally to_channels_last. The state_dict changes: norms disappear and convolutions
+// gain biases.
 void fuse_for_inference(torch::nn::Module& model, bool channels_last = false);
+
+// Stores every 4-D parameter and buffer channels-last (NHWC). A convolution whose weight is
+// channels-last returns channels-last outputs (oneDNN on the CPU, cuDNN on CUDA), so the
+// whole network then runs in NHWC, which oneDNN's depthwise and 1×1 convolutions are much
+// faster in: an EfficientNet trains about twice as fast on this machine's CPU. Gradients
+// and optimiser state follow the parameters' layout; values and the state_dict do not
+// change. Convert before making the optimiser.
+void to_channels_last(torch::nn::Module& model);
 
 }  // namespace zoo::models

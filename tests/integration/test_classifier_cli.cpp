@@ -71,7 +71,7 @@ TEST(ClassifierCli, TrainClassifyAndConvert) {
   // train_classifier --init starts from weights in any format.
   result = run_zoo("train_classifier", "--out " + dir.file("run2") + " --init " + dir.file("w.pth") +
                                            " --model efficientnet_phi --set phi=-3 --image-size 32 --limit 64"
-                                           " --eval-limit 64 --steps 1 --batch-size 32 --ema 0 --random-erasing 0.5");
+                                           " --eval-limit 64 --steps 1 --batch-size 32 --ema 0 --random-erasing 0.5 --channels-last");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("init: loaded " + std::to_string(original.tensors.size()) + " tensors"), std::string::npos)
       << result.output;

@@ -209,6 +209,46 @@ TEST(EfficientNet, TrainingStepGivesFiniteGradientsEverywhere) {
   }
 }
 
+TEST(EfficientNet, ChannelsLastTrainsLikeTheDefaultLayout) {
+  torch::manual_seed(4);
+  EfficientNetConfig config = efficientnet_b0();
+  config.num_classes(10).in_channels(1).dropout(0).stochastic_depth_prob(0);
+  EfficientNet nchw(config), nhwc(config);
+  weights::load_state_dict(*nhwc, weights::state_dict(*nchw));
+  to_channels_last(*nhwc);
+  // The state_dict holds the same values.
+  const auto converted = weights::state_dict(*nhwc), original = weights::state_dict(*nchw);
+  ASSERT_EQ(converted.size(), original.size());
+  for (size_t i = 0; i < converted.size(); ++i) {
+    EXPECT_EQ(converted[i].first, original[i].first);
+    EXPECT_TRUE(torch::equal(converted[i].second, original[i].second)) << converted[i].first;
+  }
+  // 16 images at 64×64: training-mode BatchNorm over a few values per channel (4 images at
+  // 32×32 end in 1×1 maps) amplifies rounding until the two layouts disagree at 1e-3.
+  const torch::Tensor x = torch::rand({16, 1, 64, 64}), labels = torch::arange(16) % 10;
+  torch::Tensor loss[2];
+  int index = 0;
+  for (EfficientNet* net : {&nchw, &nhwc}) {
+    (*net)->train();
+    loss[index] = torch::nn::functional::cross_entropy((*net)->forward(x), labels);
+    loss[index++].backward();
+  }
+  EXPECT_NEAR(loss[0].item<double>(), loss[1].item<double>(), 1e-4);
+  // The stem (one input channel) already computes in NHWC from an NCHW batch.
+  EXPECT_EQ(nhwc->features[0]->as<ConvNormActivationImpl>()->forward(x).suggest_memory_format(),
+            torch::MemoryFormat::ChannelsLast);
+  const auto reference = nchw->named_parameters();
+  for (const auto& p : nhwc->named_parameters()) {
+    const torch::Tensor& grad = p.value().grad();
+    if (p.value().dim() == 4) {  // what LibTorch reads the layout from: the strides
+      EXPECT_EQ(p.value().suggest_memory_format(), torch::MemoryFormat::ChannelsLast) << p.key();
+      EXPECT_EQ(grad.suggest_memory_format(), torch::MemoryFormat::ChannelsLast) << p.key();
+    }
+    const torch::Tensor& expected = reference[p.key()].grad();
+    EXPECT_LE((grad - expected).abs().max().item<double>(), 5e-4 * (1 + expected.abs().max().item<double>())) << p.key();
+  }
+}
+
 TEST(EfficientNet, StateDictKeysAreTorchvisions) {
   EfficientNet net(efficientnet_b0());
   const auto sd = weights::state_dict(*net);
