@@ -29,8 +29,8 @@ struct Augmentation {
   double random_erasing = 0;  // probability of RandomErasing after normalising (0 = off)
 };
 
-// The same with pad + random crop and a horizontal flip before normalising (and what
-// `augmentation` adds after it): training.
+// Training: eval_transform's resize and normalisation, with pad + random crop and a
+// horizontal flip before normalising and what `augmentation` adds after it.
 TransformPtr train_transform(const InputSpec& spec, int64_t native_size, const Augmentation& augmentation = {});
 
 }  // namespace zoo::data
