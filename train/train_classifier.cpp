@@ -166,7 +166,8 @@ int run(int argc, char** argv) {
     return models::classification_loss(classifier(batch.inputs.to(runtime.device)), batch.labels.to(runtime.device),
                                        loss_options);
   });
-  std::printf("best test top-1 %.4f; run directory %s\n", best, run.path().c_str());
+  // Only rank 0 keeps the best score (it writes the checkpoints); the others have nothing to add.
+  if (group->rank() == 0) std::printf("best test top-1 %.4f; run directory %s\n", best, run.path().c_str());
   return 0;
 }
 
