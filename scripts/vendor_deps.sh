@@ -31,8 +31,3 @@ for split, n in (("train", 6000), ("t10k", 2000)):
             out.write(struct.pack(">" + "I" * (header // 4), *fields) + data[header:header + n * item])
 PY
 echo "wrote a 6,000/2,000-image slice of Fashion-MNIST into third_party/fashion-mnist-small/"
-
-# The whole set (30 MB) too, for training the README's classifier on that machine.
-mkdir -p third_party/fashion-mnist
-cp /usr/share/datasets/fashion-mnist/*.gz third_party/fashion-mnist/
-echo "copied the whole of Fashion-MNIST into third_party/fashion-mnist/"

@@ -1,8 +1,8 @@
 // train_classifier: trains an image classifier from the registry (EfficientNet B0–B7, any
 // φ, V2) on any image data spec, with the recipe of the EfficientNet paper scaled down:
 // AdamW, SGD (Nesterov) or RMSProp, cosine schedule with warmup, label smoothing, weight
-// EMA, pad + crop and flip augmentation (and optional random erasing). Evaluates top-1/top-5 on the test split every
-// epoch and keeps the best checkpoint. --loss picks cross-entropy or a smooth surrogate of
+// EMA, pad + crop and flip augmentation (and optional random erasing). Evaluates top-1/top-5
+// on the test split every epoch and keeps the best checkpoint. --loss picks cross-entropy or a smooth surrogate of
 // accuracy or macro-F1 (models/nn/metric_losses.h).
 #include <cstdio>
 #include <filesystem>
