@@ -115,7 +115,7 @@ class InvConvLU(nn.Module):
 
     def inverse(self, y):
         c = self.lower.shape[0]
-        w = self.p @ (self.lower.tril(-1) + torch.eye(c)) @ (self.upper.triu(1) + torch.diag(self.sign_s * self.log_s.exp()))
+        w = self.p @ (self.lower.tril(-1) + torch.eye(c, device=self.lower.device)) @ (self.upper.triu(1) + torch.diag(self.sign_s * self.log_s.exp()))
         w_inv = torch.inverse(w.double()).float()
         return F.conv2d(y, w_inv.view(c, c, 1, 1))
 
@@ -158,7 +158,7 @@ class Glow(nn.Module):
 
     def sample(self, n, temperature):
         sizes = [c * h * w // 2 for c, h, w in self.shapes[:-1]] + [math.prod(self.shapes[-1])]
-        z = torch.randn(n, sum(sizes)) * temperature
+        z = torch.randn(n, sum(sizes), device=self.top_mean.device) * temperature
         parts = list(z.split(sizes, 1))
         h = parts[-1].reshape(n, *self.shapes[-1]) * self.top_log_std.exp() + self.top_mean
         for i in reversed(range(len(self.levels))):
@@ -170,6 +170,12 @@ class Glow(nn.Module):
                 h = layer.inverse(h)
             h = unsqueeze(h)
         return (h + 0.5).clamp(0, 1)
+
+
+def synchronize():
+    # CUDA runs asynchronously: without this the clock would time only the launches.
+    if device.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def parameters(model):
@@ -194,11 +200,13 @@ if args.workload == "nice_train":
     x = (torch.randint(0, 256, (batch, 1, 28, 28)).float() / 255).to(device)
     for step in range(3 + args.steps):
         if step == 3:
+            synchronize()
             start = time.perf_counter()
         loss = nice_loss(model, x)
         opt.zero_grad()
         loss.backward()
         opt.step()
+    synchronize()
     seconds = time.perf_counter() - start
     print(json.dumps(dict(workload="nice_train", impl="pytorch", threads=args.threads, batch=batch,
                           steps_per_second=args.steps / seconds, parameters=parameters(model), peak_rss_mb=peak_mb())))
@@ -207,9 +215,11 @@ elif args.workload == "glow_sample":
     model = Glow().to(device).eval()
     with torch.no_grad():
         model.sample(batch, 0.7)
+        synchronize()
         start = time.perf_counter()
         for _ in range(args.steps):
             model.sample(batch, 0.7)
+        synchronize()
     seconds = time.perf_counter() - start
     print(json.dumps(dict(workload="glow_sample", impl="pytorch", threads=args.threads, batch=batch,
                           samples_per_second=args.steps * batch / seconds, parameters=parameters(model), peak_rss_mb=peak_mb())))

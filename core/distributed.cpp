@@ -18,8 +18,12 @@
 #define USE_C10D_NCCL
 #endif
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+// ProcessGroupNCCL from PyTorch 2.4 on warns when it is destroyed without shutdown(), the
+// call destroy_process_group() makes in Python; it has had shutdown() since 2.2.
+#define ZOO_NCCL_NEEDS_SHUTDOWN (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
 #endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
 
 namespace zoo {
 namespace {
@@ -45,16 +49,27 @@ struct Distributed::Group {
   std::function<c10::intrusive_ptr<c10d::Work>(std::vector<at::Tensor>&)> all_reduce;
   std::function<c10::intrusive_ptr<c10d::Work>(std::vector<at::Tensor>&, int64_t)> broadcast;
   std::function<c10::intrusive_ptr<c10d::Work>()> barrier;
+  std::function<void()> shutdown;  // where the backend wants one before it is destroyed
 
+  ~Group() {
+    try {
+      if (shutdown) shutdown();
+    } catch (const std::exception&) {
+      // The group is going away with the process; a failed shutdown changes nothing.
+    }
+  }
+
+  // `barrier_options` name the device a barrier runs on: NCCL otherwise guesses it from
+  // the rank (and says so), which is wrong where ranks and GPUs are not numbered alike.
   template <class Backend>
-  void bind(c10::intrusive_ptr<Backend> backend) {
+  void bind(c10::intrusive_ptr<Backend> backend, c10d::BarrierOptions barrier_options = {}) {
     all_reduce = [backend](std::vector<at::Tensor>& t) { return backend->allreduce(t, c10d::AllreduceOptions()); };
     broadcast = [backend](std::vector<at::Tensor>& t, int64_t root) {
       c10d::BroadcastOptions o;
       o.rootRank = root;
       return backend->broadcast(t, o);
     };
-    barrier = [backend] { return backend->barrier(c10d::BarrierOptions()); };
+    barrier = [backend, barrier_options] { return backend->barrier(barrier_options); };
   }
 };
 
@@ -99,8 +114,14 @@ std::shared_ptr<Distributed> Distributed::create(const DistributedOptions& o, co
 #if defined(ZOO_HAVE_NCCL)
     auto options = c10d::ProcessGroupNCCL::Options::create();
     options->timeout = timeout;
-    group->bind(c10::make_intrusive<c10d::ProcessGroupNCCL>(group->store, static_cast<int>(o.rank),
-                                                           static_cast<int>(o.world_size), options));
+    auto nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(group->store, static_cast<int>(o.rank),
+                                                            static_cast<int>(o.world_size), options);
+    c10d::BarrierOptions barrier_options;
+    barrier_options.device_ids = {device.has_index() ? device.index() : 0};
+    group->bind(nccl, barrier_options);
+#if ZOO_NCCL_NEEDS_SHUTDOWN
+    group->shutdown = [nccl] { nccl->shutdown(); };
+#endif
     backend = "nccl";
 #else
     throw Error("this build of zoo has no NCCL: distributed training on CUDA needs LibTorch with NCCL and nccl.h at build time");
