@@ -44,16 +44,6 @@ torch::Tensor SampleRng::rand(at::IntArrayRef shape) { return torch::rand(shape,
 
 torch::Tensor SampleRng::randn(at::IntArrayRef shape) { return torch::randn(shape, generator_, torch::kFloat); }
 
-torch::Tensor per_sample_randn(at::IntArrayRef batch_shape, uint64_t seed, Stream stream, uint64_t first_index,
-                               const torch::Device& device) {
-  const at::IntArrayRef sample_shape = batch_shape.slice(1);
-  std::vector<torch::Tensor> rows;
-  rows.reserve(static_cast<size_t>(batch_shape[0]));
-  for (int64_t k = 0; k < batch_shape[0]; ++k)
-    rows.push_back(SampleRng(seed, stream, first_index + static_cast<uint64_t>(k)).randn(sample_shape));
-  return torch::stack(rows).to(device);
-}
-
 namespace {
 
 // A counter-based draw: the j-th 64 bits of an example's stream are splitmix64 of its key
@@ -90,6 +80,12 @@ torch::Tensor indexed_randn(at::IntArrayRef sample_shape, uint64_t seed, Stream 
       if (j + 1 < n) out[j + 1] = static_cast<float>(radius * std::sin(angle));
     }
   });
+}
+
+torch::Tensor per_sample_randn(at::IntArrayRef batch_shape, uint64_t seed, Stream stream, uint64_t first_index,
+                               const torch::Device& device) {
+  const auto first = static_cast<int64_t>(first_index);
+  return indexed_randn(batch_shape.slice(1), seed, stream, torch::arange(first, first + batch_shape[0], torch::kLong), device);
 }
 
 torch::Tensor indexed_rand(at::IntArrayRef sample_shape, uint64_t seed, Stream stream, const torch::Tensor& indices,

@@ -26,14 +26,6 @@ LoadedFlow load_flow(const std::string& checkpoint) {
   return loaded;
 }
 
-torch::Tensor dequantization_noise(const torch::Tensor& indices, const std::vector<int64_t>& shape, uint64_t seed) {
-  std::vector<torch::Tensor> noise;
-  const auto index = indices.to(torch::kLong).contiguous();
-  for (int64_t i = 0; i < index.size(0); ++i)
-    noise.push_back(SampleRng(seed, Stream::dequantize, static_cast<uint64_t>(index[i].item<int64_t>())).rand(shape));
-  return torch::stack(noise);
-}
-
 FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& dataset, uint64_t seed, int64_t batch_size,
                              Distributed& group, int64_t limit) {
   const models::EvalMode eval(model);
@@ -51,7 +43,7 @@ FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& d
     const torch::Tensor x = torch::stack(examples).to(device);
     torch::Tensor log_prob;
     if (model.images()) {
-      log_prob = model.log_prob(x, dequantization_noise(indices, shape, seed).to(device));
+      log_prob = model.log_prob(x, indexed_rand(shape, seed, Stream::dequantize, indices, device));
       total += flows::bits_per_dim(log_prob, model.dimensions()).sum().item<double>();
     } else {
       total += -model.log_prob(x).sum().item<double>();

@@ -37,7 +37,4 @@ struct FlowEvaluation {
 FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& dataset, uint64_t seed, int64_t batch_size,
                              Distributed& group, int64_t limit = 0);
 
-// Dequantisation noise u ~ U[0, 1) for the examples `indices` of shape `shape` each.
-torch::Tensor dequantization_noise(const torch::Tensor& indices, const std::vector<int64_t>& shape, uint64_t seed);
-
 }  // namespace zoo::train
