@@ -7,6 +7,8 @@
 #include "core/error.h"
 #include "core/shard.h"
 
+#include <torch/version.h>
+
 #if defined(ZOO_HAVE_GLOO)
 #ifndef USE_C10D_GLOO  // LibTorch's CMake config may define it already
 #define USE_C10D_GLOO
@@ -23,7 +25,6 @@
 #define ZOO_NCCL_NEEDS_SHUTDOWN (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
 #endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/version.h>
 
 namespace zoo {
 namespace {
