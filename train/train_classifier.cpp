@@ -2,8 +2,8 @@
 // φ, V2) on any image data spec, with the recipe of the EfficientNet paper scaled down:
 // AdamW, SGD (Nesterov) or RMSProp, cosine schedule with warmup, label smoothing, weight
 // EMA, pad + crop and flip augmentation (and optional random erasing). Evaluates top-1/top-5
-// on the test split every epoch and keeps the best checkpoint. --loss picks cross-entropy or a smooth surrogate of
-// accuracy or macro-F1 (models/nn/metric_losses.h).
+// on the test split every epoch and keeps the best checkpoint. --loss picks cross-entropy or
+// a smooth surrogate of accuracy or macro-F1 (models/nn/metric_losses.h).
 #include <cstdio>
 #include <filesystem>
 
@@ -167,7 +167,7 @@ int run(int argc, char** argv) {
                                        loss_options);
   });
   // Only rank 0 keeps the best score (it writes the checkpoints); the others have nothing to add.
-  if (group->rank() == 0) std::printf("best test top-1 %.4f; run directory %s\n", best, run.path().c_str());
+  if (group->main()) std::printf("best test top-1 %.4f; run directory %s\n", best, run.path().c_str());
   return 0;
 }
 
