@@ -14,6 +14,7 @@
 #include "models/flows/invertible_conv.h"
 #include "models/flows/multiscale.h"
 #include "models/flows/normalization.h"
+#include "models/flows/partition.h"
 #include "models/flows/squeeze.h"
 #include "support/test_support.h"
 
@@ -55,11 +56,13 @@ struct LayerCase {
 };
 
 std::vector<LayerCase> layer_cases() {
-  const Shape vec{6}, img{2, 4, 4};
+  const Shape vec{6}, odd{5}, img{2, 4, 4};
   const auto c = [](Shape s, CouplingOptions o) { return [=] { return TransformPtr(std::make_shared<CouplingImpl>(s, o)); }; };
   return {
       {"additive halves", vec, c(vec, coupling_options("additive", "", "halves", "mlp", false))},
       {"additive odd_even swapped", vec, c(vec, coupling_options("additive", "", "odd_even", "mlp", true))},
+      {"additive odd_even, odd D", odd, c(odd, coupling_options("additive", "", "odd_even", "mlp", false))},
+      {"affine halves swapped, odd D", odd, c(odd, coupling_options("affine", "sigmoid", "halves", "mlp", true))},
       {"affine sigmoid halves", vec, c(vec, coupling_options("affine", "sigmoid", "halves", "glow", false))},
       {"affine tanh resnet vector", vec, c(vec, coupling_options("affine", "tanh", "halves", "resnet", true))},
       {"affine tanh checkerboard", img, c(img, coupling_options("affine", "tanh", "checkerboard", "resnet", false))},
@@ -126,6 +129,41 @@ FlowModelConfig small_model(const std::string& model, Shape shape) {
 TEST(FlowLayers, InvertExactlyWithTheAutogradLogDet) {
   torch::manual_seed(0);
   for (const LayerCase& c : layer_cases()) expect_exact_inverse_and_log_det(prepared(c), c.shape, c.name);
+}
+
+TEST(FlowLayers, PartitionsSplitAsThePapersDo) {
+  const torch::Tensor x = torch::arange(10, torch::kDouble).view({2, 5}) + 1;
+  const auto columns = [&](std::vector<int64_t> c) { return x.index_select(1, torch::tensor(c)); };
+  struct Case {
+    std::string kind;
+    bool swap;
+    std::vector<int64_t> kept, changed;
+  };
+  for (const Case& c : std::vector<Case>{{"halves", false, {0, 1}, {2, 3, 4}},
+                                         {"halves", true, {2, 3, 4}, {0, 1}},
+                                         {"odd_even", false, {0, 2, 4}, {1, 3}},
+                                         {"odd_even", true, {1, 3}, {0, 2, 4}}}) {
+    SCOPED_TRACE(c.kind + (c.swap ? " swapped" : ""));
+    const Partition p = Partition::make(c.kind, {5}, c.swap);
+    EXPECT_EQ(p.conditioner_channels(), static_cast<int64_t>(c.kept.size()));
+    EXPECT_EQ(p.changed_channels(), static_cast<int64_t>(c.changed.size()));
+    EXPECT_TRUE(torch::equal(p.conditioner_input(x), columns(c.kept)));
+    EXPECT_TRUE(torch::equal(p.changed(x), columns(c.changed)));
+    const torch::Tensor merged = p.merge(x, -p.changed(x));
+    EXPECT_TRUE(torch::equal(merged.index_select(1, torch::tensor(c.kept)), columns(c.kept)));
+    EXPECT_TRUE(torch::equal(merged.index_select(1, torch::tensor(c.changed)), -columns(c.changed)));
+  }
+  // Checkerboard: (h + w) even is kept; the conditioner sees the changed pixels as zeros.
+  const torch::Tensor image = torch::rand({3, 2, 4, 4}, torch::kDouble) + 0.5;
+  const torch::Tensor kept = (torch::arange(4).view({-1, 1}) + torch::arange(4).view({1, -1})).remainder(2) == 0;
+  const Partition board = Partition::make("checkerboard", {2, 4, 4}, false);
+  const torch::Tensor seen = board.conditioner_input(image);
+  EXPECT_TRUE(torch::equal(seen.masked_select(kept), image.masked_select(kept)));
+  EXPECT_EQ(seen.masked_select(~kept).abs().max().item<double>(), 0.0);
+  const torch::Tensor merged = board.merge(image, -image);
+  EXPECT_TRUE(torch::equal(merged.masked_select(kept), image.masked_select(kept)));
+  EXPECT_TRUE(torch::equal(merged.masked_select(~kept), -image.masked_select(~kept)));
+  EXPECT_NEAR(board.sum_changed(torch::ones_like(image))[0].item<double>(), 2 * 8, 1e-12);
 }
 
 TEST(FlowLayers, MultiScaleWithLearnedPriorsInvertsWithTheAutogradLogDet) {
