@@ -11,6 +11,7 @@
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
+#include "train/adam.h"
 #include "models/diffusion/loss.h"
 #include "models/diffusion/mlp_net.h"
 #include "models/diffusion/precond.h"
@@ -67,7 +68,7 @@ Json mlp_train(const Runtime& runtime, int64_t batch, int64_t steps, int64_t war
   net->to(runtime.device);
   net->train();
   // As train_diffusion: AdamW without weight decay.
-  torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0));
+  zoo::train::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0));
   const dm::PrecondOptions precond{};  // edm, σ_data 0.5
   const dm::LossOptions loss{};      // edm: ln σ ~ N(−1.2, 1.2²)
   const dm::Network network = dm::as_network(net.ptr());

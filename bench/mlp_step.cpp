@@ -6,6 +6,7 @@
 
 #include "core/cli.h"
 #include "core/runtime.h"
+#include "train/adam.h"
 
 using namespace zoo;
 
@@ -19,7 +20,7 @@ int main(int argc, char** argv) {
                                 torch::nn::SiLU(), torch::nn::Linear(256, 256), torch::nn::SiLU(),
                                 torch::nn::Linear(256, 10));
     model->to(runtime.device);
-    torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
+    zoo::train::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
     const torch::Tensor x = torch::randn({256, 64}, runtime.device), y = torch::randn({256, 10}, runtime.device);
     auto step = [&] {
       optimizer.zero_grad();

@@ -16,6 +16,7 @@
 #include "models/nn/metric_losses.h"
 #include "models/nn/sync_batch_norm.h"
 #include "models/registry.h"
+#include "train/adam.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
 #include "weights/checkpoint.h"
@@ -53,7 +54,7 @@ Cli make_cli() {
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Json& o, const std::vector<torch::Tensor>& parameters) {
   const std::string name = o["optimizer"];
   const double lr = o["lr"], wd = o["weight_decay"], momentum = o["momentum"];
-  if (name == "adamw") return std::make_unique<torch::optim::AdamW>(parameters, torch::optim::AdamWOptions(lr).weight_decay(wd));
+  if (name == "adamw") return std::make_unique<train::AdamW>(parameters, torch::optim::AdamWOptions(lr).weight_decay(wd));
   if (name == "sgd")
     return std::make_unique<torch::optim::SGD>(
         parameters, torch::optim::SGDOptions(lr).momentum(momentum).nesterov(true).weight_decay(wd));

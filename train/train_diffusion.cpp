@@ -13,6 +13,7 @@
 #include "data/spec.h"
 #include "models/diffusion/generate.h"
 #include "models/diffusion/loss.h"
+#include "train/adam.h"
 #include "train/diffusion_io.h"
 #include "train/sample_picture.h"
 #include "train/sample_metrics.h"
@@ -198,7 +199,7 @@ int run(int argc, char** argv) {
 
   const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
 
-  torch::optim::AdamW optimizer(net.parameters(), torch::optim::AdamWOptions(options["lr"].get<double>()).weight_decay(0));
+  train::AdamW optimizer(net.parameters(), torch::optim::AdamWOptions(options["lr"].get<double>()).weight_decay(0));
   const int64_t per_epoch = loader.batches_per_epoch();
   train::TrainerOptions trainer_options = train::epoch_trainer_options(options, per_epoch, runtime.device);
   trainer_options.grad_clip = options["grad_clip"];

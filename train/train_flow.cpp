@@ -10,6 +10,7 @@
 #include "core/seed.h"
 #include "data/spec.h"
 #include "models/flows/flow_model.h"
+#include "train/adam.h"
 #include "train/flow_io.h"
 #include "train/sample_metrics.h"
 #include "train/sample_picture.h"
@@ -64,7 +65,7 @@ int run(int argc, char** argv) {
 
   const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
 
-  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(options["lr"].get<double>()));
+  train::Adam optimizer(model->parameters(), torch::optim::AdamOptions(options["lr"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
   train::TrainerOptions trainer_options = train::epoch_trainer_options(options, per_epoch, runtime.device);
   trainer_options.grad_clip = options["grad_clip"];

@@ -14,6 +14,7 @@
 #include "models/nn/eval_mode.h"
 #include "models/nn/metric_losses.h"
 #include "models/tabular/tabular_net.h"
+#include "train/adam.h"
 #include "train/trainer.h"
 
 using namespace zoo;
@@ -119,8 +120,8 @@ int run(int argc, char** argv) {
 
   RunDir run = train::open_run_dir(options, *group);
   const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
-  torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(options["lr"].get<double>())
-                                                       .weight_decay(options["weight_decay"].get<double>()));
+  train::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(options["lr"].get<double>())
+                                                .weight_decay(options["weight_decay"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
   train::TrainerOptions trainer_options = train::epoch_trainer_options(options, per_epoch, runtime.device);
   trainer_options.autocast = false;  // a small MLP: nothing to gain

@@ -11,6 +11,7 @@
 #include "data/spec.h"
 #include "models/nn/eval_mode.h"
 #include "models/nn/reparam.h"
+#include "train/adam.h"
 #include "train/sample_picture.h"
 #include "train/trainer.h"
 #include "train/vae_evaluation.h"
@@ -74,7 +75,7 @@ int run(int argc, char** argv) {
 
   RunDir run = train::open_run_dir(options, *group);
   const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
-  torch::optim::Adam optimizer(vae->parameters(), torch::optim::AdamOptions(options["lr"].get<double>()));
+  train::Adam optimizer(vae->parameters(), torch::optim::AdamOptions(options["lr"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
   train::TrainerOptions trainer_options = train::epoch_trainer_options(options, per_epoch, runtime.device);
   trainer_options.autocast = false;

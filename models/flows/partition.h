@@ -27,23 +27,17 @@ class Partition {
   // Per-example sum of a per-element log-scale over the changed elements only.
   torch::Tensor sum_changed(const torch::Tensor& per_element) const;
 
-  int64_t conditioner_channels() const { return keep_.size(); }
-  int64_t changed_channels() const { return change_.size(); }
+  int64_t conditioner_channels() const { return conditioner_channels_; }
+  int64_t changed_channels() const { return changed_channels_; }
 
  private:
-  // Every index partition is a strided slice of dim 1 (halves: step 1; odd/even: step 2),
-  // so it is taken as a view: no index tensor to move to the data's device on every call,
-  // which on CUDA is a synchronous host-to-device copy per coupling.
-  struct Slice {
-    int64_t start = 0, end = 0, step = 1;
-    int64_t size() const { return (end - start + step - 1) / step; }
-    torch::Tensor of(const torch::Tensor& x) const { return x.slice(1, start, end, step); }
-  };
-  // Moves the masks to x's device and dtype when they differ: once, not on every call.
+  // Moves the indices or masks to x's device (and the masks to its dtype) when they differ:
+  // once, not on every call, where each move to a GPU would be a synchronous copy.
   void follow(const torch::Tensor& x) const;
 
-  Slice keep_, change_;                 // index partition
+  mutable torch::Tensor keep_, change_;  // index partition: int64 indices along dim 1
   mutable torch::Tensor mask_, unmask_;  // mask partition: 1 where kept (and where changed), [1, 1, H, W]
+  int64_t conditioner_channels_ = 0, changed_channels_ = 0;
 };
 
 }  // namespace zoo::flows
