@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/runtime.h"
 #include "models/flows/flow_model.h"
+#include "train/adam.h"
 
 using namespace zoo;
 
@@ -27,7 +28,7 @@ flows::FlowModel image_flow(const std::string& model) {
 Json nice_train(const Runtime& runtime, int64_t batch, int64_t steps) {
   flows::FlowModel model = image_flow("nice");
   model->to(runtime.device);
-  torch::optim::Adam adam(model->parameters(), 1e-3);
+  train::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-3));
   const torch::Tensor x = (torch::randint(0, 256, {batch, 1, 28, 28}).to(torch::kFloat) / 255).to(runtime.device);
   bench::Stopwatch watch(runtime.device);
   for (int64_t step = 0; step < 3 + steps; ++step) {
