@@ -11,13 +11,13 @@
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
-#include "train/adam.h"
 #include "models/diffusion/loss.h"
 #include "models/diffusion/mlp_net.h"
 #include "models/diffusion/precond.h"
 #include "models/diffusion/samplers.h"
 #include "models/diffusion/schedule.h"
 #include "models/diffusion/unet.h"
+#include "train/adam.h"
 
 using namespace zoo;
 namespace dm = zoo::diffusion;

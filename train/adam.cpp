@@ -24,13 +24,12 @@ typename States::key_type state_key(const States&, const torch::Tensor& p) {
   }
 }
 
+template <typename Options>
 bool foreach_applies(const torch::optim::Optimizer& optimizer, std::optional<bool> foreach) {
   if (foreach == false) return false;
   bool all_cuda = true;
   for (const auto& group : optimizer.param_groups()) {
-    const auto* adam = dynamic_cast<const torch::optim::AdamOptions*>(&group.options());
-    const auto* adamw = dynamic_cast<const torch::optim::AdamWOptions*>(&group.options());
-    if ((adam && adam->amsgrad()) || (adamw && adamw->amsgrad())) return false;
+    if (static_cast<const Options&>(group.options()).amsgrad()) return false;
     for (const torch::Tensor& p : group.params()) {
       if (!p.grad().defined()) continue;
       if (p.grad().is_sparse()) return false;
@@ -114,7 +113,7 @@ torch::Tensor MultiTensor<Base, Options>::step(typename Base::LossClosure closur
   constexpr bool decoupled = std::is_same_v<Base, torch::optim::AdamW>;  // AdamW's weight decay
   using State = std::conditional_t<decoupled, torch::optim::AdamWParamState, torch::optim::AdamParamState>;
   const torch::Tensor loss = evaluate(closure);
-  if (foreach_applies(*this, foreach_))
+  if (foreach_applies<Options>(*this, foreach_))
     foreach_step<Options, State>(*this, decoupled);
   else
     Base::step();
