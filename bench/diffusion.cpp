@@ -2,7 +2,8 @@
 //   unet_sample  Heun sampling (EDM Algorithm 1, karras schedule over [0.002, 80], ρ = 7) of
 //                a batch of 28x28 images from the default U-Net (32 channels, mult 1-2-2,
 //                2 blocks, attention at 7x7), EDM preconditioning, inference mode
-//   mlp_train    EDM-loss training steps of the 2-D MLP denoiser (3 x 256), AdamW, batch 512
+//   mlp_train    EDM-loss training steps of the 2-D MLP denoiser (3 x 256), AdamW, batch 512,
+//                and the rate its matrix products alone allow (matmul_floor_steps_per_second)
 // Prints the rate, the parameter count and peak resident memory as JSON; bench/run.sh runs
 // the same networks rebuilt in PyTorch (bench/diffusion.py) and prints the ratio.
 #include <string>
@@ -62,6 +63,35 @@ Json unet_sample(const Runtime& runtime, int64_t batch, int64_t steps, int64_t r
               {"samples_per_second", static_cast<double>(batch * repeats) / seconds}};
 }
 
+// The rate of the step's matrix products alone, timed apart with the same BLAS and threads:
+// for every Linear the forward product and the weight gradient, and the input gradient
+// except where the input needs none (the data, and the noise embedding). No implementation
+// of this step in float32 on this machine runs faster than this.
+double matmul_floor(const torch::nn::Module& net, int64_t batch, int64_t steps, const torch::Device& device) {
+  struct Product {
+    torch::Tensor a, b;
+  };
+  std::vector<Product> products;
+  for (const auto& item : net.named_modules("", false)) {
+    const std::string& name = item.key();
+    const auto* linear = item.value()->as<torch::nn::Linear>();
+    if (!linear) continue;
+    const int64_t in = linear->options.in_features(), out = linear->options.out_features();
+    const auto o = torch::TensorOptions(device);
+    products.push_back({torch::randn({batch, in}, o), torch::randn({in, out}, o)});   // forward
+    products.push_back({torch::randn({out, batch}, o), torch::randn({batch, in}, o)});  // weight gradient
+    if (name != "input" && name != "embedding_mlp.0")
+      products.push_back({torch::randn({batch, out}, o), torch::randn({out, in}, o)});  // input gradient
+  }
+  auto step = [&] {
+    for (const Product& p : products) torch::mm(p.a, p.b);
+  };
+  for (int64_t i = 0; i < 10; ++i) step();
+  const bench::Stopwatch watch(device);
+  for (int64_t i = 0; i < steps; ++i) step();
+  return static_cast<double>(steps) / watch.seconds();
+}
+
 // `steps` timed training steps after `warmup` untimed ones, on fresh N(0, σ_data²) data.
 Json mlp_train(const Runtime& runtime, int64_t batch, int64_t steps, int64_t warmup) {
   dm::MlpNet net(dm::MlpNetOptions{});  // features 2, hidden 256, 3 blocks, embedding 64
@@ -86,7 +116,8 @@ Json mlp_train(const Runtime& runtime, int64_t batch, int64_t steps, int64_t war
   return Json{{"parameters", bench::count_parameters(*net)},
               {"batch", batch},
               {"steps", steps},
-              {"steps_per_second", static_cast<double>(steps) / seconds}};
+              {"steps_per_second", static_cast<double>(steps) / seconds},
+              {"matmul_floor_steps_per_second", matmul_floor(*net, batch, steps, runtime.device)}};
 }
 
 }  // namespace

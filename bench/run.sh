@@ -44,17 +44,20 @@ done
 
 echo
 # Rows of zoo against its PyTorch twin: bench_NAME and NAME.py, which rebuild the same
-# networks layer by layer (equal parameter counts say so). Args: NAME WORKLOAD:RATE_FIELD...
+# networks layer by layer (equal parameter counts say so).
+# Args: NAME WORKLOAD:RATE_FIELD[:BATCH]... (no BATCH: the workload's own)
 twin_rows() {
-  local name=$1 spec workload rate_field unit zoo pt
+  local name=$1 spec workload rate_field batch label unit zoo pt extra
   shift
   for spec in "$@"; do
-    workload=${spec%%:*} rate_field=${spec#*:}
+    IFS=: read -r workload rate_field batch <<<"$spec"
+    label=$workload extra=()
+    [ -n "$batch" ] && label="$workload/$batch" extra=(--batch "$batch")
     unit=steps/s
     [ "$rate_field" = samples_per_second ] && unit=samples/s
-    zoo=$("$bin/bench_$name" --workload "$workload" --device "$device" --threads "$cores")
-    pt=$("$python" "$here/$name.py" --workload "$workload" --device "$device" --threads "$cores")
-    awk -v w="$workload" -v t="$cores" -v u="$unit" -v z="$(echo "$zoo" | field "$rate_field")" -v p="$(echo "$pt" | field "$rate_field")" \
+    zoo=$("$bin/bench_$name" --workload "$workload" --device "$device" --threads "$cores" "${extra[@]}")
+    pt=$("$python" "$here/$name.py" --workload "$workload" --device "$device" --threads "$cores" "${extra[@]}")
+    awk -v w="$label" -v t="$cores" -v u="$unit" -v z="$(echo "$zoo" | field "$rate_field")" -v p="$(echo "$pt" | field "$rate_field")" \
         -v zp="$(echo "$zoo" | field parameters)" -v pp="$(echo "$pt" | field parameters)" \
         -v zm="$(echo "$zoo" | field peak_rss_mb)" -v pm="$(echo "$pt" | field peak_rss_mb)" \
       'BEGIN { printf "%-11s  %7s  %-9s  %8.1f  %12.1f  %5.2f  %10d  %14d  %11.0f  %15.0f\n", w, t, u, z, p, z / p, zp, pp, zm, pm }'
@@ -62,5 +65,5 @@ twin_rows() {
 }
 
 echo "workload     threads  unit        zoo rate  pytorch rate  ratio  zoo params  pytorch params  zoo peak MB  pytorch peak MB"
-twin_rows diffusion unet_sample:samples_per_second mlp_train:steps_per_second
+twin_rows diffusion unet_sample:samples_per_second mlp_train:steps_per_second mlp_train:steps_per_second:64
 twin_rows flows nice_train:steps_per_second glow_sample:samples_per_second

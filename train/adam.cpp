@@ -1,5 +1,8 @@
 #include "train/adam.h"
 
+#include "core/error.h"
+#include "train/adam_cpu_kernel.h"
+
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -24,25 +27,55 @@ typename States::key_type state_key(const States&, const torch::Tensor& p) {
   }
 }
 
+// A parameter the fused CPU loop can update in place: its elements and its gradient's form
+// one dense block of floats or doubles.
+bool fusable(const torch::Tensor& p) {
+  const torch::Tensor& g = p.grad();
+  const auto type = p.scalar_type();
+  return p.is_cpu() && (type == torch::kFloat || type == torch::kDouble) && p.layout() == torch::kStrided &&
+         p.is_non_overlapping_and_dense() && g.layout() == torch::kStrided && g.scalar_type() == type;
+}
+
 template <typename Options>
-bool foreach_applies(const torch::optim::Optimizer& optimizer, std::optional<bool> foreach) {
-  if (foreach == false) return false;
-  bool all_cuda = true;
+AdamKernel choose_kernel(const torch::optim::Optimizer& optimizer, std::optional<AdamKernel> requested) {
+  if (requested == AdamKernel::per_tensor) return AdamKernel::per_tensor;
+  bool all_cuda = true, all_fusable = true, amsgrad = false;
   for (const auto& group : optimizer.param_groups()) {
-    if (static_cast<const Options&>(group.options()).amsgrad()) return false;
+    amsgrad = amsgrad || static_cast<const Options&>(group.options()).amsgrad();
     for (const torch::Tensor& p : group.params()) {
       if (!p.grad().defined()) continue;
-      if (p.grad().is_sparse()) return false;
+      if (p.grad().is_sparse()) return AdamKernel::per_tensor;  // LibTorch's update reports it
       all_cuda = all_cuda && p.is_cuda();
+      all_fusable = all_fusable && fusable(p);
     }
   }
-  return foreach == true || all_cuda;
+  if (requested == AdamKernel::fused && !all_fusable)
+    throw Error("fused Adam updates dense float or double CPU tensors only; use the foreach or per-tensor update",
+                ErrorKind::usage);
+  if (requested == AdamKernel::fused || (!requested && all_fusable)) return AdamKernel::fused;
+  if (amsgrad) return AdamKernel::per_tensor;
+  return requested == AdamKernel::foreach || all_cuda ? AdamKernel::foreach : AdamKernel::per_tensor;
 }
 
 torch::Tensor evaluate(const torch::optim::Optimizer::LossClosure& closure) {
   if (!closure) return {};
   at::AutoGradMode enable_grad(true);
   return closure();
+}
+
+// A parameter's state, made as LibTorch makes it on the parameter's first step.
+template <typename State>
+State& state_of(torch::optim::Optimizer& optimizer, const torch::Tensor& p, bool amsgrad) {
+  auto& states = optimizer.state();
+  auto& slot = states[state_key(states, p)];
+  if (!slot) {
+    auto fresh = std::make_unique<State>();
+    fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    if (amsgrad) fresh->max_exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    slot = std::move(fresh);
+  }
+  return static_cast<State&>(*slot);
 }
 
 struct Moments {
@@ -75,21 +108,13 @@ void update(Moments& m, int64_t step, const Options& options, bool decoupled) {
 template <typename Options, typename State>
 void foreach_step(torch::optim::Optimizer& optimizer, bool decoupled) {
   torch::NoGradGuard no_grad;
-  auto& states = optimizer.state();
   for (auto& group : optimizer.param_groups()) {
     const auto& options = static_cast<const Options&>(group.options());
     // Parameters with the same step count share their bias corrections: one update each.
     std::map<int64_t, Moments> by_step;
     for (const torch::Tensor& p : group.params()) {
       if (!p.grad().defined()) continue;
-      auto& slot = states[state_key(states, p)];
-      if (!slot) {
-        auto fresh = std::make_unique<State>();
-        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-        slot = std::move(fresh);
-      }
-      auto& state = static_cast<State&>(*slot);
+      State& state = state_of<State>(optimizer, p, false);
       state.step(state.step() + 1);
       Moments& m = by_step[state.step()];
       m.params.push_back(p);
@@ -102,25 +127,60 @@ void foreach_step(torch::optim::Optimizer& optimizer, bool decoupled) {
   }
 }
 
+// t with p's strides: itself when it has them, else a copy (a gradient or a loaded state
+// laid out differently), so that the fused loop can walk all of them as one array.
+torch::Tensor laid_out_like(const torch::Tensor& t, const torch::Tensor& p) {
+  return t.strides() == p.strides() ? t : torch::empty_like(p).copy_(t);
+}
+
+template <typename Options, typename State>
+void fused_step(torch::optim::Optimizer& optimizer, bool decoupled) {
+  torch::NoGradGuard no_grad;
+  for (auto& group : optimizer.param_groups()) {
+    const auto& options = static_cast<const Options&>(group.options());
+    const auto [beta1, beta2] = options.betas();
+    for (const torch::Tensor& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      State& state = state_of<State>(optimizer, p, options.amsgrad());
+      state.step(state.step() + 1);
+      state.exp_avg(laid_out_like(state.exp_avg(), p));
+      state.exp_avg_sq(laid_out_like(state.exp_avg_sq(), p));
+      if (options.amsgrad()) state.max_exp_avg_sq(laid_out_like(state.max_exp_avg_sq(), p));
+      const torch::Tensor grad = laid_out_like(p.grad(), p);
+      const AdamScalars scalars{options.lr(), beta1, beta2, options.eps(), options.weight_decay(),
+                                1 - std::pow(beta1, state.step()), 1 - std::pow(beta2, state.step()), decoupled};
+      AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adam_cpu_kernel", [&] {
+        adam_cpu_kernel(p.data_ptr<scalar_t>(), grad.data_ptr<scalar_t>(), state.exp_avg().template data_ptr<scalar_t>(),
+                        state.exp_avg_sq().template data_ptr<scalar_t>(),
+                        options.amsgrad() ? state.max_exp_avg_sq().template data_ptr<scalar_t>() : nullptr, p.numel(),
+                        scalars);
+      });
+    }
+  }
+}
+
 }  // namespace
 
 template <typename Base, typename Options>
-MultiTensor<Base, Options>::MultiTensor(std::vector<torch::Tensor> parameters, Options options, std::optional<bool> foreach)
-    : Base(std::move(parameters), options), foreach_(foreach) {}
+AdamFamily<Base, Options>::AdamFamily(std::vector<torch::Tensor> parameters, Options options,
+                                      std::optional<AdamKernel> kernel)
+    : Base(std::move(parameters), options), kernel_(kernel) {}
 
 template <typename Base, typename Options>
-torch::Tensor MultiTensor<Base, Options>::step(typename Base::LossClosure closure) {
+torch::Tensor AdamFamily<Base, Options>::step(typename Base::LossClosure closure) {
   constexpr bool decoupled = std::is_same_v<Base, torch::optim::AdamW>;  // AdamW's weight decay
   using State = std::conditional_t<decoupled, torch::optim::AdamWParamState, torch::optim::AdamParamState>;
   const torch::Tensor loss = evaluate(closure);
-  if (foreach_applies<Options>(*this, foreach_))
-    foreach_step<Options, State>(*this, decoupled);
-  else
-    Base::step();
+  last_kernel_ = choose_kernel<Options>(*this, kernel_);
+  switch (last_kernel_) {
+    case AdamKernel::fused: fused_step<Options, State>(*this, decoupled); break;
+    case AdamKernel::foreach: foreach_step<Options, State>(*this, decoupled); break;
+    case AdamKernel::per_tensor: Base::step(); break;
+  }
   return loss;
 }
 
-template class MultiTensor<torch::optim::Adam, torch::optim::AdamOptions>;
-template class MultiTensor<torch::optim::AdamW, torch::optim::AdamWOptions>;
+template class AdamFamily<torch::optim::Adam, torch::optim::AdamOptions>;
+template class AdamFamily<torch::optim::AdamW, torch::optim::AdamWOptions>;
 
 }  // namespace zoo::train

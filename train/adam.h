@@ -1,13 +1,16 @@
 #pragma once
-// Adam and AdamW that can update every parameter at once with multi-tensor ("foreach")
-// kernels, as PyTorch does by default on CUDA. LibTorch's own optimizers launch about
-// eight kernels per parameter tensor; at the batch sizes of a small model on a GPU those
-// launches, not the arithmetic, set the step time. These are torch::optim::Adam and AdamW
-// with the same options, per-parameter state and checkpoints, and the update is the same
-// sequence of operations on lists of tensors, so the CPU gives identical results either way.
-//
-// foreach: unset = only when every parameter is on CUDA (PyTorch's default), true, false.
-// AMSGrad and sparse gradients always take LibTorch's per-tensor update.
+// Adam and AdamW with faster updates than LibTorch's, which launches about eight kernels per
+// parameter tensor: on a GPU those launches, not the arithmetic, set a small model's step
+// time, and on the CPU the eight passes over memory do. These are torch::optim::Adam and
+// AdamW with the same options, per-parameter state and checkpoints; only the update differs:
+//   per_tensor  LibTorch's own
+//   foreach     the same sequence of operations on lists of tensors (multi-tensor kernels),
+//               PyTorch's default on CUDA; identical results
+//   fused       one pass over each parameter's elements on the CPU (train/adam_cpu_kernel.h),
+//               as PyTorch's fused=True; equal up to the rounding of fused multiply-adds
+// Unset, the kernel is fused when every parameter is a dense float or double CPU tensor,
+// foreach when every one is on CUDA, and LibTorch's otherwise. Sparse gradients always take
+// LibTorch's update, and so does AMSGrad unless fused.
 #include <torch/torch.h>
 
 #include <optional>
@@ -15,17 +18,22 @@
 
 namespace zoo::train {
 
+enum class AdamKernel { per_tensor, foreach, fused };
+
 template <typename Base, typename Options>
-class MultiTensor : public Base {
+class AdamFamily : public Base {
  public:
-  MultiTensor(std::vector<torch::Tensor> parameters, Options options, std::optional<bool> foreach = std::nullopt);
+  AdamFamily(std::vector<torch::Tensor> parameters, Options options, std::optional<AdamKernel> kernel = std::nullopt);
   torch::Tensor step(typename Base::LossClosure closure = nullptr) override;
+  // The kernel the last step ran (per_tensor before the first step).
+  AdamKernel last_kernel() const { return last_kernel_; }
 
  private:
-  std::optional<bool> foreach_;
+  std::optional<AdamKernel> kernel_;
+  AdamKernel last_kernel_ = AdamKernel::per_tensor;
 };
 
-using Adam = MultiTensor<torch::optim::Adam, torch::optim::AdamOptions>;
-using AdamW = MultiTensor<torch::optim::AdamW, torch::optim::AdamWOptions>;
+using Adam = AdamFamily<torch::optim::Adam, torch::optim::AdamOptions>;
+using AdamW = AdamFamily<torch::optim::AdamW, torch::optim::AdamWOptions>;
 
 }  // namespace zoo::train
