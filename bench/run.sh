@@ -60,10 +60,10 @@ twin_rows() {
     awk -v w="$label" -v t="$cores" -v u="$unit" -v z="$(echo "$zoo" | field "$rate_field")" -v p="$(echo "$pt" | field "$rate_field")" \
         -v zp="$(echo "$zoo" | field parameters)" -v pp="$(echo "$pt" | field parameters)" \
         -v zm="$(echo "$zoo" | field peak_rss_mb)" -v pm="$(echo "$pt" | field peak_rss_mb)" \
-      'BEGIN { printf "%-11s  %7s  %-9s  %8.1f  %12.1f  %5.2f  %10d  %14d  %11.0f  %15.0f\n", w, t, u, z, p, z / p, zp, pp, zm, pm }'
+      'BEGIN { printf "%-12s  %7s  %-9s  %8.1f  %12.1f  %5.2f  %10d  %14d  %11.0f  %15.0f\n", w, t, u, z, p, z / p, zp, pp, zm, pm }'
   done
 }
 
-echo "workload     threads  unit        zoo rate  pytorch rate  ratio  zoo params  pytorch params  zoo peak MB  pytorch peak MB"
+echo "workload      threads  unit        zoo rate  pytorch rate  ratio  zoo params  pytorch params  zoo peak MB  pytorch peak MB"
 twin_rows diffusion unet_sample:samples_per_second mlp_train:steps_per_second mlp_train:steps_per_second:64
 twin_rows flows nice_train:steps_per_second glow_sample:samples_per_second
