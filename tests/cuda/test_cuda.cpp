@@ -3,6 +3,7 @@
 
 #include "core/autocast.h"
 #include "core/device.h"
+#include "core/error.h"
 #include "core/seed.h"
 #include "models/diffusion/generate.h"
 #include "models/efficientnet/config.h"
@@ -114,8 +115,12 @@ TEST(Cuda, MultiTensorAdamWFollowsLibTorchsOnTheCpu) {
     loss(gpu, x.cuda()).backward();
     reference.step();
     ours.step();
+    EXPECT_EQ(ours.last_kernel(), zoo::train::AdamKernel::foreach);
   }
   for (size_t i = 0; i < cpu.size(); ++i) EXPECT_TRUE(torch::allclose(gpu[i].cpu(), cpu[i], 1e-5, 1e-6)) << i;
+  // The fused update is a CPU loop: asked for on the GPU, it says so instead of reading device memory.
+  zoo::train::AdamW fused(gpu, options, zoo::train::AdamKernel::fused);
+  EXPECT_THROW(fused.step(), zoo::Error);
 }
 
 TEST(Cuda, FlowsScoreAndInvertOnTheGpuAsOnTheCpu) {
