@@ -1,13 +1,13 @@
 #include "train/adam.h"
 
-#include "core/error.h"
-#include "train/adam_cpu_kernel.h"
-
 #include <cmath>
 #include <map>
 #include <sstream>
 #include <string>
 #include <type_traits>
+
+#include "core/error.h"
+#include "train/adam_cpu_kernel.h"
 
 namespace zoo::train {
 
