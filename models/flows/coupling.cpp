@@ -39,12 +39,21 @@ FlowResult CouplingImpl::forward(const torch::Tensor& x) {
   return {partition_.merge(x, x2 * log_scale.exp() + shift), partition_.sum_changed(log_scale)};
 }
 
-FlowResult CouplingImpl::inverse(const torch::Tensor& y) {
-  // The kept part of y is the kept part of x, so the parameters are the forward ones.
-  const auto [shift, log_scale] = parameters(y);
+// The kept part of y is the kept part of x, so the parameters are the forward ones.
+torch::Tensor CouplingImpl::undo(const torch::Tensor& y, const torch::Tensor& shift, const torch::Tensor& log_scale) {
   const torch::Tensor y2 = partition_.changed(y);
-  if (!log_scale.defined()) return {partition_.merge(y, y2 - shift), torch::zeros({y.size(0)}, y.options())};
-  return {partition_.merge(y, (y2 - shift) * (-log_scale).exp()), -partition_.sum_changed(log_scale)};
+  return partition_.merge(y, log_scale.defined() ? (y2 - shift) * (-log_scale).exp() : y2 - shift);
+}
+
+FlowResult CouplingImpl::inverse(const torch::Tensor& y) {
+  const auto [shift, log_scale] = parameters(y);
+  return {undo(y, shift, log_scale),
+          log_scale.defined() ? -partition_.sum_changed(log_scale) : torch::zeros({y.size(0)}, y.options())};
+}
+
+torch::Tensor CouplingImpl::invert(const torch::Tensor& y) {
+  const auto [shift, log_scale] = parameters(y);
+  return undo(y, shift, log_scale);
 }
 
 }  // namespace zoo::flows

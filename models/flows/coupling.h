@@ -27,8 +27,11 @@ class CouplingImpl : public TransformImpl {
   CouplingImpl(const std::vector<int64_t>& shape, CouplingOptions options);
   FlowResult forward(const torch::Tensor& x) override;
   FlowResult inverse(const torch::Tensor& y) override;
+  torch::Tensor invert(const torch::Tensor& y) override;
 
  private:
+  // x from y and the parameters (computed from y's kept part, which is x's).
+  torch::Tensor undo(const torch::Tensor& y, const torch::Tensor& shift, const torch::Tensor& log_scale);
   // (shift, log-scale) of the changed part, from the kept part; log-scale undefined for
   // additive couplings.
   std::pair<torch::Tensor, torch::Tensor> parameters(const torch::Tensor& x);

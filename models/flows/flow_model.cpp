@@ -121,7 +121,7 @@ torch::Tensor FlowModelImpl::encode(const torch::Tensor& x) { return transform_-
 
 torch::Tensor FlowModelImpl::decode(const torch::Tensor& z) {
   const torch::Tensor any = parameters().front();
-  return postprocess(transform_->inverse(z.to(any.device(), any.scalar_type())).output);
+  return postprocess(transform_->invert(z.to(any.device(), any.scalar_type())));
 }
 
 torch::Tensor FlowModelImpl::draw_latents(int64_t n, double temperature) {

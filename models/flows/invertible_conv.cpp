@@ -22,14 +22,30 @@ InvertibleConv1x1Impl::InvertibleConv1x1Impl(const std::vector<int64_t>& shape, 
   log_s_ = register_parameter("log_s", s.abs().log().to(torch::kFloat));
 }
 
-torch::Tensor InvertibleConv1x1Impl::weight() const {
-  if (!lu_) return weight_;
+InvertibleConv1x1Impl::Factors InvertibleConv1x1Impl::factors() const {
   const int64_t c = lower_.size(0);
   const torch::Tensor eye = torch::eye(c, lower_.options());
   // The masks keep the optimiser's updates from leaking outside the triangles.
-  const torch::Tensor l = lower_.tril(-1) + eye;
-  const torch::Tensor u = upper_.triu(1) + torch::diag(sign_s_ * log_s_.exp());
-  return permutation_.matmul(l).matmul(u);
+  return {permutation_, lower_.tril(-1) + eye, upper_.triu(1) + torch::diag(sign_s_ * log_s_.exp())};
+}
+
+torch::Tensor InvertibleConv1x1Impl::weight() const {
+  if (!lu_) return weight_;
+  const Factors f = factors();
+  return f.p.matmul(f.l).matmul(f.u);
+}
+
+// In float64: float32 inverses of a long chain of these drift visibly. The LU form inverts
+// by two triangular solves, W⁻¹ = U⁻¹·L⁻¹·Pᵀ; a general inverse also checks its pivots,
+// which on a GPU copies a flag to the host and waits for it, once per layer and sample.
+torch::Tensor InvertibleConv1x1Impl::inverse_weight() const {
+  if (!lu_) return torch::inverse(weight_.to(torch::kDouble));
+  const Factors f = factors();
+  const torch::Tensor eye = torch::eye(f.l.size(0), f.l.options().dtype(torch::kDouble));
+  const torch::Tensor l_inv = torch::linalg_solve_triangular(f.l.to(torch::kDouble), eye, /*upper=*/false, /*left=*/true,
+                                                                  /*unitriangular=*/true);
+  const torch::Tensor u_inv = torch::linalg_solve_triangular(f.u.to(torch::kDouble), eye, /*upper=*/true);
+  return u_inv.matmul(l_inv).matmul(f.p.to(torch::kDouble).t());
 }
 
 torch::Tensor InvertibleConv1x1Impl::log_abs_det() const {
@@ -48,9 +64,9 @@ FlowResult InvertibleConv1x1Impl::forward(const torch::Tensor& x) {
 }
 
 FlowResult InvertibleConv1x1Impl::inverse(const torch::Tensor& y) {
-  // Inverted in float64: float32 inverses of a long chain of these drift visibly.
-  const torch::Tensor w_inv = torch::inverse(weight().to(torch::kDouble)).to(y.scalar_type());
-  return {mix(y, w_inv), same_for_batch(-log_abs_det().to(y.scalar_type()) * positions(y), y.size(0))};
+  return {invert(y), same_for_batch(-log_abs_det().to(y.scalar_type()) * positions(y), y.size(0))};
 }
+
+torch::Tensor InvertibleConv1x1Impl::invert(const torch::Tensor& y) { return mix(y, inverse_weight().to(y.scalar_type())); }
 
 }  // namespace zoo::flows

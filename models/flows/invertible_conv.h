@@ -14,9 +14,15 @@ class InvertibleConv1x1Impl : public TransformImpl {
   InvertibleConv1x1Impl(const std::vector<int64_t>& shape, bool lu);
   FlowResult forward(const torch::Tensor& x) override;
   FlowResult inverse(const torch::Tensor& y) override;
+  torch::Tensor invert(const torch::Tensor& y) override;
   torch::Tensor weight() const;  // W, [C, C]
 
  private:
+  struct Factors {
+    torch::Tensor p, l, u;  // W = P·L·U
+  };
+  Factors factors() const;          // LU form only
+  torch::Tensor inverse_weight() const;  // W⁻¹ in float64
   torch::Tensor log_abs_det() const;
   static torch::Tensor mix(const torch::Tensor& x, const torch::Tensor& w);  // W applied per position
 

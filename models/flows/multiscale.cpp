@@ -83,7 +83,11 @@ FlowResult MultiScaleImpl::forward(const torch::Tensor& x) {
   return {torch::cat(parts, 1), log_det};
 }
 
-FlowResult MultiScaleImpl::inverse(const torch::Tensor& z) {
+FlowResult MultiScaleImpl::inverse(const torch::Tensor& z) { return run_inverse(z, true); }
+
+torch::Tensor MultiScaleImpl::invert(const torch::Tensor& z) { return run_inverse(z, false).output; }
+
+FlowResult MultiScaleImpl::run_inverse(const torch::Tensor& z, bool log_det) {
   const int64_t b = z.size(0);
   const size_t last = levels_.size() - 1;
   // z = [factored_0, factored_1, ..., last level's output].
@@ -92,12 +96,12 @@ FlowResult MultiScaleImpl::inverse(const torch::Tensor& z) {
   if (z.dim() != 2 || z.size(1) != offsets.back() + numel(shapes_.back()))
     throw Error("multi-scale flow: expected z [B, " + std::to_string(offsets.back() + numel(shapes_.back())) + "], got " +
                     c10::str(z.sizes()), ErrorKind::usage);
-  torch::Tensor log_det = torch::zeros({b}, z.options());
+  torch::Tensor total = log_det ? torch::zeros({b}, z.options()) : torch::Tensor();
   torch::Tensor h = z.slice(1, offsets.back()).reshape(batched(b, shapes_.back()));
   if (options_.top_prior) {
     const auto [mean, log_std] = top_prior();
     h = h * log_std.exp() + mean;
-    log_det = log_det + log_std.sum() * positions(h);
+    if (log_det) total = total + log_std.sum() * positions(h);
   }
   for (size_t i = last + 1; i-- > 0;) {
     if (i < last) {
@@ -107,15 +111,19 @@ FlowResult MultiScaleImpl::inverse(const torch::Tensor& z) {
       if (options_.split_prior) {
         const auto [mean, log_std] = split_prior(i, h);
         factored = factored * log_std.exp() + mean;
-        log_det = log_det + sum_per_example(log_std);
+        if (log_det) total = total + sum_per_example(log_std);
       }
       h = torch::cat({h, factored}, 1);
     }
-    FlowResult r = levels_[i]->inverse(h);
-    h = r.output;
-    log_det = log_det + r.log_det;
+    if (log_det) {
+      FlowResult r = levels_[i]->inverse(h);
+      h = r.output;
+      total = total + r.log_det;
+    } else {
+      h = levels_[i]->invert(h);
+    }
   }
-  return {h, log_det};
+  return {h, total};
 }
 
 }  // namespace zoo::flows

@@ -27,8 +27,11 @@ class MultiScaleImpl : public TransformImpl {
   MultiScaleImpl(std::vector<TransformPtr> levels, std::vector<std::vector<int64_t>> level_shapes, MultiScaleOptions options);
   FlowResult forward(const torch::Tensor& x) override;
   FlowResult inverse(const torch::Tensor& z) override;
+  torch::Tensor invert(const torch::Tensor& z) override;
 
  private:
+  // inverse, with the log-det only when `log_det` (else it is left undefined).
+  FlowResult run_inverse(const torch::Tensor& z, bool log_det);
   // (μ, log σ) of a factored half given the kept half, or of the top level.
   std::pair<torch::Tensor, torch::Tensor> split_prior(size_t level, const torch::Tensor& kept);
   std::pair<torch::Tensor, torch::Tensor> top_prior() const;

@@ -27,8 +27,10 @@ FlowResult DiagonalScalingImpl::forward(const torch::Tensor& x) {
 }
 
 FlowResult DiagonalScalingImpl::inverse(const torch::Tensor& y) {
-  return {y * (-log_scale_).exp(), same_for_batch(-log_scale_.sum() * positions(y), y.size(0))};
+  return {invert(y), same_for_batch(-log_scale_.sum() * positions(y), y.size(0))};
 }
+
+torch::Tensor DiagonalScalingImpl::invert(const torch::Tensor& y) { return y * (-log_scale_).exp(); }
 
 ActNormImpl::ActNormImpl(const std::vector<int64_t>& shape) {
   bias_ = register_parameter("bias", torch::zeros(per_channel_shape(shape)));
@@ -51,8 +53,10 @@ FlowResult ActNormImpl::forward(const torch::Tensor& x) {
 }
 
 FlowResult ActNormImpl::inverse(const torch::Tensor& y) {
-  return {y * (-log_scale_).exp() - bias_, same_for_batch(-log_scale_.sum() * positions(y), y.size(0))};
+  return {invert(y), same_for_batch(-log_scale_.sum() * positions(y), y.size(0))};
 }
+
+torch::Tensor ActNormImpl::invert(const torch::Tensor& y) { return y * (-log_scale_).exp() - bias_; }
 
 FlowBatchNormImpl::FlowBatchNormImpl(const std::vector<int64_t>& shape, double momentum, double eps)
     : momentum_(momentum), eps_(eps) {
@@ -76,10 +80,15 @@ FlowResult FlowBatchNormImpl::forward(const torch::Tensor& x) {
   return {(x - mean) * log_scale.exp() + beta_, same_for_batch(log_scale.sum() * positions(x), x.size(0))};
 }
 
+// Sampling and reconstruction run in eval mode: the running statistics.
+torch::Tensor FlowBatchNormImpl::eval_log_scale() const { return log_gamma_ - 0.5 * torch::log(running_var_ + eps_); }
+
 FlowResult FlowBatchNormImpl::inverse(const torch::Tensor& y) {
-  // Sampling and reconstruction run in eval mode: the running statistics.
-  const torch::Tensor log_scale = log_gamma_ - 0.5 * torch::log(running_var_ + eps_);
-  return {(y - beta_) * (-log_scale).exp() + running_mean_, same_for_batch(-log_scale.sum() * positions(y), y.size(0))};
+  return {invert(y), same_for_batch(-eval_log_scale().sum() * positions(y), y.size(0))};
+}
+
+torch::Tensor FlowBatchNormImpl::invert(const torch::Tensor& y) {
+  return (y - beta_) * (-eval_log_scale()).exp() + running_mean_;
 }
 
 }  // namespace zoo::flows

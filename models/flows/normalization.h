@@ -17,6 +17,7 @@ class DiagonalScalingImpl : public TransformImpl {
   explicit DiagonalScalingImpl(const std::vector<int64_t>& shape);
   FlowResult forward(const torch::Tensor& x) override;
   FlowResult inverse(const torch::Tensor& y) override;
+  torch::Tensor invert(const torch::Tensor& y) override;
 
  private:
   torch::Tensor log_scale_;
@@ -27,6 +28,7 @@ class ActNormImpl : public TransformImpl {
   explicit ActNormImpl(const std::vector<int64_t>& shape);
   FlowResult forward(const torch::Tensor& x) override;
   FlowResult inverse(const torch::Tensor& y) override;
+  torch::Tensor invert(const torch::Tensor& y) override;
   bool initialized() const { return initialized_.item<bool>(); }
 
  private:
@@ -38,8 +40,11 @@ class FlowBatchNormImpl : public TransformImpl {
   explicit FlowBatchNormImpl(const std::vector<int64_t>& shape, double momentum = 0.05, double eps = 1e-4);
   FlowResult forward(const torch::Tensor& x) override;
   FlowResult inverse(const torch::Tensor& y) override;
+  torch::Tensor invert(const torch::Tensor& y) override;
 
  private:
+  torch::Tensor eval_log_scale() const;  // with the running statistics
+
   torch::Tensor log_gamma_, beta_, running_mean_, running_var_;
   double momentum_, eps_;
 };

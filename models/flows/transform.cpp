@@ -36,4 +36,10 @@ FlowResult SequentialTransformImpl::inverse(const torch::Tensor& y) {
   return {h, log_det};
 }
 
+torch::Tensor SequentialTransformImpl::invert(const torch::Tensor& y) {
+  torch::Tensor h = y;
+  for (auto it = transforms_.rbegin(); it != transforms_.rend(); ++it) h = (*it)->invert(h);
+  return h;
+}
+
 }  // namespace zoo::flows

@@ -19,6 +19,8 @@ class TransformImpl : public torch::nn::Module {
  public:
   virtual FlowResult forward(const torch::Tensor& x) = 0;
   virtual FlowResult inverse(const torch::Tensor& y) = 0;
+  // inverse's output alone, for sampling: layers whose log-det costs work skip it.
+  virtual torch::Tensor invert(const torch::Tensor& y) { return inverse(y).output; }
 };
 using TransformPtr = std::shared_ptr<TransformImpl>;
 
@@ -37,6 +39,7 @@ class SequentialTransformImpl : public TransformImpl {
   explicit SequentialTransformImpl(std::vector<TransformPtr> transforms);
   FlowResult forward(const torch::Tensor& x) override;
   FlowResult inverse(const torch::Tensor& y) override;
+  torch::Tensor invert(const torch::Tensor& y) override;
   const std::vector<TransformPtr>& transforms() const { return transforms_; }
 
  private:
