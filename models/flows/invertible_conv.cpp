@@ -36,8 +36,8 @@ torch::Tensor InvertibleConv1x1Impl::weight() const {
 }
 
 // In float64: float32 inverses of a long chain of these drift visibly. The LU form inverts
-// by two triangular solves, W⁻¹ = U⁻¹·L⁻¹·Pᵀ; a general inverse also checks its pivots,
-// which on a GPU copies a flag to the host and waits for it, once per layer and sample.
+// by two triangular solves, W⁻¹ = U⁻¹·L⁻¹·Pᵀ; a general inverse also checks its result by
+// reading values back to the host, which on a GPU waits for the device, per layer and pass.
 torch::Tensor InvertibleConv1x1Impl::inverse_weight() const {
   if (!lu_) return torch::inverse(weight_.to(torch::kDouble));
   const Factors f = factors();
