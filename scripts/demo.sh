@@ -50,7 +50,7 @@ the classifier normalises with (mean 0.286, std 0.353 for Fashion-MNIST).
   classifier/         the EfficientNet run: metrics.jsonl (test top-1/top-5 each epoch),
                       loss.png, checkpoints/best.safetensors; try
                       $bin/classify --checkpoint $out/classifier --image some.png
-A 3-epoch run on a tenth of the data reaches about 66% test top-1 (chance: 10%).
+A 3-epoch run on a tenth of the data reaches about 63% test top-1 (chance: 10%).
   diffusion/          the diffusion run (samples/ holds its pictures during training);
   diffusion_samples.png  5,000 samples drawn with Heun's method (35 network evaluations)
   flow/               the Glow run (metrics.jsonl: test negative log-likelihood in nats);
