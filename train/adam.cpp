@@ -82,27 +82,32 @@ struct Moments {
   std::vector<torch::Tensor> params, grads, exp_avg, exp_avg_sq;
 };
 
+// The update's numbers for a parameter at `step`, as both the foreach and the fused update
+// use them.
+template <typename Options>
+AdamScalars scalars_at(const Options& options, int64_t step, bool decoupled) {
+  const auto [beta1, beta2] = options.betas();
+  return {options.lr(), beta1, beta2, options.eps(), options.weight_decay(),
+          1 - std::pow(beta1, step), 1 - std::pow(beta2, step), decoupled};
+}
+
 // One Adam update of tensors that share a step count, in LibTorch's order of operations.
 // Decoupled weight decay (AdamW) shrinks the weights; L2 (Adam) adds to the gradient.
-template <typename Options>
-void update(Moments& m, int64_t step, const Options& options, bool decoupled) {
-  const auto [beta1, beta2] = options.betas();
-  const double lr = options.lr(), weight_decay = options.weight_decay();
-  if (weight_decay != 0) {
-    if (decoupled)
-      at::_foreach_mul_(m.params, 1 - lr * weight_decay);
+void update(Moments& m, const AdamScalars& s) {
+  if (s.weight_decay != 0) {
+    if (s.decoupled)
+      at::_foreach_mul_(m.params, 1 - s.lr * s.weight_decay);
     else
-      m.grads = at::_foreach_add(m.grads, m.params, weight_decay);
+      m.grads = at::_foreach_add(m.grads, m.params, s.weight_decay);
   }
-  const double bias_correction1 = 1 - std::pow(beta1, step), bias_correction2 = 1 - std::pow(beta2, step);
-  at::_foreach_mul_(m.exp_avg, beta1);
-  at::_foreach_add_(m.exp_avg, m.grads, 1 - beta1);
-  at::_foreach_mul_(m.exp_avg_sq, beta2);
-  at::_foreach_addcmul_(m.exp_avg_sq, m.grads, m.grads, 1 - beta2);
+  at::_foreach_mul_(m.exp_avg, s.beta1);
+  at::_foreach_add_(m.exp_avg, m.grads, 1 - s.beta1);
+  at::_foreach_mul_(m.exp_avg_sq, s.beta2);
+  at::_foreach_addcmul_(m.exp_avg_sq, m.grads, m.grads, 1 - s.beta2);
   std::vector<torch::Tensor> denom = at::_foreach_sqrt(m.exp_avg_sq);
-  at::_foreach_div_(denom, std::sqrt(bias_correction2));
-  at::_foreach_add_(denom, options.eps());
-  at::_foreach_addcdiv_(m.params, m.exp_avg, denom, -lr / bias_correction1);
+  at::_foreach_div_(denom, std::sqrt(s.bias_correction2));
+  at::_foreach_add_(denom, s.eps);
+  at::_foreach_addcdiv_(m.params, m.exp_avg, denom, -s.lr / s.bias_correction1);
 }
 
 template <typename Options, typename State>
@@ -122,8 +127,7 @@ void foreach_step(torch::optim::Optimizer& optimizer, bool decoupled) {
       m.exp_avg.push_back(state.exp_avg());
       m.exp_avg_sq.push_back(state.exp_avg_sq());
     }
-    for (auto& [step, moments] : by_step)
-      update(moments, step, options, decoupled);
+    for (auto& [step, moments] : by_step) update(moments, scalars_at(options, step, decoupled));
   }
 }
 
@@ -138,7 +142,6 @@ void fused_step(torch::optim::Optimizer& optimizer, bool decoupled) {
   torch::NoGradGuard no_grad;
   for (auto& group : optimizer.param_groups()) {
     const auto& options = static_cast<const Options&>(group.options());
-    const auto [beta1, beta2] = options.betas();
     for (const torch::Tensor& p : group.params()) {
       if (!p.grad().defined()) continue;
       State& state = state_of<State>(optimizer, p, options.amsgrad());
@@ -147,8 +150,7 @@ void fused_step(torch::optim::Optimizer& optimizer, bool decoupled) {
       state.exp_avg_sq(laid_out_like(state.exp_avg_sq(), p));
       if (options.amsgrad()) state.max_exp_avg_sq(laid_out_like(state.max_exp_avg_sq(), p));
       const torch::Tensor grad = laid_out_like(p.grad(), p);
-      const AdamScalars scalars{options.lr(), beta1, beta2, options.eps(), options.weight_decay(),
-                                1 - std::pow(beta1, state.step()), 1 - std::pow(beta2, state.step()), decoupled};
+      const AdamScalars scalars = scalars_at(options, state.step(), decoupled);
       AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adam_cpu_kernel", [&] {
         adam_cpu_kernel(p.data_ptr<scalar_t>(), grad.data_ptr<scalar_t>(), state.exp_avg().template data_ptr<scalar_t>(),
                         state.exp_avg_sq().template data_ptr<scalar_t>(),
