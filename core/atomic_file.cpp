@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "core/error.h"
 
@@ -16,9 +17,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_path_for(const std::string& path) {
-  return path + ".tmp." + std::to_string(::getpid());
-}
+constexpr std::string_view kTempMark = ".tmp.";  // then the writer's process id
+
+std::string temp_path_for(const std::string& path) { return path + std::string(kTempMark) + std::to_string(::getpid()); }
+
+
 
 void fsync_path(const std::string& path, int flags) {
   int fd = ::open(path.c_str(), flags);
@@ -55,6 +58,21 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {
   write_file_atomic(path, [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
+}
+
+bool is_temporary_file_name(const std::string& name) {
+  const size_t mark = name.rfind(kTempMark);
+  if (mark == std::string::npos || mark + kTempMark.size() == name.size()) return false;
+  return name.find_first_not_of("0123456789", mark + kTempMark.size()) == std::string::npos;
+}
+
+void remove_stale_temporaries(const std::string& dir) {
+  std::error_code error;
+  std::vector<fs::path> stale;
+  // Symlinks are not followed: only what a writer of this run could have left.
+  for (fs::recursive_directory_iterator it(dir, error), end; !error && it != end; it.increment(error))
+    if (it->is_regular_file(error) && is_temporary_file_name(it->path().filename().string())) stale.push_back(it->path());
+  for (const fs::path& file : stale) fs::remove(file, error);
 }
 
 std::string read_file(const std::string& path) {

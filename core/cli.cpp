@@ -4,6 +4,7 @@
 #include <cxxopts.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <type_traits>
@@ -56,11 +57,11 @@ Cli& Cli::add(Option option) {
 }
 
 Cli& Cli::flag(const std::string& name, const std::string& help) { return add({name, help, Kind::flag, false}); }
-Cli& Cli::integer(const std::string& name, const std::string& help, int64_t value) {
-  return add({name, help, Kind::integer, value});
+Cli& Cli::integer(const std::string& name, const std::string& help, int64_t value, Bounds bounds) {
+  return add({name, help, Kind::integer, value, bounds});
 }
-Cli& Cli::real(const std::string& name, const std::string& help, double value) {
-  return add({name, help, Kind::real, value});
+Cli& Cli::real(const std::string& name, const std::string& help, double value, Bounds bounds) {
+  return add({name, help, Kind::real, value, bounds});
 }
 Cli& Cli::text(const std::string& name, const std::string& help, const std::string& value) {
   return add({name, help, Kind::text, value});
@@ -85,11 +86,11 @@ Cli& Cli::training(const std::string& default_data, const std::string& default_m
        default_data);
   if (!default_model.empty()) text("model", "model name", default_model);
   return required("out", "run directory to write")
-      .integer("epochs", "epochs to train (ignored when --steps is set)", 1)
-      .integer("steps", "optimizer steps to train (0 = use --epochs)", 0)
-      .integer("batch-size", "examples per step", default_batch_size)
-      .real("lr", "learning rate", default_lr)
-      .integer("limit", "use only the first N training examples (0 = all)", 0)
+      .integer("epochs", "epochs to train (ignored when --steps is set)", 1, Bounds::at_least(1))
+      .integer("steps", "optimizer steps to train (0 = use --epochs)", 0, Bounds::at_least(0))
+      .integer("batch-size", "examples per step", default_batch_size, Bounds::at_least(1))
+      .real("lr", "learning rate", default_lr, Bounds::above(0))
+      .integer("limit", "use only the first N training examples (0 = all)", 0, Bounds::at_least(0))
       .text("precision", "auto (bf16 autocast on CUDA, fp32 on the CPU), fp32 or bf16", "auto")
       .flag("resume", "continue the run in --out from its last checkpoint");
 }
@@ -196,10 +197,28 @@ Json Cli::parse(int argc, const char* const* argv, const Json& base) const {
     throw Error(std::string(e.what()) + " (see --help)", ErrorKind::usage);
   }
 
-  for (const auto& o : options_)
-    if (resolved[key_of(o.name)].is_null())
-      throw Error("missing required option --" + o.name + " (see --help)", ErrorKind::usage);
+  for (const auto& o : options_) {
+    const Json& value = resolved[key_of(o.name)];
+    if (value.is_null()) throw Error("missing required option --" + o.name + " (see --help)", ErrorKind::usage);
+    check_bounds(o, value);
+  }
   return resolved;
+}
+
+void Cli::check_bounds(const Option& o, const Json& value) const {
+  if (o.kind != Kind::integer && o.kind != Kind::real) return;
+  const double x = value.get<double>();
+  const auto show = [&](double number) {
+    char text[32];
+    std::snprintf(text, sizeof text, o.kind == Kind::integer ? "%.0f" : "%g", number);
+    return std::string(text);
+  };
+  const std::string given = "--" + o.name + " " + show(x);
+  if (!std::isfinite(x)) throw Error(given + ": expected a finite number", ErrorKind::usage);
+  const Bounds& b = o.bounds;
+  if (b.low_open ? !(x > b.low) : !(x >= b.low))
+    throw Error(given + ": must be " + (b.low_open ? "greater than " : "at least ") + show(b.low), ErrorKind::usage);
+  if (!(x <= b.high)) throw Error(given + ": must be at most " + show(b.high), ErrorKind::usage);
 }
 
 Json key_value_overrides(const Json& items) {

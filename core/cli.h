@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -19,13 +20,26 @@ namespace zoo {
 
 using Json = nlohmann::json;
 
+// The values a number option accepts, checked on the resolved value (a flag, --config or a
+// resumed run's config.json alike) so a bad value is refused before anything is written.
+// Every real option must also be finite.
+struct Bounds {
+  double low = -std::numeric_limits<double>::infinity();
+  double high = std::numeric_limits<double>::infinity();
+  bool low_open = false;  // low itself is refused (a learning rate must be above 0)
+
+  static Bounds at_least(double low) { return {low}; }
+  static Bounds above(double low) { return {low, std::numeric_limits<double>::infinity(), true}; }
+  static Bounds between(double low, double high) { return {low, high}; }
+};
+
 class Cli {
  public:
   Cli(std::string program, std::string description);
 
   Cli& flag(const std::string& name, const std::string& help);  // a switch, default false
-  Cli& integer(const std::string& name, const std::string& help, int64_t default_value);
-  Cli& real(const std::string& name, const std::string& help, double default_value);
+  Cli& integer(const std::string& name, const std::string& help, int64_t default_value, Bounds bounds = {});
+  Cli& real(const std::string& name, const std::string& help, double default_value, Bounds bounds = {});
   Cli& text(const std::string& name, const std::string& help, const std::string& default_value);
   // A list of strings: repeat the flag or separate values with commas.
   Cli& texts(const std::string& name, const std::string& help);
@@ -50,7 +64,9 @@ class Cli {
     std::string name, help;
     Kind kind;
     Json default_value;  // null: no default (required)
+    Bounds bounds;       // integer and real options
   };
+  void check_bounds(const Option& option, const Json& value) const;
   Cli& add(Option option);
   cxxopts::Options parser(bool with_defaults) const;
   Json config_value(const std::string& file, const std::string& key, const Json& value) const;

@@ -33,7 +33,14 @@ torch::Device parse_device(const std::string& spec) {
 
 int configure_threads(int requested) {
   if (requested < 0) throw Error("--threads must be 0 (all cores) or positive", ErrorKind::usage);
-  const int threads = requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // More threads than cores only contend (OpenMP workers spin), and a huge count stalls
+  // starting the pool.
+  if (requested > cores)
+    throw Error("--threads " + std::to_string(requested) + ": this machine has " + std::to_string(cores) +
+                    " cores (0 uses them all)",
+                ErrorKind::usage);
+  const int threads = requested > 0 ? requested : cores;
   torch::set_num_threads(threads);
   // Which BLAS backs LibTorch is a system choice (Debian's alternatives), so it is looked
   // up at run time. An OpenMP OpenBLAS shares LibTorch's OpenMP pool and may use every

@@ -1,10 +1,13 @@
 #include "core/image.h"
 
+#include <climits>
 #include <filesystem>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/limits.h"
+#include "core/png_check.h"
 #include "zoo/build_config.h"
 
 #if ZOO_HAVE_OPENCV
@@ -72,8 +75,27 @@ std::string save_image(const std::string& path, const torch::Tensor& image) {
 
 torch::Tensor load_image(const std::string& path, bool grayscale) {
 #if ZOO_HAVE_OPENCV
-  cv::Mat mat = cv::imread(path, grayscale ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
-  if (mat.empty()) throw Error(path + ": cannot read or decode the image");
+  // Read here and decoded from memory, so that every failure is our one-line error naming
+  // the file: cv::imread logs its own "[ WARN ...] can't open/read file" line on stderr.
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error))
+    throw Error(path + ": cannot read the image: " + (error ? error.message() : std::string("not a regular file")));
+  // cv::Mat counts in int: OpenCV decodes from at most 2 GiB.
+  const uintmax_t file_size = std::filesystem::file_size(path, error);
+  if (!error && file_size > static_cast<uintmax_t>(INT_MAX))
+    throw Error(path + ": an image file of " + std::to_string(file_size) + " bytes; OpenCV decodes at most 2 GiB");
+  std::string bytes = read_file(path);
+  if (is_png(bytes)) bytes = verified_png(path, bytes);  // why: core/png_check.h
+  const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data());
+  cv::Mat mat;
+  try {
+    mat = cv::imdecode(encoded, grayscale ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {  // e.g. a header over OpenCV's own size cap: its assertion text, in our line
+    throw Error(path + ": cannot decode the image: OpenCV refused it (" + e.err + ")");
+  }
+  if (mat.empty()) throw Error(path + ": cannot decode the image (not a supported image format, or a damaged file)");
+  check_limit(path + ": the image's " + std::to_string(mat.cols) + " x " + std::to_string(mat.rows) + " pixels",
+              static_cast<double>(mat.total()), kMaxImagePixels);
   if (!grayscale) cv::cvtColor(mat, mat, cv::COLOR_BGR2RGB);
   const int64_t channels = mat.channels();
   return torch::from_blob(mat.data, {mat.rows, mat.cols, channels}, torch::kByte)

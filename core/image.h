@@ -21,6 +21,9 @@ torch::Tensor make_grid(const torch::Tensor& images, const GridOptions& options 
 std::string save_image(const std::string& path, const torch::Tensor& image);
 
 // Reads an image file into [C, H, W] float in [0, 1] (C = 3, or 1 when grayscale = true).
+// Any failure is a zoo::Error naming the file, and nothing is printed: PNGs are verified
+// before decoding (core/png_check.h), and images over kMaxImagePixels (core/limits.h) are
+// refused (PNGs from their header, before decoding; other formats are capped by OpenCV).
 torch::Tensor load_image(const std::string& path, bool grayscale = false);
 
 }  // namespace zoo

@@ -9,7 +9,9 @@
 namespace zoo {
 
 std::vector<Json> read_metrics(const std::string& path) {
-  std::istringstream in(read_file(path));
+  const std::string text = read_file(path);
+  std::istringstream in(text);
+  const bool torn_tail = !text.empty() && text.back() != '\n';
   std::vector<Json> records;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -17,6 +19,7 @@ std::vector<Json> read_metrics(const std::string& path) {
     try {
       records.push_back(Json::parse(line));
     } catch (const Json::parse_error&) {
+      if (torn_tail && in.eof()) break;
       throw Error(path + ": line " + std::to_string(number) + " is not valid JSON");
     }
   }

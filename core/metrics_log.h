@@ -22,7 +22,8 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-// Every record of a metrics.jsonl file; a malformed line is an error naming its number.
+// Every record of a metrics.jsonl file; a malformed line is an error naming its number,
+// except a last line cut short (no newline): a writer killed mid-line, whose record is lost.
 std::vector<Json> read_metrics(const std::string& path);
 
 }  // namespace zoo

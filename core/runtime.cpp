@@ -2,6 +2,9 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "core/device.h"
 #include "core/error.h"
 #include "core/seed.h"
@@ -29,7 +32,8 @@ Runtime setup_runtime(const Json& options) {
   keep_freed_heap();
   Runtime runtime;
   runtime.device = parse_device(options.at("device").get<std::string>());
-  runtime.threads = configure_threads(static_cast<int>(options.at("threads").get<int64_t>()));
+  const int64_t threads = options.at("threads").get<int64_t>();
+  runtime.threads = configure_threads(static_cast<int>(std::clamp<int64_t>(threads, -1, std::numeric_limits<int>::max())));
   const int64_t seed = options.at("seed").get<int64_t>();
   if (seed < 0) throw Error("--seed must be non-negative", ErrorKind::usage);
   runtime.seed = static_cast<uint64_t>(seed);

@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/limits.h"
 
 namespace zoo::data {
 namespace fs = std::filesystem;
@@ -56,20 +57,34 @@ size_t gzip_size_guess(const std::string& compressed) {
   return std::min(stated, 1032 * compressed.size());
 }
 
-std::string gunzip(const std::string& path, const std::string& compressed) {
+// A gzip member's data, or only its first `max_bytes` when it holds more (`more` then
+// says so): the caller, who knows how much it expects, inflates no further than that.
+struct Inflated {
+  std::string data;
+  bool more = false;
+};
+
+Inflated gunzip(const std::string& path, const std::string& compressed, size_t max_bytes) {
   z_stream stream{};
   if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK)  // 16: expect a gzip header, not zlib's
     throw Error(path + ": cannot initialise zlib", ErrorKind::runtime);
   const std::unique_ptr<z_stream, int (*)(z_streamp)> end_stream(&stream, inflateEnd);
 
-  std::string out(std::max<size_t>(gzip_size_guess(compressed), 1 << 16), '\0');
+  Inflated out;
+  out.data.resize(std::min(max_bytes, std::max<size_t>(gzip_size_guess(compressed), 1 << 16)));
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
   int status = Z_OK;
   while (status == Z_OK) {
-    if (stream.total_out == out.size()) out.resize(2 * out.size());
+    if (stream.total_out == out.data.size()) {
+      if (out.data.size() == max_bytes) {
+        out.more = true;
+        return out;
+      }
+      out.data.resize(std::min(max_bytes, 2 * out.data.size()));
+    }
     stream.avail_in = zlib_chunk(compressed.size() - stream.total_in);
-    stream.next_out = reinterpret_cast<Bytef*>(&out[stream.total_out]);
-    stream.avail_out = zlib_chunk(out.size() - stream.total_out);
+    stream.next_out = reinterpret_cast<Bytef*>(&out.data[stream.total_out]);
+    stream.avail_out = zlib_chunk(out.data.size() - stream.total_out);
     status = inflate(&stream, Z_NO_FLUSH);
   }
   // Z_BUF_ERROR with output room left means the input ran out before the stream ended.
@@ -79,7 +94,7 @@ std::string gunzip(const std::string& path, const std::string& compressed) {
   if (stream.total_in != compressed.size())
     throw Error(path + ": " + std::to_string(compressed.size() - stream.total_in) +
                 " bytes of unexpected data after the end of the gzip stream");
-  out.resize(stream.total_out);
+  out.data.resize(stream.total_out);
   return out;
 }
 
@@ -121,7 +136,24 @@ void big_endian_to_host(torch::Tensor& tensor) {
   for (int64_t i = 0; i < tensor.numel(); ++i) std::reverse(data + i * width, data + (i + 1) * width);
 }
 
-torch::Tensor parse_idx(const std::string& path, const std::string& bytes) {
+// What an IDX header declares: the element type, the shape, and so the file's exact size.
+struct IdxHeader {
+  torch::ScalarType dtype;
+  std::vector<int64_t> shape;
+  size_t header_size;
+  uint64_t data_size;  // saturated at UINT64_MAX
+  std::string declared() const {
+    return "header says " + shape_text(shape) + " = " +
+           (data_size == UINT64_MAX ? "over 2^64" : std::to_string(data_size)) + " bytes of data";
+  }
+};
+
+// The largest header: the magic and four dimensions.
+constexpr size_t kMaxIdxHeaderSize = 4 + 4 * 4;
+
+// Reads the header from the file's first bytes (all of them, or at least kMaxIdxHeaderSize)
+// and checks the data it declares against kMaxIdxBytes, before anything that size exists.
+IdxHeader parse_idx_header(const std::string& path, const std::string& bytes) {
   if (bytes.size() < 4)
     throw Error(path + ": not an IDX file: " + std::to_string(bytes.size()) +
                 " bytes, too short for the 4-byte magic number");
@@ -129,32 +161,37 @@ torch::Tensor parse_idx(const std::string& path, const std::string& bytes) {
     throw Error(path + ": not an IDX file: bad magic number " + hex_byte(byte_at(bytes, 0)) + " " +
                 hex_byte(byte_at(bytes, 1)) + " " + hex_byte(byte_at(bytes, 2)) + " " + hex_byte(byte_at(bytes, 3)) +
                 " (expected 00 00 <type> <number of dimensions>)");
-  const torch::ScalarType dtype = idx_dtype(path, byte_at(bytes, 2));
+  IdxHeader header;
+  header.dtype = idx_dtype(path, byte_at(bytes, 2));
   const size_t rank = byte_at(bytes, 3);
   if (rank < 1 || rank > 4)
     throw Error(path + ": the IDX header gives " + std::to_string(rank) + " dimensions; expected 1 to 4");
-  const size_t header_size = 4 + 4 * rank;
-  if (bytes.size() < header_size)
+  header.header_size = 4 + 4 * rank;
+  if (bytes.size() < header.header_size)
     throw Error(path + ": truncated IDX header: " + std::to_string(rank) + " dimensions need " +
-                std::to_string(header_size) + " bytes, the file holds " + std::to_string(bytes.size()));
-
-  std::vector<int64_t> shape;
+                std::to_string(header.header_size) + " bytes, the file holds " + std::to_string(bytes.size()));
   for (size_t i = 0; i < rank; ++i) {
-    shape.push_back(big_endian_u32(bytes, 4 + 4 * i));
-    if (shape.back() == 0) throw Error(path + ": dimension " + std::to_string(i) + " of the IDX header is 0");
+    header.shape.push_back(big_endian_u32(bytes, 4 + 4 * i));
+    if (header.shape.back() == 0) throw Error(path + ": dimension " + std::to_string(i) + " of the IDX header is 0");
   }
-  const uint64_t expected = declared_bytes(shape, c10::elementSize(dtype));
-  const uint64_t actual = bytes.size() - header_size;
-  const std::string declared = "header says " + shape_text(shape) + " = " +
-                               (expected == UINT64_MAX ? "over 2^64" : std::to_string(expected)) + " bytes of data";
+  header.data_size = declared_bytes(header.shape, c10::elementSize(header.dtype));
+  check_limit(path + ": the data its header declares (" + shape_text(header.shape) + ")",
+              static_cast<double>(header.data_size), kMaxIdxBytes);
+  return header;
+}
+
+torch::Tensor parse_idx(const std::string& path, const std::string& bytes) {
+  const IdxHeader header = parse_idx_header(path, bytes);
+  const uint64_t expected = header.data_size;
+  const uint64_t actual = bytes.size() - header.header_size;
   if (actual < expected)
-    throw Error(path + ": truncated: " + declared + " but the file holds " + std::to_string(actual));
+    throw Error(path + ": truncated: " + header.declared() + " but the file holds " + std::to_string(actual));
   if (actual > expected)
-    throw Error(path + ": " + std::to_string(actual - expected) + " bytes of trailing data: " + declared +
+    throw Error(path + ": " + std::to_string(actual - expected) + " bytes of trailing data: " + header.declared() +
                 " but the file holds " + std::to_string(actual));
 
-  torch::Tensor tensor = torch::empty(shape, dtype);
-  std::memcpy(tensor.data_ptr(), bytes.data() + header_size, expected);
+  torch::Tensor tensor = torch::empty(header.shape, header.dtype);
+  std::memcpy(tensor.data_ptr(), bytes.data() + header.header_size, expected);
   big_endian_to_host(tensor);
   return tensor;
 }
@@ -165,52 +202,94 @@ std::string find_idx_file(const std::string& dir, const std::string& stem_dash, 
   for (const std::string& stem : {stem_dash, stem_dot})
     for (const char* suffix : {"", ".gz"}) {
       const fs::path candidate = fs::path(dir) / (stem + suffix);
-      if (fs::is_regular_file(candidate)) return candidate.string();
+      std::error_code ignored;  // unreadable counts as absent; the error below names what was looked for
+      if (fs::is_regular_file(candidate, ignored)) return candidate.string();
     }
   throw Error(dir + ": missing " + stem_dash + "[.gz] (also looked for " + stem_dot + "[.gz])");
 }
 
-void check_labels(const torch::Tensor& labels, const std::string& path, const std::vector<std::string>& classes) {
+std::string split_prefix(Split split) { return split == Split::train ? "train" : "t10k"; }
+
+std::string labels_path(const std::string& dir, Split split) {
+  const std::string prefix = split_prefix(split);
+  return find_idx_file(dir, prefix + "-labels-idx1-ubyte", prefix + "-labels.idx1-ubyte");
+}
+
+// Labels [N] as int64, from a 1-D integer IDX file.
+torch::Tensor read_labels(const std::string& path) {
+  const torch::Tensor labels = read_idx(path);
+  if (labels.dim() != 1 || labels.is_floating_point())
+    throw Error(path + ": expected integer labels [N], found " + std::string(c10::toString(labels.scalar_type())) +
+                " of shape " + c10::str(labels.sizes()));
+  return labels.to(torch::kLong);
+}
+
+// The classes of a data set without class names: "0".."K-1" with K = the largest training
+// label + 1, for both splits, so that a model trained on the train split can predict every
+// test label, and both splits have one class list. A test label >= K is then an error at
+// load, not a surprise at the first evaluation; K is checked against kMaxClasses before
+// K names are made (one corrupt label of 2^31 - 1 would ask for 2^31 of them).
+std::vector<std::string> classes_from_training_labels(const std::string& path, const torch::Tensor& labels) {
+  const int64_t highest = labels.max().item<int64_t>();  // negative labels: check_labels
+  check_limit(path + ": the number of classes (largest label " + std::to_string(highest) + " + 1)",
+              static_cast<double>(highest) + 1, kMaxClasses);
+  return numbered_classes(highest + 1);
+}
+
+void check_labels(const torch::Tensor& labels, const std::string& path, const std::vector<std::string>& classes,
+                  const std::string& classes_origin) {
   const int64_t lowest = labels.min().item<int64_t>();
   const int64_t highest = labels.max().item<int64_t>();
   const int64_t bad = lowest < 0 ? lowest : highest;
   if (lowest < 0 || highest >= static_cast<int64_t>(classes.size()))
     throw Error(path + ": label " + std::to_string(bad) + " (example " +
                 std::to_string(labels.eq(bad).nonzero()[0][0].item<int64_t>()) + ") is out of range for " +
-                std::to_string(classes.size()) + " classes");
+                std::to_string(classes.size()) + " classes" + classes_origin);
 }
 
 }  // namespace
 
 torch::Tensor read_idx(const std::string& path) {
+  std::error_code error;
+  const uintmax_t file_size = fs::file_size(path, error);
+  // A gzip file is smaller than its data, so this bounds both kinds before reading either.
+  if (!error) check_limit(path + ": the file's size", static_cast<double>(file_size), kMaxIdxBytes);
   const std::string bytes = read_file(path);
-  if (is_gzip(bytes)) return parse_idx(path, gunzip(path, bytes));
-  return parse_idx(path, bytes);
+  if (!is_gzip(bytes)) return parse_idx(path, bytes);
+  // The header first, then no more than it declares (+1 byte, to notice trailing data): a
+  // gzip member can inflate 1032-fold, so its size is known only from the header.
+  const IdxHeader header = parse_idx_header(path, gunzip(path, bytes, kMaxIdxHeaderSize).data);
+  const Inflated data = gunzip(path, bytes, header.header_size + header.data_size + 1);
+  if (data.more)
+    throw Error(path + ": trailing data: " + header.declared() + " but the gzip stream holds more");
+  return parse_idx(path, data.data);
 }
 
 DatasetPtr load_idx_dataset(const std::string& dir, Split split, const std::string& name,
                             std::vector<std::string> classes) {
-  const std::string prefix = split == Split::train ? "train" : "t10k";
-  if (!fs::is_directory(dir))
+  const std::string prefix = split_prefix(split);
+  std::error_code error;
+  if (!fs::is_directory(dir, error))
     throw Error(dir + ": no such directory (expected " + prefix + "-images-idx3-ubyte[.gz] and " + prefix +
                 "-labels-idx1-ubyte[.gz] in it)");
   const std::string image_path = find_idx_file(dir, prefix + "-images-idx3-ubyte", prefix + "-images.idx3-ubyte");
-  const std::string label_path = find_idx_file(dir, prefix + "-labels-idx1-ubyte", prefix + "-labels.idx1-ubyte");
+  const std::string label_path = labels_path(dir, split);
 
   const torch::Tensor images = read_idx(image_path);
   if (images.scalar_type() != torch::kByte || images.dim() != 3)
     throw Error(image_path + ": expected uint8 images [N, H, W], found " + std::string(c10::toString(images.scalar_type())) +
                 " of shape " + c10::str(images.sizes()));
-  torch::Tensor labels = read_idx(label_path);
-  if (labels.dim() != 1 || labels.is_floating_point())
-    throw Error(label_path + ": expected integer labels [N], found " + std::string(c10::toString(labels.scalar_type())) +
-                " of shape " + c10::str(labels.sizes()));
-  labels = labels.to(torch::kLong);
+  const torch::Tensor labels = read_labels(label_path);
   if (labels.size(0) != images.size(0))
     throw Error(label_path + ": " + std::to_string(labels.size(0)) + " labels for the " +
                 std::to_string(images.size(0)) + " images of " + image_path);
-  if (classes.empty()) classes = numbered_classes(labels.max().item<int64_t>() + 1);
-  check_labels(labels, label_path, classes);
+  std::string classes_origin;
+  if (classes.empty()) {
+    const std::string train_path = split == Split::train ? label_path : labels_path(dir, Split::train);
+    classes = classes_from_training_labels(train_path, split == Split::train ? labels : read_labels(train_path));
+    if (split != Split::train) classes_origin = " (numbered from the largest label in " + train_path + ")";
+  }
+  check_labels(labels, label_path, classes, classes_origin);
 
   DatasetInfo info{name, {}, std::move(classes)};
   return std::make_shared<TensorDataset>(std::move(info), images.unsqueeze(1), labels);

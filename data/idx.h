@@ -25,7 +25,10 @@ torch::Tensor read_idx(const std::string& path);
 // each with or without .gz (the "-images.idx3-ubyte" spelling of some MNIST copies is
 // accepted too). Images [N, H, W] uint8 become inputs [N, 1, H, W]; labels must be 1-D with
 // one per image and lie below classes.size(). With no class names given, classes are
-// named "0".."K-1", K = the largest label + 1.
+// named "0".."K-1" with K = the largest *training* label + 1 in both splits (the test
+// split reads the training labels too), at most kMaxClasses (core/limits.h): both splits
+// then have one class list, and a test label the model cannot predict is an error here.
+// Files larger than kMaxIdxBytes, raw or once inflated, are errors before they are read.
 DatasetPtr load_idx_dataset(const std::string& dir, Split split, const std::string& name,
                             std::vector<std::string> classes);
 

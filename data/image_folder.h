@@ -7,8 +7,13 @@
 // its folder and the folders below it with the extensions png jpg jpeg bmp ppm pgm webp
 // tif tiff (in any case), sorted by path.
 //
+// Symbolic links are followed; a link back into a folder that contains it (a loop) is an
+// error naming the link, and so is a file with an image extension that is not a readable
+// file (a dangling link).
+//
 // Splits: when DIR/train and DIR/test both exist, each is such a folder of classes and the
-// split reads its own. Otherwise both splits come from DIR: the image at index i of a
+// split reads its own; both must have the same class folders, since a label is a class's
+// position in the sorted list. Otherwise both splits come from DIR: the image at index i of a
 // class's sorted list is a test image when i % 10 == 9 and a train image otherwise, a
 // fixed 90/10 split that needs no seed and gives the same answer on every run.
 //
@@ -26,7 +31,7 @@
 namespace zoo::data {
 
 struct ImageFolderOptions {
-  int64_t size = 64;     // side of the square images returned
+  int64_t size = 64;     // side of the square images returned, at most kMaxImageSide (core/limits.h)
   int64_t channels = 3;  // 3 for RGB, 1 for grayscale
 };
 

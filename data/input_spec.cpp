@@ -1,6 +1,7 @@
 #include "data/input_spec.h"
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "data/statistics.h"
 
 namespace zoo::data {
@@ -16,6 +17,8 @@ InputSpec input_spec_from_json(const Json& json) {
     if (spec.size < 1 || spec.channels < 1 || spec.mean.size() != static_cast<size_t>(spec.channels) ||
         spec.std.size() != spec.mean.size())
       throw Error("the checkpoint's input description is inconsistent: " + json.dump());
+    check_limit("the checkpoint's input size", static_cast<double>(spec.size), kMaxImageSide);
+    check_limit("the checkpoint's input channels", static_cast<double>(spec.channels), kMaxChannels);
     return spec;
   } catch (const Json::exception&) {
     throw Error("the checkpoint's input description is incomplete: " + json.dump());

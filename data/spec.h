@@ -7,7 +7,9 @@
 //   toy:NAME                       moons, 8gaussians, checkerboard, 2spirals, pinwheel,
 //                                  circles, swissroll (,train=20000 ,test=5000)
 //   csv:FILE                       a table, for train_tabular (data/tabular/)
-// Options follow the path as ",key=value".
+// Options follow the path as ",key=value". Sizes are bounded (size <= kMaxImageSide,
+// train/test <= kMaxToyPoints, core/limits.h): a larger value is a usage error, not an
+// attempt to allocate it.
 #include <map>
 #include <string>
 

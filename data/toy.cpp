@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/limits.h"
 
 namespace zoo::data {
 
@@ -128,6 +129,7 @@ const std::vector<std::string>& toy_names() {
 torch::Tensor sample_toy(const std::string& name, int64_t n, uint64_t seed) {
   const Toy& toy = find_toy(name);
   if (n < 0) throw Error("toy:" + name + ": cannot draw " + std::to_string(n) + " points", ErrorKind::usage);
+  check_limit("toy:" + name + ": the number of points to draw", static_cast<double>(n), kMaxToyPoints, ErrorKind::usage);
   Rng rng(seed);
   torch::Tensor points = torch::empty({n, 2}, torch::kDouble);
   auto access = points.accessor<double, 2>();
@@ -144,6 +146,9 @@ DatasetPtr load_toy(const std::string& name, Split split, int64_t train_size, in
   if (size < 1)
     throw Error("toy:" + name + ": the " + to_string(split) + " split needs at least 1 point, got " + std::to_string(size),
                 ErrorKind::usage);
+  // Both sizes, whichever split is opened: a spec is refused as a whole.
+  check_limit("toy:" + name + ": train", static_cast<double>(train_size), kMaxToyPoints, ErrorKind::usage);
+  check_limit("toy:" + name + ": test", static_cast<double>(test_size), kMaxToyPoints, ErrorKind::usage);
   DatasetInfo info{"toy:" + name, {}, {}};
   return std::make_shared<TensorDataset>(std::move(info),
                                          sample_toy(name, size, split == Split::train ? kTrainSeed : kTestSeed));

@@ -29,7 +29,7 @@ const std::vector<std::string>& toy_names();
 // n points as float32 [n, 2], computed in double from a std::mt19937_64 seeded with
 // `seed`: the same (name, n, seed) gives the same points on every run, and a longer sample
 // starts with the points of a shorter one. Unknown names throw a zoo::Error listing the
-// known ones.
+// known ones; more than kMaxToyPoints (core/limits.h) points is a zoo::Error too.
 torch::Tensor sample_toy(const std::string& name, int64_t n, uint64_t seed);
 
 // An unlabelled TensorDataset "toy:NAME" of points [2]. The train split is drawn with

@@ -30,7 +30,9 @@ int run(int argc, char** argv) {
       .text("input", "a safetensors file holding one tensor [N, C, H, W] of prepared inputs", "")
       .text("output", "with --input: where to write the logits (safetensors, tensor 'logits')", "")
       .integer("topk", "classes to show per image", 5)
-      .text("format", "table or json", "table");
+      .text("format", "table or json", "table")
+      .flag("allow-unknown-globals", "read a .pth that names Python globals beyond tensors and plain containers "
+                                     "(never run; only for files you trust)");
   const Json options = cli.parse(argc, argv);
   const Runtime runtime = setup_runtime(options);
   if (options["format"] != "table" && options["format"] != "json")
@@ -42,7 +44,8 @@ int run(int argc, char** argv) {
     throw Error("--input needs --output for the logits", ErrorKind::usage);
 
   train::LoadedClassifier loaded =
-      train::load_classifier(options["checkpoint"], options["model"], options["num_classes"]);
+      train::load_classifier(options["checkpoint"], options["model"], options["num_classes"],
+                             {options["allow_unknown_globals"].get<bool>()});
   loaded.classifier.module().to(runtime.device);
   loaded.classifier.module().eval();
   torch::NoGradGuard no_grad;

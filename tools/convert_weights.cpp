@@ -3,11 +3,14 @@
 // (torchvision's) names on the way.
 //   convert_weights inspect FILE [--format table|json]
 //   convert_weights convert IN OUT [--from torchvision|timm|lukemelas] [--model NAME] [--to FORMAT]
+// Both read a .pth as torch.load(weights_only=True) would, unless --allow-unknown-globals
+// says the file is trusted.
 #include <cstdio>
 #include <iostream>
 
 #include "core/cli.h"
 #include "core/error.h"
+#include "core/runtime.h"
 #include "models/efficientnet/config.h"
 #include "models/registry.h"
 #include "weights/efficientnet_names.h"
@@ -34,9 +37,11 @@ Positional split_arguments(int argc, char** argv) {
   return p;
 }
 
+weights::PthOptions pth_options(const Json& options) { return {options["allow_unknown_globals"].get<bool>()}; }
+
 int inspect(const std::string& path, const Json& options) {
   const weights::WeightFormat format = weights::detect_weight_format(path);
-  const weights::NamedTensors tensors = weights::read_weights(path);
+  const weights::NamedTensors tensors = weights::read_weights(path, pth_options(options));
   int64_t elements = 0, bytes = 0;
   Json list = Json::array();
   for (const auto& [name, tensor] : tensors) {
@@ -75,7 +80,7 @@ int convert(const std::string& in, const std::string& out, const Json& options) 
     throw Error("--from " + weights::to_string(from) + " needs --model NAME to know the network's layout", ErrorKind::usage);
   const weights::WeightFormat to = options["to"].get<std::string>().empty() ? weights::format_for_path(out)
                                                                             : weights::parse_weight_format(options["to"]);
-  weights::NamedTensors tensors = weights::read_weights(in);
+  weights::NamedTensors tensors = weights::read_weights(in, pth_options(options));
   std::map<std::string, std::string> metadata;
   if (!model.empty()) {
     Json overrides = Json::object();
@@ -109,8 +114,13 @@ int run(int argc, char** argv) {
       .text("format", "inspect: table or json", "table")
       .text("from", "convert: names in IN: torchvision (zoo's own), timm or lukemelas", "torchvision")
       .text("model", "convert: the zoo model the weights belong to (checks them; needed for timm/lukemelas)", "")
-      .text("to", "convert: output format safetensors, pth or torchscript (default: from OUT's extension)", "");
+      .text("to", "convert: output format safetensors, pth or torchscript (default: from OUT's extension)", "")
+      .flag("allow-unknown-globals", "read .pth files that name Python globals beyond tensors and plain containers "
+                                     "(never run; only for files you trust)");
   const Json options = cli.parse(static_cast<int>(args.rest.size()), args.rest.data());
+  setup_runtime(options);
+  if (options["format"] != "table" && options["format"] != "json")
+    throw Error("--format must be table or json", ErrorKind::usage);
   if (args.command == "inspect" && args.files.size() == 1) return inspect(args.files[0], options);
   if (args.command == "convert" && args.files.size() == 2) return convert(args.files[0], args.files[1], options);
   throw Error("usage: convert_weights inspect FILE | convert_weights convert IN OUT [flags] (see --help)", ErrorKind::usage);

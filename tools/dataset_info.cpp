@@ -80,6 +80,11 @@ int main(int argc, char** argv) {
     const data::DatasetPtr train = data::open_dataset(spec, data::Split::train, limit);
     const data::DatasetPtr test = data::open_dataset(spec, data::Split::test, limit);
     const auto& info = train->info();
+    // Class counts of both splits are printed against one class list: labels are positions
+    // in it, so a split with another list would be counted against the wrong names.
+    if (test->info().classes != info.classes)
+      throw Error("--data " + spec + ": the test split has " + std::to_string(test->info().num_classes()) +
+                  " classes, the training split " + std::to_string(info.num_classes()) + "; they must be the same");
     Json report = {{"data", spec},
                    {"name", info.name},
                    {"shape", info.shape},

@@ -10,7 +10,8 @@
 
 namespace zoo::train {
 
-LoadedClassifier load_classifier(const std::string& path, const std::string& model, int64_t num_classes) {
+LoadedClassifier load_classifier(const std::string& path, const std::string& model, int64_t num_classes,
+                                 const weights::PthOptions& pth) {
   weights::NamedTensors tensors;
   Json saved;
   if (std::filesystem::is_directory(path) || weights::detect_weight_format(path) == weights::WeightFormat::safetensors) {
@@ -18,7 +19,7 @@ LoadedClassifier load_classifier(const std::string& path, const std::string& mod
     saved = checkpoint.model_config;
     tensors = std::move(checkpoint.weights.tensors);
   } else {
-    tensors = weights::read_weights(path);
+    tensors = weights::read_weights(path, pth);
   }
   const bool has_config = saved.is_object() && saved.contains("model");
   if (!has_config && model.empty())

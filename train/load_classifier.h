@@ -9,6 +9,7 @@
 #include "core/cli.h"
 #include "data/input_spec.h"
 #include "models/registry.h"
+#include "weights/pth.h"
 
 namespace zoo::train {
 
@@ -18,8 +19,10 @@ struct LoadedClassifier {
   std::vector<std::string> classes;
 };
 
-// model and num_classes are for weight files without a config ("" and 0 otherwise).
-LoadedClassifier load_classifier(const std::string& checkpoint, const std::string& model = "", int64_t num_classes = 0);
+// model and num_classes are for weight files without a config ("" and 0 otherwise); pth
+// says how far a .pth file is trusted.
+LoadedClassifier load_classifier(const std::string& checkpoint, const std::string& model = "", int64_t num_classes = 0,
+                                 const weights::PthOptions& pth = {});
 
 // Images [C, H, W] in [0, 1] (any sizes) prepared as the classifier saw them in training
 // (resized, normalised), as one batch.

@@ -47,7 +47,9 @@ Cli make_cli() {
       .texts("set", "model config overrides KEY=VALUE (e.g. phi=-2, dropout=0.1)")
       .integer("workers", "background data-loading threads", 2)
       .integer("eval-limit", "evaluate on the first N test examples only (0 = all)", 0)
-      .text("init", "initialise from weights (.safetensors, .pth or TorchScript)", "");
+      .text("init", "initialise from weights (.safetensors, .pth or TorchScript)", "")
+      .flag("allow-unknown-globals", "--init: read a .pth that names Python globals beyond tensors and plain "
+                                     "containers (never run; only for files you trust)");
   return cli;
 }
 
@@ -99,7 +101,8 @@ int run(int argc, char** argv) {
   overrides["in_channels"] = info.shape[0];
   models::Classifier classifier = models::build_classifier(options["model"], overrides);
   if (!options["init"].get<std::string>().empty()) {
-    const auto report = weights::load_state_dict(classifier.module(), weights::read_weights(options["init"]), false);
+    const weights::PthOptions pth{options["allow_unknown_globals"].get<bool>()};
+    const auto report = weights::load_state_dict(classifier.module(), weights::read_weights(options["init"], pth), false);
     std::fprintf(stderr, "init: %s\n", report.summary().c_str());
   }
   classifier.module().to(runtime.device);

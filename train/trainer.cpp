@@ -32,20 +32,39 @@ void Trainer::set_distributed(std::shared_ptr<Distributed> group) {
 }
 
 void Trainer::resume() {
+  if (!run_.has_checkpoint("last")) {
+    std::fprintf(stderr, "resume: %s has no checkpoint yet: training from step 0\n", run_.path().c_str());
+    resumed_from_ = 0;
+    return;
+  }
+  weights::NamedTensors ema;
   const weights::TrainState state =
-      weights::load_training_checkpoint(run_.checkpoint_stem("last"), *model_, optimizer_);
+      weights::load_training_checkpoint(run_.checkpoint_stem("last"), *model_, optimizer_, ema_ ? &ema : nullptr);
+  if (ema_) ema_->load(ema);
   step_ = resumed_from_ = state.step;
-  if (ema_) ema_->load(weights::read_safetensors(run_.checkpoint_stem("last") + ".ema.safetensors").tensors);
+  interval_sum_ = state.interval_loss_sum;
+  interval_count_ = state.interval_steps;
 }
 
-void Trainer::checkpoint(MetricsLog* log, bool final) {
+void Trainer::checkpoint(MetricsLog* log) {
   if (evaluate_) evaluate_(step_);
+  // Each rank's interval holds its share's losses and the log averages the ranks' means, so
+  // the ranks' average partial sum, which every rank resumes with, logs the same records.
+  const double interval_sum =
+      sync_ ? group_->sum(torch::tensor(interval_sum_, torch::kDouble)).item<double>() / static_cast<double>(group_->world_size())
+            : interval_sum_;
   if (!log) return;
-  // The EMA goes first: the weights file, written last, marks a complete checkpoint.
-  if (ema_) weights::write_safetensors(run_.checkpoint_stem("last") + ".ema.safetensors", ema_->state());
-  weights::save_checkpoint(run_.checkpoint_stem("last"), *model_, model_config_, {step_}, &optimizer_);
+  // The hook's records and samples come before the commit: a run killed in between resumes
+  // from the previous checkpoint, which drops those records and makes them again.
   if (hook_) hook_(step_, *log);
-  if (final) plot_metric(run_.metrics_path(), "loss", run_.loss_plot_path());
+  weights::TrainState state;
+  state.step = step_;
+  state.interval_loss_sum = interval_sum;
+  state.interval_steps = interval_count_;
+  weights::TrainingParts parts;
+  parts.optimizer = &optimizer_;
+  if (ema_) parts.ema = &ema_->state();
+  weights::save_checkpoint(run_.checkpoint_stem("last"), *model_, model_config_, state, parts);
 }
 
 namespace {
@@ -61,13 +80,17 @@ double Trainer::run(const LossFn& loss_fn) {
   const bool main = !group_ || group_->main();
   std::optional<MetricsLog> log;
   std::optional<Progress> progress;
-  if (main) log.emplace(run_.metrics_path(), resumed_from_), progress.emplace(options_.label, options_.steps, step_);
+  if (main) {
+    run_.start();
+    weights::remove_uncommitted_parts(run_.checkpoint_stem("last"));
+    log.emplace(run_.metrics_path(), resumed_from_);
+    progress.emplace(options_.label, options_.steps, step_);
+  }
   const int64_t per_epoch = loader_.batches_per_epoch();
   if (sync_) broadcast_module_state(*group_, *model_);
   const int64_t first_step = step_;
   const auto started = std::chrono::steady_clock::now();
-  double interval_sum = 0, last_mean = NAN;
-  int64_t interval_count = 0;
+  double last_mean = NAN;
   model_->train();
 
   while (step_ < options_.steps) {
@@ -100,11 +123,11 @@ double Trainer::run(const LossFn& loss_fn) {
       if (sync_ && step_ == first_step) broadcast_module_state(*group_, *model_);
       if (ema_) ema_->update(step_);
       ++step_;
-      interval_sum += value;
-      ++interval_count;
+      interval_sum_ += value;
+      ++interval_count_;
 
       if (step_ % options_.log_every == 0 || step_ == options_.steps) {
-        last_mean = interval_sum / static_cast<double>(interval_count);
+        last_mean = interval_sum_ / static_cast<double>(interval_count_);
         // The logged loss is the global batch's: the mean of the ranks' means.
         if (sync_)
           last_mean = group_->sum(torch::tensor(last_mean, torch::kDouble)).item<double>() /
@@ -115,14 +138,16 @@ double Trainer::run(const LossFn& loss_fn) {
                    {"loss", last_mean},
                    {"lr", optimizer_.param_groups().front().options().get_lr()},
                    {"seconds", seconds}});
-        interval_sum = 0, interval_count = 0;
+        interval_sum_ = 0, interval_count_ = 0;
       }
       if (progress) progress->update(step_, loss_status(std::isnan(last_mean) ? value : last_mean));
-      if (step_ % options_.checkpoint_every == 0 && step_ < options_.steps) checkpoint(log ? &*log : nullptr, false);
+      if (step_ % options_.checkpoint_every == 0 && step_ < options_.steps) checkpoint(log ? &*log : nullptr);
     }
   }
   if (progress) progress->finish(loss_status(last_mean));
-  checkpoint(log ? &*log : nullptr, true);
+  // A run resumed at its last step (killed after its final commit) has nothing to add.
+  if (step_ > first_step) checkpoint(log ? &*log : nullptr);
+  if (log) plot_metric(run_.metrics_path(), "loss", run_.loss_plot_path());
   return last_mean;
 }
 
@@ -182,10 +207,7 @@ std::shared_ptr<Distributed> join_process_group(Runtime& runtime) {
 RunDir open_run_dir(const Json& options, Distributed& group) {
   const bool resume = options["resume"];
   std::optional<RunDir> run;
-  if (group.main()) {
-    run = resume ? RunDir::open(options["out"]) : RunDir::create(options["out"], options);
-    if (resume) run->save_config(options);
-  }
+  if (group.main()) run = resume ? RunDir::open(options["out"], options) : RunDir::create(options["out"], options);
   group.barrier();
   return group.main() ? *run : RunDir::join(options["out"]);
 }

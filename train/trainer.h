@@ -33,9 +33,9 @@ struct TrainerOptions {
 using LossFn = std::function<torch::Tensor(const data::Batch& batch, int64_t step)>;
 // Learning rate for a step (warmup, cosine, ...); unset keeps the optimizer's own.
 using LrSchedule = std::function<double(int64_t step)>;
-// Called after each checkpoint and at the end with the step reached, on rank 0 only:
-// records and samples go here. Anything it writes to the log lands beside the training
-// records.
+// Called at each checkpoint and at the end with the step reached, on rank 0 only, just
+// before the checkpoint commits: records and samples go here. Anything it writes to the log
+// lands beside the training records; a run killed before the commit makes them again.
 using CheckpointHook = std::function<void(int64_t step, MetricsLog& log)>;
 // Called at the same steps on every rank, just before the checkpoint: the evaluation, which
 // in a data-parallel run each rank does on its share of the test split and sums over the
@@ -48,13 +48,14 @@ class Trainer {
   Trainer(RunDir run, std::shared_ptr<torch::nn::Module> model, Json model_config, torch::optim::Optimizer& optimizer,
           const data::DataLoader& loader, TrainerOptions options);
 
-  // Continues from the run's last checkpoint (weights, optimizer, RNG, step).
+  // Continues from the run's last checkpoint (weights, optimizer, RNG, step, EMA); a run
+  // killed before its first checkpoint starts again from step 0.
   void resume();
   void set_lr_schedule(LrSchedule schedule) { schedule_ = std::move(schedule); }
   void on_checkpoint(CheckpointHook hook) { hook_ = std::move(hook); }
   void on_evaluate(EvaluateHook hook) { evaluate_ = std::move(hook); }
-  // Keeps an EMA of the weights, updated after every step, saved beside the checkpoint
-  // (STEM.ema.safetensors) and restored on resume.
+  // Keeps an EMA of the weights, updated after every step, saved with the checkpoint and
+  // restored on resume. Set it before resume().
   void set_ema(Ema* ema) { ema_ = ema; }
   // Data-parallel training in a process group (core/distributed.h): gradients are averaged
   // over the ranks during backward, rank 0's weights and buffers are copied to all at the
@@ -65,12 +66,13 @@ class Trainer {
   int64_t step() const { return step_; }
   const RunDir& run_dir() const { return run_; }
 
-  // Trains until options.steps; returns the mean loss of the last logging interval.
+  // Starts the run directory (core/run_dir.h), then trains until options.steps; returns the
+  // mean loss of the last logging interval.
   double run(const LossFn& loss_fn);
 
  private:
   // Every rank evaluates; rank 0 (the one with a log) writes.
-  void checkpoint(MetricsLog* log, bool final);
+  void checkpoint(MetricsLog* log);
 
   RunDir run_;
   std::shared_ptr<torch::nn::Module> model_;
@@ -86,6 +88,8 @@ class Trainer {
   std::unique_ptr<GradientSync> sync_;
   int64_t step_ = 0;
   int64_t resumed_from_ = -1;
+  double interval_sum_ = 0;  // the logging interval under way
+  int64_t interval_count_ = 0;
 };
 
 // Warmup from 0 for `warmup` steps, then a cosine decay to 0 at `total`.
@@ -112,8 +116,9 @@ data::LoaderOptions training_loader_options(const Json& options, uint64_t seed, 
 // a group of one otherwise. On CUDA each process takes the GPU of its LOCAL_RANK.
 std::shared_ptr<Distributed> join_process_group(Runtime& runtime);
 
-// The run directory of a train_* executable: created (or, with --resume, opened and its
-// config updated) by rank 0, then opened by the other ranks.
+// The run directory of a train_* executable: made (or, with --resume, opened) by rank 0 and
+// joined by the other ranks. Nothing is written before the trainer starts the run, so call
+// it once everything else has been checked.
 RunDir open_run_dir(const Json& options, Distributed& group);
 
 // An EMA of `model` with this decay, attached to the trainer; none when decay is 0.

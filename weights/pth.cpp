@@ -1,5 +1,6 @@
 #include "weights/pth.h"
 
+#include <caffe2/serialize/file_adapter.h>
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
 
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -78,6 +80,79 @@ class MemoryAdapter final : public caffe2::serialize::ReadAdapterInterface {
   std::string bytes_;
 };
 
+// torch.save stores its records uncompressed, and the zip reader checks a stored record's
+// size against the archive's. A compressed record's size is checked against nothing, and
+// deflate inflates up to 1032-fold: a 200 KB file could make the reader fill 200 MB, a
+// 20 MB one 20 GB. So every record must be stored, which the central directory says before
+// any record is read. Where the directory cannot be found or walked, the zip reader, which
+// looks for it the same way, reports the damage.
+
+using caffe2::serialize::ReadAdapterInterface;
+
+uint64_t little_endian_field(const unsigned char* bytes, size_t size) {
+  uint64_t value = 0;
+  for (size_t i = size; i-- > 0;) value = value << 8 | bytes[i];
+  return value;
+}
+
+// n bytes at `position`, or nothing where the file is shorter.
+std::optional<std::vector<unsigned char>> read_at(const ReadAdapterInterface& in, uint64_t position, uint64_t n) {
+  if (position > in.size() || n > in.size() - position) return std::nullopt;
+  std::vector<unsigned char> bytes(n);
+  if (in.read(position, bytes.data(), n, "zip directory") != n) return std::nullopt;
+  return bytes;
+}
+
+struct CentralDirectory {
+  uint64_t offset = 0;
+  uint64_t entries = 0;
+};
+
+// The end-of-directory record is the last of its signature in the file's last 64 KiB + 22
+// bytes (its comment may be up to 64 KiB); a zip64 locator just before it points to the
+// zip64 record, whose fields then hold the directory's place.
+std::optional<CentralDirectory> find_central_directory(const ReadAdapterInterface& in) {
+  constexpr uint64_t kEndBytes = 22, kLocatorBytes = 20, kEnd64Bytes = 56, kMaxComment = 65535;
+  const uint64_t tail = std::min<uint64_t>(in.size(), kEndBytes + kMaxComment);
+  const auto bytes = read_at(in, in.size() - tail, tail);
+  if (!bytes || tail < kEndBytes) return std::nullopt;
+  for (uint64_t end = tail - kEndBytes + 1; end-- > 0;) {
+    const unsigned char* record = bytes->data() + end;
+    if (little_endian_field(record, 4) != 0x06054b50) continue;
+    CentralDirectory directory{little_endian_field(record + 16, 4), little_endian_field(record + 10, 2)};
+    const uint64_t at = in.size() - tail + end;
+    if (at < kLocatorBytes) return directory;
+    const auto locator = read_at(in, at - kLocatorBytes, kLocatorBytes);
+    if (!locator || little_endian_field(locator->data(), 4) != 0x07064b50) return directory;
+    const auto end64 = read_at(in, little_endian_field(locator->data() + 8, 8), kEnd64Bytes);
+    if (!end64 || little_endian_field(end64->data(), 4) != 0x06064b50) return directory;
+    return CentralDirectory{little_endian_field(end64->data() + 48, 8), little_endian_field(end64->data() + 32, 8)};
+  }
+  return std::nullopt;
+}
+
+void check_records_stored(const ReadAdapterInterface& in, const std::string& source) {
+  constexpr uint64_t kEntryBytes = 46;
+  const std::optional<CentralDirectory> directory = find_central_directory(in);
+  if (!directory) return;
+  uint64_t position = directory->offset;
+  for (uint64_t i = 0; i < directory->entries; ++i) {
+    const auto entry = read_at(in, position, kEntryBytes);
+    if (!entry || little_endian_field(entry->data(), 4) != 0x02014b50) return;
+    const uint64_t method = little_endian_field(entry->data() + 10, 2);
+    const uint64_t name_bytes = little_endian_field(entry->data() + 28, 2);
+    if (method != 0) {
+      const auto name = read_at(in, position + kEntryBytes, name_bytes);
+      throw Error(source + ": record " + (name ? std::string(name->begin(), name->end()) : "?") +
+                  " is compressed (zip method " + std::to_string(method) +
+                  "); torch.save stores records uncompressed, and compressed ones are not read, since a small "
+                  "file could inflate a thousandfold");
+    }
+    position += kEntryBytes + name_bytes + little_endian_field(entry->data() + 30, 2) +
+                little_endian_field(entry->data() + 32, 2);
+  }
+}
+
 struct Record {
   at::DataPtr data;
   size_t size = 0;
@@ -110,7 +185,7 @@ class Archive {
 // ---------------------------------------------------------------------------------------
 // Pickled values. The unpickler owns them all in an arena and containers point into it,
 // so a hostile pickle that puts a dict inside itself makes no ownership cycle, and freeing
-// a deeply nested value never recurses.
+// a deeply nested value never recurses; nothing here walks values recursively either.
 
 enum class Kind { none, boolean, integer, real, string, tuple, list, dict, global, storage, tensor, object };
 
@@ -123,8 +198,10 @@ struct Value {
   std::vector<Value*> items;  // tuple and list
   std::vector<std::pair<Value*, Value*>> entries;  // dict, in insertion order
   // dict: entry of each string key, so that a repeated key replaces its value, as in
-  // Python, and lookups by name are cheap.
-  std::unordered_map<std::string, size_t> index;
+  // Python, and lookups by name are cheap. The keys view the key values' own text, so a
+  // long key put into many dicts is not copied into each; only dicts with string keys
+  // have an index, which keeps every other value small.
+  std::unique_ptr<std::unordered_map<std::string_view, size_t>> index;
   torch::Tensor tensor;  // storage (1-D, all its elements) and tensor (a view of a storage)
 };
 
@@ -147,8 +224,9 @@ std::string describe(const Value& value) {
 }
 
 const Value* find_entry(const Value& dict, const std::string& key) {
-  const auto found = dict.index.find(key);
-  return found == dict.index.end() ? nullptr : dict.entries[found->second].second;
+  if (!dict.index) return nullptr;
+  const auto found = dict.index->find(key);
+  return found == dict.index->end() ? nullptr : dict.entries[found->second].second;
 }
 
 // The storage classes torch.save names in persistent ids, one per dtype.
@@ -165,6 +243,46 @@ std::optional<torch::ScalarType> storage_dtype(const std::string& name) {
   return found->second;
 }
 
+// The globals a pickle may name unless the file is trusted: those torch.load(weights_only
+// =True) allows (torch/_weights_only_unpickler.py, _get_allowed_globals), which is what
+// torch.save writes for tensors, parameters, their storages and dtypes, and plain
+// containers. The unpickler interprets the few a state dict needs (OrderedDict, the tensor
+// and parameter rebuilders, the storage types above); the others become opaque values.
+// Only names are compared: nothing is ever imported or called.
+bool is_allowed_global(const std::string& name) {
+  static const std::unordered_set<std::string> kAllowed = [] {
+    std::unordered_set<std::string> names = {
+        "collections.OrderedDict", "collections.Counter", "builtins.set", "builtins.frozenset", "builtins.bytearray",
+        "builtins.complex", "_codecs.encode",  // how protocol 2 pickles bytes
+        "torch.Size", "torch.device", "torch.Tensor", "torch.nn.parameter.Parameter",
+        "torch.serialization._get_layout", "torch._tensor._rebuild_from_type_v2",
+        // LibTorch's torch::pickle_save, which write_weights uses for .pth, tags typed dicts with it.
+        "torch.jit._pickle.restore_type_tag",
+        "torch.per_tensor_affine", "torch.per_tensor_symmetric", "torch.per_channel_affine",
+        "torch.per_channel_symmetric", "torch.per_channel_affine_float_qparams",
+    };
+    for (const char* rebuild : {"_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_parameter",
+                                "_rebuild_parameter_with_state", "_rebuild_qtensor", "_rebuild_sparse_tensor",
+                                "_rebuild_meta_tensor_no_storage", "_rebuild_wrapper_subclass",
+                                "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor"})
+      names.insert(std::string("torch._utils.") + rebuild);
+    for (const char* element : {"Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool"})
+      for (const char* module : {"torch.", "torch.cuda."}) {
+        names.insert(module + std::string(element) + "Storage");
+        names.insert(module + std::string(element) + "Tensor");  // the legacy tensor types
+      }
+    for (const char* element : {"ComplexFloat", "ComplexDouble", "QUInt8", "QInt8", "QInt32", "QUInt4x2", "QUInt2x4"})
+      names.insert("torch." + std::string(element) + "Storage");
+    for (const char* dtype : {"float32", "float64", "float16", "bfloat16", "complex32", "complex64", "complex128", "uint8",
+                              "int8", "int16", "int32", "int64", "bool", "qint8", "quint8", "qint32", "quint4x2",
+                              "quint2x4", "uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2",
+                              "float8_e4m3fnuz", "float8_e5m2fnuz"})
+      names.insert("torch." + std::string(dtype));
+    return names;
+  }();
+  return kAllowed.count(name) > 0;
+}
+
 // ---------------------------------------------------------------------------------------
 // The one bounds-checked cursor over data.pkl: every byte the unpickler reads comes
 // through it, so no opcode argument can run past the end of the record.
@@ -175,6 +293,7 @@ class ByteReader {
 
   bool done() const { return position_ == bytes_.size(); }
   size_t position() const { return position_; }
+  size_t size() const { return bytes_.size(); }
 
   std::string_view bytes(uint64_t n) {
     if (n > bytes_.size() - position_)
@@ -237,9 +356,35 @@ enum : uint8_t {
 };
 }  // namespace op
 
+// A hostile pickle can ask for far more memory than it occupies: each 1-byte opcode that
+// makes a value ('}', ']', 'N') costs a Value of over a hundred bytes, and memo reads of a
+// few bytes can repeat a long string, a wide tuple or a tensor view of many dimensions
+// without end. So all that the unpickler keeps is charged to a budget in proportion to
+// data.pkl's size. torch.save's pickles take 22 to 32 bytes a byte (measured: ResNet-50 and
+// EfficientNet-B0 state dicts at protocols 2 and 4, a ResNet-50 checkpoint with its Adam
+// state, 20,000 one-element tensors); kBudgetPerByte allows twice that, and kBudgetBase
+// lets any small file through whatever its make-up.
+constexpr uint64_t kBudgetPerByte = 64;
+constexpr uint64_t kBudgetBase = uint64_t(64) << 20;
+// MARKs nest as deep as the containers they build, and Python's pickler stops at its
+// recursion limit (1000 unless raised): far deeper is no file torch.save wrote.
+constexpr size_t kMaxOpenMarks = 10000;
+
+// The memory of one more entry in a hash map: the node's value, its next pointer and
+// cached hash, and a bucket.
+template <typename Map>
+constexpr uint64_t hash_entry_bytes() {
+  return sizeof(typename Map::value_type) + 3 * sizeof(void*);
+}
+
 class Unpickler {
  public:
-  Unpickler(std::string_view pickle, Archive& archive) : in_(pickle, archive.source()), archive_(archive) {}
+  Unpickler(std::string_view pickle, Archive& archive, const PthOptions& options)
+      : in_(pickle, archive.source()),
+        archive_(archive),
+        options_(options),
+        budget_(kBudgetBase + kBudgetPerByte * pickle.size()),
+        budget_left_(budget_) {}
 
   // The object the pickle describes.
   const Value& run() {
@@ -258,7 +403,18 @@ class Unpickler {
     throw Error(archive_.source() + ": " + message + " at byte " + std::to_string(opcode_position_) + " of data.pkl");
   }
 
-  Value& make(Kind kind) { return *arena_.emplace_back(std::make_unique<Value>(kind)); }
+  // Counts memory against the budget before it is allocated.
+  void charge(uint64_t bytes) {
+    if (bytes > budget_left_)
+      fail("unpickling would take more than " + std::to_string(budget_) + " bytes of memory, more than any " +
+           std::to_string(in_.size()) + "-byte pickle of tensors needs (a hostile file?)");
+    budget_left_ -= bytes;
+  }
+
+  Value& make(Kind kind) {
+    charge(sizeof(Value));
+    return arena_.emplace_back(kind);
+  }
 
   Value& make_integer(Kind kind, int64_t integer) {
     Value& value = make(kind);
@@ -267,12 +423,14 @@ class Unpickler {
   }
 
   Value& make_text(Kind kind, std::string text) {
+    charge(text.size());
     Value& value = make(kind);
     value.text = std::move(text);
     return value;
   }
 
   Value& make_tuple(std::vector<Value*> items) {
+    charge(items.size() * sizeof(Value*));
     Value& value = make(Kind::tuple);
     value.items = std::move(items);
     return value;
@@ -282,7 +440,16 @@ class Unpickler {
   // so a mark always stays within the stack.
   size_t available() const { return stack_.size() - (marks_.empty() ? 0 : marks_.back()); }
 
-  void push(Value& value) { stack_.push_back(&value); }
+  void push(Value& value) {
+    charge(sizeof(Value*));
+    stack_.push_back(&value);
+  }
+
+  void mark() {
+    if (marks_.size() == kMaxOpenMarks) fail("more than " + std::to_string(kMaxOpenMarks) + " MARKs are open");
+    charge(sizeof(size_t));
+    marks_.push_back(stack_.size());
+  }
 
   Value& top(const char* opcode) {
     if (available() == 0) fail(std::string(opcode) + " on an empty stack");
@@ -310,7 +477,11 @@ class Unpickler {
     return items;
   }
 
-  void memo_put(uint32_t index, const char* opcode) { memo_[index] = &top(opcode); }
+  void memo_put(uint32_t index, const char* opcode) {
+    Value& value = top(opcode);
+    charge(hash_entry_bytes<decltype(memo_)>());
+    memo_[index] = &value;
+  }
 
   Value& memo_get(uint32_t index) {
     const auto found = memo_.find(index);
@@ -334,8 +505,11 @@ class Unpickler {
 
   ByteReader in_;
   Archive& archive_;
+  const PthOptions options_;
+  const uint64_t budget_;  // bytes of memory the values may take
+  uint64_t budget_left_;
   size_t opcode_position_ = 0;
-  std::vector<std::unique_ptr<Value>> arena_;
+  std::deque<Value> arena_;  // a deque never moves what it holds
   std::vector<Value*> stack_;
   std::vector<size_t> marks_;  // stack sizes at each open MARK
   std::unordered_map<uint32_t, Value*> memo_;
@@ -350,7 +524,7 @@ bool Unpickler::step() {
     case op::PROTO: in_.byte(); break;  // the opcodes, not the version, decide what is read
     case op::FRAME: in_.little_endian<uint64_t>(); break;  // frames only group opcodes for buffering
     case op::STOP: return false;
-    case op::MARK: marks_.push_back(stack_.size()); break;
+    case op::MARK: mark(); break;
     case op::EMPTY_DICT: push(make(Kind::dict)); break;
     case op::EMPTY_LIST: push(make(Kind::list)); break;
     case op::EMPTY_TUPLE: push(make(Kind::tuple)); break;
@@ -450,8 +624,22 @@ Value& Unpickler::long1(std::string_view bytes) {
   return make_integer(Kind::integer, static_cast<int64_t>(value));
 }
 
+// At most the first 200 characters of a name from the file, for messages.
+std::string shortened(const std::string& text) {
+  constexpr size_t kShown = 200;
+  return text.size() <= kShown ? text : text.substr(0, kShown) + "...";
+}
+
+// A global is checked where the pickle names it, before anything can be made from it.
 Value& Unpickler::global(std::string module, std::string_view name) {
-  return make_text(Kind::global, std::move(module) + "." + std::string(name));
+  // Python 3 pickles builtins under their Python 2 module name at protocol 2, torch.save's.
+  if (module == "__builtin__") module = "builtins";
+  std::string path = std::move(module) + "." + std::string(name);
+  if (!options_.allow_unknown_globals && !is_allowed_global(path))
+    throw Error(archive_.source() + ": data.pkl uses the global " + shortened(path) + " (at byte " +
+                std::to_string(opcode_position_) +
+                "), which is not allowed when loading weights; pass --allow-unknown-globals if you trust this file");
+  return make_text(Kind::global, std::move(path));
 }
 
 Value& Unpickler::reduce(Value& callable, Value& args) {
@@ -503,6 +691,7 @@ Value& Unpickler::rebuild_tensor(const std::vector<Value*>& args) {
     fail("tensor size has " + std::to_string(sizes.size()) + " dimensions but its stride " +
          std::to_string(strides.size()));
 
+  charge(sizeof(c10::TensorImpl) + 2 * sizes.size() * sizeof(int64_t));  // a view: its sizes and strides
   Value& tensor = make(Kind::tensor);
   if (std::find(sizes.begin(), sizes.end(), 0) != sizes.end()) {  // no elements: nothing to read
     tensor.tensor = torch::empty(sizes, storage.tensor.options());
@@ -576,21 +765,29 @@ torch::Tensor Unpickler::load_storage(const std::string& record, torch::ScalarTy
 }
 
 void Unpickler::set_item(Value& target, Value& key, Value& value) {
+  using Index = std::unordered_map<std::string_view, size_t>;
   if (target.kind == Kind::object) return;  // a dict subclass we do not know: opaque anyway
   if (target.kind != Kind::dict) fail("SETITEM on " + describe(target) + ", expected a dict");
   if (key.kind == Kind::string) {
-    const auto [found, inserted] = target.index.emplace(key.text, target.entries.size());
-    if (!inserted) {
+    if (!target.index) {
+      charge(sizeof(Index));
+      target.index = std::make_unique<Index>();
+    }
+    if (const auto found = target.index->find(key.text); found != target.index->end()) {
       target.entries[found->second].second = &value;
       return;
     }
+    charge(hash_entry_bytes<Index>());
+    target.index->emplace(key.text, target.entries.size());
   }
+  charge(sizeof(target.entries[0]));
   target.entries.emplace_back(&key, &value);
 }
 
 void Unpickler::append(Value& target, Value& item) {
   if (target.kind == Kind::object) return;  // a list subclass we do not know: opaque anyway
   if (target.kind != Kind::list) fail("APPEND on " + describe(target) + ", expected a list");
+  charge(sizeof(Value*));
   target.items.push_back(&item);
 }
 
@@ -714,7 +911,7 @@ PthFile to_pth_file(const Value& top, uint64_t storage_bytes, const std::string&
   return file;
 }
 
-PthFile read_archive(PyTorchStreamReader& reader, const std::string& source) {
+PthFile read_archive(PyTorchStreamReader& reader, const std::string& source, const PthOptions& options) {
   Archive archive(reader, source);
   if (!archive.has("data.pkl")) {
     if (archive.has("constants.pkl"))
@@ -728,7 +925,7 @@ PthFile read_archive(PyTorchStreamReader& reader, const std::string& source) {
                   "'; only little-endian files are read");
   }
   const Record pickle = archive.read("data.pkl");
-  Unpickler unpickler(pickle.bytes(), archive);
+  Unpickler unpickler(pickle.bytes(), archive, options);
   const Value& top = unpickler.run();
   return to_pth_file(top, unpickler.storage_bytes(), source);
 }
@@ -742,21 +939,25 @@ std::string read_head(const std::string& path) {
   return head;
 }
 
-}  // namespace
-
-PthFile read_pth(const std::string& path) {
-  check_head(read_head(path), path);
-  auto reader = rethrow_as_error(path + ": not a readable zip archive",
-                                 [&] { return std::make_unique<PyTorchStreamReader>(path); });
-  return read_archive(*reader, path);
+PthFile read_zip(std::shared_ptr<ReadAdapterInterface> zip, const std::string& source, const PthOptions& options) {
+  check_records_stored(*zip, source);
+  auto reader = rethrow_as_error(source + ": not a readable zip archive",
+                                 [&] { return std::make_unique<PyTorchStreamReader>(std::move(zip)); });
+  return read_archive(*reader, source, options);
 }
 
-PthFile parse_pth(std::string bytes, const std::string& source_name) {
+}  // namespace
+
+PthFile read_pth(const std::string& path, const PthOptions& options) {
+  check_head(read_head(path), path);
+  auto file = rethrow_as_error("cannot open " + path,
+                               [&] { return std::make_shared<caffe2::serialize::FileAdapter>(path); });
+  return read_zip(std::move(file), path, options);
+}
+
+PthFile parse_pth(std::string bytes, const std::string& source_name, const PthOptions& options) {
   check_head(bytes, source_name);
-  auto adapter = std::make_shared<MemoryAdapter>(std::move(bytes));
-  auto reader = rethrow_as_error(source_name + ": not a readable zip archive",
-                                 [&] { return std::make_unique<PyTorchStreamReader>(adapter); });
-  return read_archive(*reader, source_name);
+  return read_zip(std::make_shared<MemoryAdapter>(std::move(bytes)), source_name, options);
 }
 
 }  // namespace zoo::weights

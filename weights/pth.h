@@ -3,8 +3,9 @@
 // without Python. LibTorch's torch::pickle_load cannot read them when the top object is
 // a collections.OrderedDict, as every state_dict() is (pytorch issue 36577), so this
 // reader has its own unpickler for the subset of pickle that torch.save emits. It never
-// runs code from the file: a Python class it does not know becomes an opaque value, which
-// is fine anywhere but where tensors are expected.
+// runs code from the file, and like torch.load(weights_only=True) it refuses a pickle that
+// names any Python global beyond the few that tensors and plain containers need (see
+// PthOptions).
 //
 // Accepted layouts: a state dict (dict or OrderedDict of name -> tensor) at the top, or a
 // checkpoint dict holding one under "state_dict", "model", "model_state_dict", "module",
@@ -19,8 +20,8 @@
 // of tensors over them.
 //
 // A truncated, corrupt or hostile file gives a zoo::Error naming the file and the record
-// or key, never a crash or a read out of bounds. Files in the legacy (pre-1.6) format get
-// an error saying how to re-save them.
+// or key, never a crash, a read out of bounds or memory out of proportion to the file.
+// Files in the legacy (pre-1.6) format get an error saying how to re-save them.
 #include <torch/torch.h>
 
 #include <map>
@@ -35,8 +36,19 @@ struct PthFile {
   std::map<std::string, std::string> scalars;  // e.g. "epoch" -> "3", "lr" -> "0.1", "arch" -> "resnet18"
 };
 
-PthFile read_pth(const std::string& path);
+// How far a file is trusted.
+struct PthOptions {
+  // By default a pickle may name only the globals torch.load(weights_only=True) allows:
+  // tensor rebuilders, storage types, dtypes, torch.Size, torch.device, OrderedDict and
+  // other plain containers. Any other (os.system, a model's own class) is refused where the
+  // pickle names it. When true such names are tolerated as opaque values, which is fine
+  // anywhere but where tensors are expected. Nothing is run either way: the flag
+  // --allow-unknown-globals sets it for files a user trusts.
+  bool allow_unknown_globals = false;
+};
+
+PthFile read_pth(const std::string& path, const PthOptions& options = {});
 // The same reader over the bytes of a file; source_name stands for the file in errors.
-PthFile parse_pth(std::string bytes, const std::string& source_name);
+PthFile parse_pth(std::string bytes, const std::string& source_name, const PthOptions& options = {});
 
 }  // namespace zoo::weights

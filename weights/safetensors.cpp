@@ -13,8 +13,8 @@
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <tuple>
+#include <unordered_set>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -130,26 +130,69 @@ Bytes map_file(const std::string& path) {
   return {std::shared_ptr<char>(static_cast<char*>(address), [size](char* p) { ::munmap(p, size); }), size};
 }
 
-// nlohmann's parser silently keeps the last of repeated keys, but the format forbids
-// them: a repeated tensor name would make the file mean two things. So repeats are
-// caught while parsing, at every level.
-json parse_header(const char* text, size_t size, const std::string& source) {
-  std::vector<std::set<std::string>> open_objects;
-  auto reject_repeated_keys = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      open_objects.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      open_objects.pop_back();
-    } else if (event == json::parse_event_t::key) {
-      const std::string key = parsed.get<std::string>();
-      if (!open_objects.back().insert(key).second)
-        throw Error("header of " + source + " repeats the " +
-                    (open_objects.size() == 1 ? "tensor name '" : "key '") + key + "'");
-    }
+// The first of two passes over a header. nlohmann's parser silently keeps the last of
+// repeated keys, but the format forbids them (a repeated tensor name would make the file
+// mean two things), so this pass refuses them at every level. Its own callback parser could
+// catch them in one pass, but after each nested object it scans the enclosing one for
+// values to discard, which makes n tensors cost n² steps: minutes for 200,000. This pass
+// keeps only the keys of the objects still open, so it is linear. It also refuses nesting
+// far deeper than a header has (3 levels: header, tensor, shape), which would make
+// printing a value for a message recurse without bound.
+class HeaderCheck final : public nlohmann::json_sax<json> {
+ public:
+  explicit HeaderCheck(const std::string& source) : source_(source) {}
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    open_objects_.emplace_back();
+    return enter();
+  }
+  bool key(string_t& key) override {
+    if (!open_objects_.back().insert(key).second)
+      throw Error("header of " + source_ + " repeats the " + (open_objects_.size() == 1 ? "tensor name '" : "key '") +
+                  key + "'");
     return true;
-  };
+  }
+  bool end_object() override {
+    open_objects_.pop_back();
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override { return enter(); }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const json::exception& e) override {
+    throw Error("header of " + source_ + " is not valid JSON: " + e.what());
+  }
+
+ private:
+  static constexpr int kMaxDepth = 64;
+
+  bool enter() {
+    if (++depth_ > kMaxDepth)
+      throw Error("header of " + source_ + " nests deeper than " + std::to_string(kMaxDepth) + " levels");
+    return true;
+  }
+
+  const std::string& source_;
+  std::vector<std::unordered_set<std::string>> open_objects_;  // the keys of each
+  int depth_ = 0;
+};
+
+// Both passes are linear in the header; the second builds the document.
+json parse_header(const char* text, size_t size, const std::string& source) {
+  HeaderCheck check(source);
+  json::sax_parse(text, text + size, &check);
   try {
-    json header = json::parse(text, text + size, reject_repeated_keys);
+    json header = json::parse(text, text + size);
     if (!header.is_object())
       throw Error("header of " + source + " is a JSON " + header.type_name() + ", expected an object");
     return header;

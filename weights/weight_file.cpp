@@ -75,10 +75,10 @@ WeightFormat detect_weight_format(const std::string& path) {
                      "or a TorchScript archive)");
 }
 
-NamedTensors read_weights(const std::string& path) {
+NamedTensors read_weights(const std::string& path, const PthOptions& pth) {
   switch (detect_weight_format(path)) {
     case WeightFormat::safetensors: return read_safetensors(path).tensors;
-    case WeightFormat::pth: return read_pth(path).tensors;
+    case WeightFormat::pth: return read_pth(path, pth).tensors;
     case WeightFormat::torchscript: return read_torchscript(path);
   }
   throw Error(path + ": unknown weight file format");

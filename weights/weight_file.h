@@ -3,6 +3,7 @@
 // extension (.pt, .pth, .bin and .ckpt are used for all of them).
 #include <string>
 
+#include "weights/pth.h"
 #include "weights/safetensors.h"
 
 namespace zoo::weights {
@@ -17,8 +18,9 @@ enum class WeightFormat {
 WeightFormat detect_weight_format(const std::string& path);
 
 // The tensors of a weight file in any of the formats, by name, in file order. A .pth
-// checkpoint's scalars (epoch, ...) are dropped: read_pth keeps them.
-NamedTensors read_weights(const std::string& path);
+// checkpoint's scalars (epoch, ...) are dropped: read_pth keeps them. `pth` says how far a
+// .pth file is trusted.
+NamedTensors read_weights(const std::string& path, const PthOptions& pth = {});
 
 std::string format_name(WeightFormat format);  // "safetensors", "pth", "torchscript"
 WeightFormat parse_weight_format(const std::string& name);

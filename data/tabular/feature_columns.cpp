@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/json_fields.h"
+#include "core/limits.h"
 
 namespace zoo::data {
 namespace {
@@ -99,6 +100,7 @@ class VocabularyColumn : public CategoricalColumn {
     if (spec.contains("oov_buckets")) oov_ = json_int(spec["oov_buckets"], where + ": oov_buckets");
     if (spec.contains("default")) default_ = json_int(spec["default"], where + ": default");
     if (oov_ < 0) throw Error(where + ": oov_buckets must be at least 0", ErrorKind::input);
+    check_limit(where + ": oov_buckets", static_cast<double>(oov_), kMaxBuckets);  // before buckets() adds to it
     if (oov_ > 0 && default_ != -1) throw Error(where + ": give oov_buckets or default, not both", ErrorKind::input);
     index();
     if (!vocabulary_.empty() && (default_ < -1 || default_ >= buckets()))
@@ -312,6 +314,7 @@ FeatureColumns FeatureColumns::from_json(const Json& spec, const std::string& di
                  where);
       if (!c.contains("categorical")) throw Error(where + ": " + type + " needs \"categorical\", a categorical column", ErrorKind::input);
       Categorical k;
+      k.where = where;
       k.column = categorical_column_from_json(c["categorical"], where + ".categorical", directory);
       if (type == "embedding") k.embedding_dimension = positive_int(c, "dimension", where);
       out.categorical_.push_back(k);
@@ -321,6 +324,7 @@ FeatureColumns FeatureColumns::from_json(const Json& spec, const std::string& di
                   ErrorKind::input);
     }
   }
+  out.check_sizes();
   return out;
 }
 
@@ -347,6 +351,21 @@ void FeatureColumns::fit(const Table& train) {
     n.fitted = true;
   }
   for (Categorical& k : categorical_) k.column->fit(train);
+  check_sizes();  // learned vocabularies have their sizes now
+}
+
+void FeatureColumns::check_sizes() const {
+  double width = static_cast<double>(dense_features());  // in double: checked before it could overflow
+  for (const Categorical& k : categorical_) {
+    const auto buckets = static_cast<double>(k.column->buckets());
+    check_limit(k.where + ": the categorical column's buckets", buckets, kMaxBuckets);
+    if (k.embedding_dimension > 0)
+      check_limit(k.where + ": the embedding table (buckets x dimension)", buckets * static_cast<double>(k.embedding_dimension),
+                  kMaxParameters);
+    width += k.embedding_dimension > 0 ? static_cast<double>(k.embedding_dimension) : buckets;
+  }
+  check_limit("feature columns: the input width (numeric columns + indicator buckets + embedding dimensions)", width,
+              kMaxFeatureWidth);
 }
 
 torch::Tensor FeatureColumns::encode(const Table& table) const {

@@ -25,6 +25,8 @@
 //               unless "default" names a bucket (or −1)
 //   crossed     id = hash of the components' values (raw keys) or ids (categorical columns)
 //               mod `buckets`
+// Sizes are bounded (core/limits.h): buckets of a column by kMaxBuckets, an embedding's
+// buckets x dimension by kMaxParameters, output_width() by kMaxFeatureWidth.
 // Statistics (normalizer mean/std, min/max) and learned vocabularies come from fit() on
 // the training rows and are written back by to_json(), so a checkpoint's columns encode new
 // rows exactly as in training.
@@ -95,7 +97,12 @@ class FeatureColumns {
   struct Categorical {
     std::shared_ptr<CategoricalColumn> column;
     int64_t embedding_dimension = 0;
+    std::string where;  // "feature columns[i]", for errors
   };
+  // Bucket counts, embedding tables and the input width against core/limits.h, after
+  // reading a spec and after fit() (which learns vocabularies): before a network that
+  // wide is built.
+  void check_sizes() const;
   std::vector<Numeric> numeric_;
   std::vector<Categorical> categorical_;
 };

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/seed.h"
 
 namespace zoo::data {
@@ -35,6 +36,8 @@ TabularTarget fit_target(const Table& all, const Table& train, const std::string
     const std::vector<std::string> values = all.text(column);
     const std::set<std::string> unique(values.begin(), values.end());
     t.classes.assign(unique.begin(), unique.end());
+    check_limit(all.source() + ": target '" + column + "': the number of classes (distinct values)",
+                static_cast<double>(t.classes.size()), kMaxClasses);
     if (t.classes.size() < 2)
       throw Error(all.source() + ": target '" + column + "' has " + std::to_string(t.classes.size()) +
                       " distinct value(s); classification needs at least two",

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/json_fields.h"
+#include "core/limits.h"
 #include "models/nn/activations.h"
 
 namespace zoo::models {
@@ -51,6 +52,47 @@ EfficientNetConfig v2(std::vector<StageConfig> stages, int64_t resolution, doubl
   return config;
 }
 
+// The config's sizes against core/limits.h, before a network that large is built (a
+// checkpoint's metadata asking for "phi": 25 would otherwise allocate gigabytes before
+// failing). Products are formed in double, so that a hostile multiplier is caught before
+// it could overflow an integer; only then are the scaled stages computed.
+void check_sizes(const EfficientNetConfig& c) {
+  const std::string where = "invalid EfficientNet config: ";
+  check_limit(where + "num_classes", static_cast<double>(c.num_classes()), kMaxClasses);
+  check_limit(where + "in_channels", static_cast<double>(c.in_channels()), kMaxChannels);
+  check_limit(where + "resolution", static_cast<double>(c.resolution()), kMaxImageSide);
+  if (c.last_channel()) check_limit(where + "last_channel", static_cast<double>(*c.last_channel()), kMaxChannels);
+  double blocks = 0;
+  for (size_t i = 0; i < c.stages().size(); ++i) {
+    const StageConfig& s = c.stages()[i];
+    const std::string stage = where + "stages[" + std::to_string(i) + "].";
+    const double in = static_cast<double>(s.in_channels) * c.width_mult();
+    check_limit(stage + "in_channels x width_mult", in, kMaxChannels);
+    check_limit(stage + "out_channels x width_mult", static_cast<double>(s.out_channels) * c.width_mult(), kMaxChannels);
+    check_limit(stage + "in_channels x width_mult x expand_ratio", in * s.expand_ratio, kMaxChannels);
+    blocks += std::ceil(static_cast<double>(s.repeats) * c.depth_mult());
+  }
+  check_limit(where + "the number of blocks (repeats x depth_mult, over all stages)", blocks, kMaxBlocks);
+
+  // A lower bound on the weights, from the layers every network of this config has: the
+  // stem; in each block, a kxk convolution over at least its expanded width (MBConv's
+  // depthwise one, FusedMBConv's full one) and a projection from that width to its output
+  // (MBConv's last 1x1; FusedMBConv's too, or its one kxk convolution, which is larger);
+  // the head convolution and the classifier.
+  const std::vector<StageConfig> stages = scaled_stages(c);
+  double weights = 9.0 * static_cast<double>(c.in_channels()) * static_cast<double>(stages.front().in_channels);
+  for (const StageConfig& s : stages)
+    for (int64_t block = 0; block < s.repeats; ++block) {
+      const int64_t in = block == 0 ? s.in_channels : s.out_channels;
+      const auto expanded = static_cast<double>(make_divisible(static_cast<double>(in) * s.expand_ratio, 8));
+      const auto kernel = static_cast<double>(s.kernel);
+      weights += kernel * kernel * expanded + expanded * static_cast<double>(s.out_channels);
+    }
+  const auto head = static_cast<double>(head_channels(c));
+  weights += static_cast<double>(stages.back().out_channels) * head + head * static_cast<double>(c.num_classes());
+  check_limit(where + "the weights it needs (at least)", weights, kMaxParameters);
+}
+
 }  // namespace
 
 std::vector<StageConfig> efficientnet_b_stages() {
@@ -89,6 +131,7 @@ void validate(const EfficientNetConfig& c) {
                   std::to_string(c.stages()[i - 1].out_channels) + ")");
   }
   check_activation(c.activation());
+  check_sizes(c);
 }
 
 int64_t make_divisible(double value, int64_t divisor, int64_t min_value) {

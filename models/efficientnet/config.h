@@ -72,7 +72,10 @@ struct EfficientNetConfig {
   TORCH_ARG(std::string, activation) = "silu";
 };
 
-// Throws zoo::Error(input) naming the first offending field and the accepted range.
+// Throws zoo::Error(input) naming the first offending field and the accepted range, and
+// for sizes beyond core/limits.h: num_classes (kMaxClasses), in_channels, last_channel and
+// every scaled or expanded width (kMaxChannels), resolution (kMaxImageSide), the scaled
+// blocks (kMaxBlocks) and the weights they need (kMaxParameters), before anything is built.
 void validate(const EfficientNetConfig& config);
 
 // ---- scaling -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #include "models/tabular/tabular_net.h"
 
 #include "core/error.h"
+#include "core/limits.h"
 
 namespace zoo::models {
 
@@ -10,6 +11,21 @@ TabularNetImpl::TabularNetImpl(const TabularNetOptions& o) : options_(o) {
     throw Error("tabular net config: hidden and outputs must be positive, dropout in [0, 1), one embedding_dims entry per "
                 "bucket slot",
                 ErrorKind::usage);
+  // Sizes from flags or a checkpoint, before layers that large are built, in double so
+  // that nothing overflows before it is caught.
+  check_limit("tabular net config: hidden", static_cast<double>(o.hidden), kMaxChannels, ErrorKind::usage);
+  check_limit("tabular net config: layers", static_cast<double>(o.layers), kMaxBlocks, ErrorKind::usage);
+  check_limit("tabular net config: outputs", static_cast<double>(o.outputs), kMaxClasses, ErrorKind::usage);
+  double width = static_cast<double>(o.dense), weights = 0;
+  for (size_t s = 0; s < o.buckets.size(); ++s) {
+    const double buckets = static_cast<double>(o.buckets[s]), dims = static_cast<double>(o.embedding_dims[s]);
+    width += dims > 0 ? dims : buckets;
+    weights += buckets * dims;
+  }
+  check_limit("tabular net config: the input width", width, kMaxFeatureWidth, ErrorKind::usage);
+  const double hidden = static_cast<double>(o.hidden), layers = static_cast<double>(o.layers);
+  weights += layers > 0 ? width * hidden + (layers - 1) * hidden * hidden + hidden * o.outputs : width * o.outputs;
+  check_limit("tabular net config: the weights it needs", weights, kMaxParameters, ErrorKind::usage);
   width_ = o.dense;
   embeddings_ = register_module("embeddings", torch::nn::ModuleList());
   for (size_t s = 0; s < o.buckets.size(); ++s) {

@@ -58,7 +58,11 @@ CommandResult run_command(const std::string& command) {
 }
 
 CommandResult run_zoo(const std::string& executable, const std::string& arguments) {
-  return run_command(std::string(ZOO_BIN_DIR) + "/" + executable + " " + arguments);
+  // CTest runs two tests side by side on two cores (make test: ctest -j2). An executable's
+  // default of all cores would put four OpenMP workers on two cores, whose spin-waiting
+  // made the suite several times slower; so one thread, unless the test chooses.
+  const bool threads_chosen = arguments.find("--threads") != std::string::npos || executable == "zoo_launch";
+  return run_command(std::string(ZOO_BIN_DIR) + "/" + executable + " " + arguments + (threads_chosen ? "" : " --threads 1"));
 }
 
 void expect_clean_error(const std::string& executable, const std::string& arguments, const std::string& what) {
@@ -87,6 +91,13 @@ void expect_same_tensors(const weights::NamedTensors& expected, const weights::N
     EXPECT_EQ(actual[i].second.sizes(), tensor.sizes());
     EXPECT_TRUE(torch::equal(actual[i].second, tensor));
   }
+}
+
+std::string checkpoint_part(const std::string& run, const std::string& key) {
+  const std::string last = run + "/checkpoints/last.safetensors";
+  const auto metadata = weights::read_safetensors(last).metadata;
+  const auto it = metadata.find(key);
+  return it == metadata.end() ? "" : run + "/checkpoints/" + it->second;
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {

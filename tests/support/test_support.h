@@ -48,6 +48,10 @@ CommandResult run_zoo(const std::string& executable, const std::string& argument
 // Expects exit status 2 and exactly one line of output, "error: ..." containing `what`.
 void expect_clean_error(const std::string& executable, const std::string& arguments, const std::string& what);
 
+// The file a run's last checkpoint names under `key` ("zoo.train_state", "zoo.ema"), or ""
+// when it names none (weights/checkpoint.h).
+std::string checkpoint_part(const std::string& run, const std::string& key);
+
 void write_bytes(const std::string& path, const std::string& bytes);
 std::string read_bytes(const std::string& path);
 

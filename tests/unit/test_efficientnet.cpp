@@ -15,6 +15,7 @@
 #include "models/nn/conv_norm_activation.h"
 #include "models/nn/fuse.h"
 #include "models/nn/same_padding.h"
+#include "support/test_support.h"
 #include "weights/state_dict.h"
 
 namespace zoo::models {
@@ -464,6 +465,40 @@ TEST(EfficientNetConfig, InvalidValuesAreErrors) {
   fails(Json::array(), "object");
   EXPECT_THROW(efficientnet_config_from_coefficients(-1, 1, 224, 0.2), Error);
   EXPECT_THROW(EfficientNet(EfficientNetConfig().num_classes(0)), Error);
+}
+
+TEST(HostileEfficientNet, SizesFromACheckpointAreLimitedBeforeBuilding) {
+  auto refused = [](const Json& json, const std::vector<std::string>& parts) {
+    EXPECT_TRUE(zoo::test::throws_error_with([&] { efficientnet_config_from_json(json); }, parts)) << json.dump();
+  };
+  // A 184-byte checkpoint asked for phi 25 (1.2^25 = 95x B0's depth, 1.1^25 = 11x its
+  // width, 1.15^25 = 33x its resolution), and 6 GB were allocated before anything failed.
+  // Its resolution is the first size found over a limit; its depth alone is another.
+  refused({{"phi", 25}}, {"invalid EfficientNet config: resolution is 7376, over the limit of 4096 pixels a side"});
+  refused({{"depth_mult", std::pow(kAlpha, 25)}},
+          {"invalid EfficientNet config: the number of blocks (repeats x depth_mult, over all stages) is 1530",
+           "over the limit of 1000 blocks (kMaxBlocks in core/limits.h)"});
+  refused({{"num_classes", int64_t{1000000000000}}}, {"num_classes is 1000000000000", "kMaxClasses"});
+  refused({{"in_channels", int64_t{1} << 30}}, {"in_channels is 1073741824", "kMaxChannels"});
+  refused({{"last_channel", int64_t{1} << 20}}, {"last_channel is 1048576", "kMaxChannels"});
+  refused({{"resolution", 100000}}, {"resolution is 100000", "kMaxImageSide"});
+  // Multipliers are caught as products, before they could overflow an integer.
+  refused({{"width_mult", 1e300}}, {"stages[0].in_channels x width_mult", "kMaxChannels"});
+  refused({{"depth_mult", 1e300}}, {"the number of blocks", "kMaxBlocks"});
+  // Each width within kMaxChannels, but together more weights than kMaxParameters.
+  refused({{"width_mult", 25}}, {"the weights it needs (at least)", "kMaxParameters"});
+  Json wide_kernel = to_json(efficientnet_b0());
+  wide_kernel["stages"][6]["kernel"] = 1 << 20;
+  refused(wide_kernel, {"the weights it needs (at least)", "kMaxParameters"});
+  Json expanded = to_json(efficientnet_b0());
+  expanded["stages"][6]["expand_ratio"] = 1e6;
+  refused(expanded, {"stages[6].in_channels x width_mult x expand_ratio", "kMaxChannels"});
+}
+
+TEST(HostileEfficientNet, EveryReleasedModelIsWithinTheLimits) {
+  // The limits must never refuse a real model: the largest ones and some phi beyond B7.
+  for (const Preset& p : kPresets) EXPECT_NO_THROW(validate(p.make())) << p.name;
+  for (double phi : {-5.0, 0.0, 7.0, 10.0}) EXPECT_NO_THROW(efficientnet_config_from_phi(phi)) << phi;
 }
 
 }  // namespace

@@ -169,7 +169,8 @@ TEST(Idx, MalformedHeadersAreErrors) {
       {std::string("\0\0\x08\x05", 4) + std::string(20, '\x01') + "data", "gives 5 dimensions; expected 1 to 4"},
       {std::string("\0\0\x08\x03\0\0\0\x02\0\0", 10), "truncated IDX header: 3 dimensions need 16 bytes"},
       {std::string("\0\0\x08\x02\0\0\0\x02\0\0\0\0", 12), "dimension 1 of the IDX header is 0"},
-      {std::string("\0\0\x0e\x04", 4) + std::string(16, '\xff') + "x", "truncated: header says"},
+      // Declaring over 2^64 bytes: refused by kMaxIdxBytes before the size is compared.
+      {std::string("\0\0\x0e\x04", 4) + std::string(16, '\xff') + "x", "is 1.845e+19, over the limit of"},
   };
   for (const auto& [bytes, problem] : cases) {
     write_bytes(path, bytes);
@@ -201,6 +202,8 @@ TEST(Idx, LoadsAGzippedDatasetWithDottedNamesAndNumberedClasses) {
   const torch::Tensor pixels = torch::arange(3 * 2 * 3, torch::kLong).mul(13).view({3, 2, 3}).to(torch::kByte);
   write_gzip(dir.file("t10k-images.idx3-ubyte.gz"), idx_file_bytes(0x08, pixels));
   write_bytes(dir.file("t10k-labels.idx1-ubyte"), idx_header(0x08, {3}) + std::string("\x04\x00\x02", 3));
+  // The classes are numbered from the training labels (largest 4), also for the test split.
+  write_bytes(dir.file("train-labels.idx1-ubyte"), idx_header(0x08, {2}) + std::string("\x01\x04", 2));
 
   const auto data = load_idx_dataset(dir.path(), Split::test, "idx:tiny", {});
   EXPECT_EQ(data->info().name, "idx:tiny");
@@ -251,4 +254,70 @@ TEST(Idx, MissingDirectoryOrFilesAreErrors) {
       {dir.path() + ": missing train-labels-idx1-ubyte[.gz] (also looked for train-labels.idx1-ubyte[.gz])"}));
   EXPECT_TRUE(throws_error_with([&] { load_idx_dataset(dir.path(), Split::test, "mnist", {}); },
                                 {"missing t10k-images-idx3-ubyte[.gz]"}));
+}
+
+// ---- hostile input ---------------------------------------------------------------------
+
+namespace {
+
+// Labels of type int32 (0x0c), for values beyond a byte.
+std::string int32_labels(const std::vector<int32_t>& labels) {
+  return idx_file_bytes(0x0C, torch::tensor(labels, torch::kInt));
+}
+
+}  // namespace
+
+TEST(HostileIdx, BothSplitsNumberTheirClassesFromTheTrainingLabels) {
+  TempDir dir;
+  // Training labels up to 200, test labels up to 9: before, each split counted its own
+  // classes (201 and 10), and dataset_info read past the test split's 10 class counts.
+  std::vector<uint8_t> train_labels;
+  for (int label = 0; label <= 200; label += 20) train_labels.push_back(static_cast<uint8_t>(label));
+  write_tiny_dataset(dir, "train", train_labels);
+  write_tiny_dataset(dir, "t10k", {0, 9, 3});
+  const auto train = load_idx_dataset(dir.path(), Split::train, "idx", {});
+  const auto test = load_idx_dataset(dir.path(), Split::test, "idx", {});
+  EXPECT_EQ(train->info().num_classes(), 201);
+  EXPECT_EQ(test->info().classes, train->info().classes);
+}
+
+TEST(HostileIdx, ATestLabelTheTrainingLabelsCannotPredictIsAnErrorAtLoad) {
+  TempDir dir;
+  write_tiny_dataset(dir, "train", {0, 9, 4});
+  write_tiny_dataset(dir, "t10k", {3, 200, 1});
+  EXPECT_TRUE(throws_error_with([&] { load_idx_dataset(dir.path(), Split::test, "idx", {}); },
+                                {dir.file("t10k-labels-idx1-ubyte") + ": label 200 (example 1) is out of range for 10 classes",
+                                 dir.file("train-labels-idx1-ubyte")}));
+  // Named classes bound both splits the same way.
+  EXPECT_TRUE(throws_error_with([&] { load_idx_dataset(dir.path(), Split::test, "mnist", zoo::data::mnist_classes()); },
+                                {"label 200 (example 1) is out of range for 10 classes"}));
+}
+
+TEST(HostileIdx, AHugeLabelIsRefusedBeforeItsClassNamesAreMade) {
+  TempDir dir;
+  // One label of 2^31 - 1 asked for 2^31 class names: 16.7 GB and std::bad_alloc.
+  write_bytes(dir.file("train-images-idx3-ubyte"), idx_file_bytes(0x08, torch::zeros({2, 2, 2}, torch::kByte)));
+  write_bytes(dir.file("train-labels-idx1-ubyte"), int32_labels({1, std::numeric_limits<int32_t>::max()}));
+  EXPECT_TRUE(throws_error_with([&] { load_idx_dataset(dir.path(), Split::train, "idx", {}); },
+                                {dir.file("train-labels-idx1-ubyte"), "largest label 2147483647", "2147483648",
+                                 "over the limit of 100000 classes (kMaxClasses in core/limits.h)"}));
+  write_bytes(dir.file("train-labels-idx1-ubyte"), int32_labels({1, -3}));
+  EXPECT_TRUE(throws_error_with([&] { load_idx_dataset(dir.path(), Split::train, "idx", {}); },
+                                {dir.file("train-labels-idx1-ubyte") + ": label -3 (example 1) is out of range for 2 classes"}));
+}
+
+TEST(HostileIdx, TheSizeAHeaderDeclaresIsLimitedBeforeInflating) {
+  TempDir dir;
+  // A gzip member inflates up to 1032-fold: a header declaring 2 x 65536 x 65536 bytes
+  // (8 GiB) over a megabyte of zeros is refused from its header, before inflating.
+  const std::string bomb = dir.file("bomb.gz");
+  write_gzip(bomb, idx_header(0x08, {2, 65536, 65536}) + std::string(1 << 20, '\0'));
+  EXPECT_TRUE(throws_error_with([&] { read_idx(bomb); },
+                                {bomb + ": the data its header declares (2x65536x65536) is 8589934592",
+                                 "(kMaxIdxBytes in core/limits.h)"}));
+  // Within the limit, inflating stops one byte past what the header declares.
+  const std::string padded = dir.file("padded.gz");
+  write_gzip(padded, idx_file_bytes(0x08, torch::zeros({2, 2}, torch::kByte)) + std::string(1 << 20, '\0'));
+  EXPECT_TRUE(throws_error_with([&] { read_idx(padded); },
+                                {padded + ": trailing data: header says 2x2 = 4 bytes of data but the gzip stream holds more"}));
 }

@@ -170,6 +170,58 @@ TEST(ImageFolder, BadOptionsAreErrors) {
                                 {"channels must be 1 or 3"}));
 }
 
+TEST(HostileImageFolder, ASymbolicLinkLoopIsAnErrorNamingTheLink) {
+  TempDir dir;
+  const std::string root = dir.file("data");
+  write_gray(root + "/cat/1.png", 1);
+  fs::create_directories(root + "/cat/sub");
+  fs::create_directory_symlink(root + "/cat", root + "/cat/sub/loop");
+  // Followed, the link nested until std::filesystem threw its raw "filesystem error: ...
+  // Too many levels of symbolic links".
+  EXPECT_TRUE(throws_error_with([&] { load_image_folder(root, Split::train, with_size(2)); },
+                                {root + "/cat/sub/loop: a symbolic link loop (it leads to "}));
+  // A link to a folder outside the walk is followed, as torchvision follows it.
+  fs::remove(root + "/cat/sub/loop");
+  write_gray(dir.file("elsewhere/2.png"), 2);
+  fs::create_directory_symlink(dir.file("elsewhere"), root + "/cat/sub/more");
+  EXPECT_EQ(load_image_folder(root, Split::train, with_size(2))->size(), 2);
+}
+
+TEST(HostileImageFolder, ADanglingImageLinkIsAnErrorAtLoad) {
+  TempDir dir;
+  write_gray(dir.file("cat/1.png"), 1);
+  fs::create_symlink(dir.file("nowhere.png"), dir.file("cat/2.png"));
+  EXPECT_TRUE(throws_error_with([&] { load_image_folder(dir.path(), Split::train, with_size(2)); },
+                                {dir.file("cat/2.png") + ": not a readable image file"}));
+}
+
+TEST(HostileImageFolder, TheImageSizeIsLimitedBeforeAnyImageIsRead) {
+  TempDir dir;
+  write_gray(dir.file("cat/1.png"), 1);
+  // size=100000 made get() resize every image to 100000 x 100000 x 3 floats (120 GB).
+  EXPECT_TRUE(throws_error_with([&] { load_image_folder(dir.path(), Split::train, with_size(100000)); },
+                                {"folder: size is 100000, over the limit of 4096 pixels a side (kMaxImageSide in core/limits.h)"}));
+  EXPECT_EQ(load_image_folder(dir.path(), Split::train, with_size(4096))->info().shape,
+            (std::vector<int64_t>{3, 4096, 4096}));
+}
+
+TEST(HostileImageFolder, TheTestFolderMustHaveTheTrainingClasses) {
+  TempDir dir;
+  write_gray(dir.file("train/a/1.png"), 1);
+  write_gray(dir.file("train/b/2.png"), 2);
+  write_gray(dir.file("test/a/3.png"), 3);
+  write_gray(dir.file("test/c/4.png"), 4);
+  // Labels are positions in each split's sorted class list: test/c got label 1, b's.
+  EXPECT_TRUE(throws_error_with([&] { load_image_folder(dir.path(), Split::test, with_size(2)); },
+                                {dir.file("test/c") + ": class 'c' has no folder in " + dir.file("train")}));
+  fs::remove_all(dir.file("test/c"));
+  EXPECT_TRUE(throws_error_with([&] { load_image_folder(dir.path(), Split::test, with_size(2)); },
+                                {dir.file("test") + ": no folder for the training class 'b'"}));
+  write_gray(dir.file("test/b/5.png"), 5);
+  EXPECT_EQ(load_image_folder(dir.path(), Split::test, with_size(2))->info().classes,
+            load_image_folder(dir.path(), Split::train, with_size(2))->info().classes);
+}
+
 #else
 
 TEST(ImageFolder, SaysThatItNeedsOpenCV) {

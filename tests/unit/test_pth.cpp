@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -24,7 +25,7 @@ namespace pth_test {
 // Writes the fixtures each mode names into the directory. Expected values are written
 // as safetensors with struct and json alone, so they do not depend on any reader here.
 const char* kFixtureScript = R"PY(
-import json, struct, sys, zipfile
+import argparse, collections, json, os, struct, sys, zipfile
 import torch
 
 class Tiny(torch.nn.Module):
@@ -114,6 +115,40 @@ def dtypes(out):
         "empty": torch.zeros(0, 3),
         "param": torch.nn.Parameter(torch.arange(3, dtype=torch.float32)),
     }, f"{out}/dtypes.pth")
+
+def allowed(out):
+    """A checkpoint with every kind of value torch.load(weights_only=True) accepts."""
+    model, optimizer = tiny()
+    write_safetensors(f"{out}/expected.safetensors", model.state_dict())
+    torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "size": torch.Size([2, 3]),
+                "device": torch.device("cpu"), "dtype": torch.float16, "tags": {"a", "b"}, "frozen": frozenset([1]),
+                "raw": b"xy", "buffer": bytearray(b"z"), "complex": 1 + 2j, "counter": collections.Counter("aab"),
+                "parameter": torch.nn.Parameter(torch.ones(2))}, f"{out}/allowed.pth")
+
+def foreign(out):
+    """A state dict beside an object of a class of its own: harmless, but not allowed by default."""
+    model, _ = tiny()
+    write_safetensors(f"{out}/expected.safetensors", model.state_dict())
+    torch.save({"state_dict": model.state_dict(), "args": argparse.Namespace(lr=0.1)}, f"{out}/foreign.pth")
+
+class RunsACommand:
+    """Unpickled by Python, this runs os.system(command)."""
+    def __init__(self, command):
+        self.command = command
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+def evil(out):
+    model, _ = tiny()
+    write_safetensors(f"{out}/expected.safetensors", model.state_dict())
+    torch.save({"state_dict": model.state_dict(), "payload": RunsACommand(f"touch {out}/pwned")}, f"{out}/evil.pth")
+
+def compressed(out):
+    """state_dict.pth (mode "module") with its records deflated, as torch.save never writes them."""
+    with zipfile.ZipFile(f"{out}/state_dict.pth") as old, \
+         zipfile.ZipFile(f"{out}/compressed.pth", "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info.filename, old.read(info.filename))
 
 for mode in sys.argv[2:]:
     globals()[mode](sys.argv[1])
@@ -315,9 +350,13 @@ std::string floats(const std::vector<float>& values) {
 // A 2x2 tensor "w" over the storage data/0 = [1, 2, 3, 4].
 std::string valid_pickle() { return state_dict({{"w", tensor("0", 4, 0, {2, 2}, {2, 1})}}); }
 
-std::string hand_error(const std::string& pickle, std::map<std::string, std::string> records = {}) {
+// A file from a source the user trusts.
+const PthOptions kTrusted{/*allow_unknown_globals=*/true};
+
+std::string hand_error(const std::string& pickle, std::map<std::string, std::string> records = {},
+                       const PthOptions& options = {}) {
   records.emplace("data.pkl", pickle);
-  const std::string message = error_of([&] { parse_pth(archive(records), kName); });
+  const std::string message = error_of([&] { parse_pth(archive(records), kName, options); });
   EXPECT_EQ(message.rfind(std::string(kName) + ": ", 0), 0u) << "message does not start with the file: " << message;
   return message;
 }
@@ -401,7 +440,7 @@ TEST(PthPickle, OpaqueObjectsOutsideTheStateDictAreSkipped) {
   const std::string pickle = "\x80\x02}(" + str("state_dict") + valid_pickle().substr(2, valid_pickle().size() - 3) +
                              str("args") + namespace_object + str("big") + big + str("epoch") + "J" +
                              std::string("\xfe\xff\xff\xff", 4) + "u.";
-  const PthFile file = parse_pth(archive({{"data.pkl", pickle}, {"data/0", floats({1, 2, 3, 4})}}), kName);
+  const PthFile file = parse_pth(archive({{"data.pkl", pickle}, {"data/0", floats({1, 2, 3, 4})}}), kName, kTrusted);
   ASSERT_EQ(file.tensors.size(), 1u);
   EXPECT_EQ(file.tensors[0].first, "w");
   EXPECT_EQ(file.scalars, (std::map<std::string, std::string>{{"epoch", "-2"}}));
@@ -409,7 +448,7 @@ TEST(PthPickle, OpaqueObjectsOutsideTheStateDictAreSkipped) {
 
 TEST(PthPickle, WholePickledModelGivesAClearError) {
   const std::string pickle = "\x80\x02}" + str("model") + global("__main__", "Net") + ")\x81}bs.";
-  const std::string message = hand_error(pickle);
+  const std::string message = hand_error(pickle, {}, kTrusted);
   EXPECT_CONTAINS(message, "'model' is not one either (it is an object of type __main__.Net)");
   EXPECT_CONTAINS(message, "Save model.state_dict() rather than the model itself");
 }
@@ -442,6 +481,101 @@ TEST(PthPickle, TorchScriptArchiveIsPointedElsewhere) {
 TEST(PthPickle, BigEndianFilesAreRefused) {
   EXPECT_CONTAINS(hand_error(valid_pickle(), {{"data/0", floats({1, 2, 3, 4})}, {"byteorder", "big"}}),
                   "stored in byte order 'big'");
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile files: globals torch.load(weights_only=True) would refuse, and archives and
+// pickles that ask for memory out of all proportion to their size.
+
+TEST(HostilePth, ReadsEveryKindOfValueThatTorchLoadWeightsOnlyAccepts) {
+  test::TempDir dir;
+  make_fixtures(dir, "allowed");
+  expect_same_tensors(read_safetensors(dir.file("expected.safetensors")).tensors,
+                      read_pth(dir.file("allowed.pth")).tensors);
+}
+
+TEST(HostilePth, APickleThatWouldRunACommandIsRefusedAndNeverRun) {
+  test::TempDir dir;
+  make_fixtures(dir, "evil");
+  const std::string path = dir.file("evil.pth");
+
+  const std::string message = error_of([&] { read_pth(path); });
+  EXPECT_EQ(message.rfind(path + ": data.pkl uses the global posix.system (at byte ", 0), 0u) << message;
+  EXPECT_CONTAINS(message, "which is not allowed when loading weights; pass --allow-unknown-globals if you trust this file");
+
+  // Trusted, the call is an opaque value beside the state dict, and still never made.
+  expect_same_tensors(read_safetensors(dir.file("expected.safetensors")).tensors, read_pth(path, kTrusted).tensors);
+  EXPECT_FALSE(std::ifstream(dir.file("pwned")).good()) << "the pickled command ran";
+}
+
+TEST(HostilePth, GlobalsAreRefusedWhereThePickleNamesThem) {
+  const std::string refused = "), which is not allowed when loading weights; pass --allow-unknown-globals if you trust this file";
+  // Nothing follows the name, so any later check would report a pickle cut short instead.
+  const auto error_for = [](const std::string& module, const std::string& name) {
+    return hand_error("\x80\x02" + global(module, name));
+  };
+  EXPECT_EQ(error_for("os", "system"), "hand.pth: data.pkl uses the global os.system (at byte 2" + refused);
+  EXPECT_EQ(error_for("subprocess", "Popen"), "hand.pth: data.pkl uses the global subprocess.Popen (at byte 2" + refused);
+  EXPECT_EQ(error_for("__builtin__", "eval"), "hand.pth: data.pkl uses the global builtins.eval (at byte 2" + refused);
+  EXPECT_EQ(error_for("torch", "load"), "hand.pth: data.pkl uses the global torch.load (at byte 2" + refused);
+  // STACK_GLOBAL takes the module and the name from the stack (protocol 4).
+  EXPECT_EQ(hand_error("\x80\x02" + str("os") + str("system") + "\x93"),
+            "hand.pth: data.pkl uses the global os.system (at byte 20" + refused);
+}
+
+TEST(HostilePth, TrustedFilesMayNameOtherGlobals) {
+  test::TempDir dir;
+  make_fixtures(dir, "foreign");
+  const std::string path = dir.file("foreign.pth");
+  EXPECT_CONTAINS(error_of([&] { read_pth(path); }), "uses the global argparse.Namespace");
+  expect_same_tensors(read_safetensors(dir.file("expected.safetensors")).tensors, read_pth(path, kTrusted).tensors);
+}
+
+TEST(HostilePth, CompressedRecordsAreRefusedBeforeAnyIsInflated) {
+  test::TempDir dir;
+  make_fixtures(dir, "module compressed");
+  const std::string path = dir.file("compressed.pth");
+  const std::string message = error_of([&] { read_pth(path); });
+  EXPECT_EQ(message.rfind(path + ": record state_dict/", 0), 0u) << message;
+  EXPECT_CONTAINS(message, " is compressed (zip method 8); torch.save stores records uncompressed");
+}
+
+// Every one-byte EMPTY_LIST makes a value of over a hundred bytes: 2 MB of them would take
+// over 256 MB.
+TEST(HostilePth, OneByteValuesCannotTakeOverAHundredTimesThePickle) {
+  EXPECT_CONTAINS(hand_error("\x80\x02" + std::string(2 << 20, ']') + "."), "unpickling would take more than");
+}
+
+// STACK_GLOBAL joins two strings, which it may read from the memo: three bytes that, over
+// a 1 MB string, make a 2 MB name, as often as the pickle repeats them.
+TEST(HostilePth, MemoReadsCannotRepeatALongStringWithoutBound) {
+  std::string pickle = "\x80\x02" + str(std::string(1 << 20, 'x')) + "q\x00"s + "](";
+  for (int i = 0; i < 200; ++i) pickle += "h\x00h\x00\x93"s;
+  EXPECT_CONTAINS(hand_error(pickle + "e.", {}, kTrusted), "unpickling would take more than");
+}
+
+// A tensor view holds its sizes and strides: over memoized arguments of 100,000
+// dimensions, each five-byte REDUCE would make 1.6 MB of them.
+TEST(HostilePth, MemoReadsCannotRepeatAManyDimensionalViewWithoutBound) {
+  std::string ones = "(";
+  for (int i = 0; i < 100000; ++i) ones += int1(1);
+  ones += "t";
+  const std::string storage =
+      "(" + str("storage") + global("torch", "FloatStorage") + str("0") + str("cpu") + int1(1) + "tQ";
+  std::string pickle = "\x80\x02" + global("torch._utils", "_rebuild_tensor_v2") + "q\x00"s + "(" + storage + int1(0) +
+                       ones + ones + "\x89" + "Nt" + "q\x01" + "](";
+  for (int i = 0; i < 200; ++i) pickle += "h\x00h\x01R"s;
+  EXPECT_CONTAINS(hand_error(pickle + "e.", {{"data/0", floats({1})}}), "unpickling would take more than");
+}
+
+TEST(HostilePth, MarksNestNoDeeperThanPythonWritesThem) {
+  EXPECT_CONTAINS(hand_error("\x80\x02" + std::string(20000, '(') + "."), "more than 10000 MARKs are open");
+}
+
+// Lengths come from the file: each is checked against the bytes left before anything of
+// that size is allocated.
+TEST(HostilePth, LengthsPastTheEndAreRefusedBeforeAllocating) {
+  EXPECT_CONTAINS(hand_error("\x80\x02X\xff\xff\xff\xff" + "ab"s), "in the middle of a 4294967295-byte argument");
 }
 
 // Damage anywhere gives a zoo::Error or a correct result: never another exception, a

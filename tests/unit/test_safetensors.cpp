@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 #include "support/test_support.h"
@@ -275,6 +276,56 @@ TEST(SafeTensorsWriter, RejectsRepeatedNamesAndUnwritableDtypes) {
   }
   EXPECT_THROW(serialize_safetensors({{"c", torch::ones({1}, torch::kComplexFloat)}}), Error);
   EXPECT_FALSE(std::ifstream(path).good()) << "a failed write left a file behind";
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile headers: legal or not, each opens in time linear in its size or gives a clean
+// error.
+
+// A header of `count` one-byte tensors "t0", "t1", ... (55 bytes each), and their data.
+std::pair<std::string, std::string> many_tensors(int count) {
+  std::string header = "{";
+  for (int i = 0; i < count; ++i)
+    header += (i ? "," : "") + entry("t" + std::to_string(i), "\"U8\"", "[1]",
+                                     "[" + std::to_string(i) + "," + std::to_string(i + 1) + "]");
+  return {header + "}", std::string(count, '\x07')};
+}
+
+// 200,000 tensors make an 11 MB header, well within the format's limit. A parse that is
+// quadratic in the number of keys (the repeated-key check once was) takes minutes on it;
+// a linear one well under a second.
+TEST(HostileSafetensors, AHeaderOfManyTensorsOpens) {
+  constexpr int kTensors = 200000;
+  const auto [header, data] = many_tensors(kTensors);
+  ASSERT_GT(header.size(), 10u << 20);
+
+  const SafeTensors file = parse_safetensors(file_with_header(header, data), kSource);
+
+  ASSERT_EQ(file.tensors.size(), static_cast<size_t>(kTensors));
+  EXPECT_EQ(file.tensors.back().first, "t199999");
+  EXPECT_EQ(file.tensors.back().second.item<uint8_t>(), 7);
+}
+
+TEST(HostileSafetensors, ARepeatedNameIsFoundAmongManyTensors) {
+  constexpr int kTensors = 200000;
+  auto [header, data] = many_tensors(kTensors);
+  header.back() = ',';  // one more tensor, named like the first
+  header += entry("t0", "\"U8\"", "[1]", "[" + std::to_string(kTensors) + "," + std::to_string(kTensors + 1) + "]") + "}";
+  EXPECT_PARSE_ERROR(file_with_header(header, data + "\x07"), "repeats the tensor name 't0'");
+}
+
+TEST(HostileSafetensors, RepeatedKeysInsideATensorAreRefused) {
+  const std::string header = "{\"a\":{\"dtype\":\"U8\",\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,1]}}";
+  EXPECT_PARSE_ERROR(file_with_header(header, "\x01"), "repeats the key 'dtype'");
+}
+
+// A header nests three levels (header, tensor, shape). A shape nested a million levels deep
+// is legal JSON, but printing it for the error message would recurse a million frames deep.
+TEST(HostileSafetensors, DeepNestingIsRefusedBeforeAnythingRecurses) {
+  constexpr int kDepth = 1000000;
+  const std::string shape = std::string(kDepth, '[') + std::string(kDepth, ']');
+  const std::string header = "{" + entry("a", "\"U8\"", shape, "[0,1]") + "}";
+  EXPECT_PARSE_ERROR(file_with_header(header, "\x01"), "nests deeper than 64 levels");
 }
 
 // Writes and checks safetensors files with nothing but struct, json and torch, the way

@@ -224,3 +224,45 @@ TEST(TabularNet, IndicatorAndEmbeddingInputs) {
   EXPECT_EQ(net->forward(rows).sizes(), (std::vector<int64_t>{2, 1}));
   EXPECT_TRUE(throws_error_with([&] { net->forward(torch::zeros({2, 4})); }, {"[2, 4]"}));
 }
+
+TEST(HostileTabular, BucketsEmbeddingTablesAndTheInputWidthAreLimited) {
+  auto categorical = [](const std::string& column, const Json& spec, int64_t dimension = 0) {
+    Json c = {{"type", column}, {"categorical", spec}};
+    if (dimension > 0) c["dimension"] = dimension;
+    return c;
+  };
+  const Json hash = {{"type", "hash"}, {"key", "city"}, {"buckets", int64_t{100000000000}}};
+  // An indicator that wide asked for 1e11 features a row and died with std::bad_alloc.
+  EXPECT_TRUE(throws_error_with([&] { columns(Json::array({categorical("indicator", hash)})); },
+                                {"feature columns[0]: the categorical column's buckets is 100000000000, over the limit of "
+                                 "1048576 buckets (kMaxBuckets in core/limits.h)"}));
+  Json big_hash = hash;
+  big_hash["buckets"] = int64_t{1} << 20;  // at the limit: fine alone, too wide twice, too large embedded 4096-wide
+  EXPECT_NO_THROW(columns(Json::array({categorical("indicator", big_hash)})));
+  EXPECT_TRUE(throws_error_with(
+      [&] { columns(Json::array({categorical("indicator", big_hash), categorical("indicator", big_hash)})); },
+      {"the input width", "is 2097152", "kMaxFeatureWidth"}));
+  EXPECT_TRUE(throws_error_with([&] { columns(Json::array({categorical("embedding", big_hash, 4096)})); },
+                                {"feature columns[0]: the embedding table (buckets x dimension) is 4294967296", "kMaxParameters"}));
+  const Json oov = {{"type", "vocabulary"}, {"key", "city"}, {"vocabulary", Json::array({"a"})}, {"oov_buckets", int64_t{1} << 62}};
+  EXPECT_TRUE(throws_error_with([&] { columns(Json::array({categorical("indicator", oov)})); }, {"oov_buckets", "kMaxBuckets"}));
+
+  // A target with more distinct values than kMaxClasses is no classification.
+  std::string csv = "y\n";
+  for (int i = 0; i <= 100000; ++i) csv += "v" + std::to_string(i) + "\n";
+  const Table many = parse_csv(csv, "many.csv");
+  EXPECT_TRUE(throws_error_with([&] { fit_target(many, many, "y", "classification"); },
+                                {"many.csv: target 'y': the number of classes (distinct values) is 100001", "kMaxClasses"}));
+}
+
+TEST(HostileTabular, TheNetworkRefusesSizesItCannotHold) {
+  zoo::models::TabularNetOptions o;
+  o.dense = 4;
+  o.hidden = 1'000'000'000;
+  EXPECT_TRUE(throws_error_with([&] { zoo::models::TabularNet{o}; }, {"tabular net config: hidden", "kMaxChannels"}));
+  o.hidden = 60000;  // within kMaxChannels, but two such layers hold 3.6e9 weights
+  EXPECT_TRUE(throws_error_with([&] { zoo::models::TabularNet{o}; }, {"the weights it needs", "kMaxParameters"}));
+  o.hidden = 8;
+  o.layers = 5000;
+  EXPECT_TRUE(throws_error_with([&] { zoo::models::TabularNet{o}; }, {"tabular net config: layers", "kMaxBlocks"}));
+}

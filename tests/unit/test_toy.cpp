@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "data/toy.h"
+#include "support/test_support.h"
 
 // Each distribution is checked against statistics derived from its definition (see
 // data/toy.h), with tolerances of about four standard errors at n = 100000: a wrong
@@ -212,4 +213,17 @@ TEST(Toy, SwissrollHasTheMomentsAndNoiseOfItsDefinition) {
   const torch::Tensor off_curve = wrap(radius - angle, 2 * kPi);
   EXPECT_NEAR(average(off_curve), expect_uniform([&](double u) { return 1 / (2 * t(u)); }), 0.02);
   EXPECT_NEAR(off_curve.std().item<double>(), 1.0, 0.04);
+}
+
+TEST(HostileToy, PointCountsAreLimitedBeforeDrawing) {
+  using zoo::data::load_toy;
+  using zoo::data::Split;
+  using zoo::test::throws_error_with;
+  // train=99999999999 asked for 1.6 TB of doubles and died with std::bad_alloc. Both sizes
+  // are checked, whichever split is opened.
+  EXPECT_TRUE(throws_error_with([] { load_toy("moons", Split::train, 99999999999); },
+                                {"toy:moons: train is 99999999999, over the limit of 10000000 points "
+                                 "(kMaxToyPoints in core/limits.h)"}));
+  EXPECT_TRUE(throws_error_with([] { load_toy("moons", Split::train, 20000, 10000001); }, {"toy:moons: test is 10000001"}));
+  EXPECT_TRUE(throws_error_with([] { sample_toy("moons", 10000001, 0); }, {"kMaxToyPoints"}));
 }

@@ -14,7 +14,7 @@
 namespace zoo::weights {
 
 // Shared with test_pth.cpp, which defines them: the PyTorch-written fixtures (modes
-// "module", "torchscript", "shared", "dtypes") and the checks on them.
+// "module", "torchscript", "shared", "dtypes", "foreign", ...) and the checks on them.
 namespace pth_test {
 void make_fixtures(const test::TempDir& dir, const std::string& modes);
 std::string error_of(const std::function<void()>& action);
@@ -87,6 +87,15 @@ TEST(WeightFile, LegacyPthGivesTheReSaveAdvice) {
   test::TempDir dir;
   make_fixtures(dir, "module");
   EXPECT_CONTAINS(error_of([&] { read_weights(dir.file("legacy.pth")); }), "legacy (pre-1.6) torch.save format");
+}
+
+TEST(HostileWeightFile, ReadWeightsPassesTheTrustOnToThePthReader) {
+  test::TempDir dir;
+  make_fixtures(dir, "foreign");  // a state dict beside an argparse.Namespace
+  const std::string path = dir.file("foreign.pth");
+  EXPECT_CONTAINS(error_of([&] { read_weights(path); }), "uses the global argparse.Namespace");
+  expect_same_tensors(read_safetensors(dir.file("expected.safetensors")).tensors,
+                      read_weights(path, PthOptions{/*allow_unknown_globals=*/true}));
 }
 
 TEST(WeightFile, FormatNames) {
