@@ -75,7 +75,7 @@ Cli& Cli::required(const std::string& name, const std::string& help) {
 
 Cli& Cli::common() {
   return text("device", "auto, cpu, cuda or cuda:N (auto = CUDA when present)", "auto")
-      .integer("threads", "CPU threads (0 = all cores)", 0)
+      .integer("threads", "CPU threads (0 = OMP_NUM_THREADS when set, else all cores)", 0)
       .integer("seed", "random seed", 0)
       .text("config", "JSON file of option values (flags given here override it)", "");
 }

@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #include "core/error.h"
@@ -31,6 +33,22 @@ torch::Device parse_device(const std::string& spec) {
   throw Error("--device " + spec + ": expected auto, cpu, cuda or cuda:N", ErrorKind::usage);
 }
 
+namespace {
+
+// PyTorch's default: OMP_NUM_THREADS where it holds a positive count (capped at the
+// cores), else every core. A scheduler running several jobs side by side (CTest -j,
+// a batch system) sets it to keep their OpenMP workers from contending.
+int default_threads(int cores) {
+  const char* value = std::getenv("OMP_NUM_THREADS");
+  if (!value || !*value || std::string(value).find_first_not_of("0123456789") != std::string::npos ||
+      std::string(value).size() > 6)
+    return cores;
+  const int requested = std::stoi(value);
+  return requested > 0 ? std::min(requested, cores) : cores;
+}
+
+}  // namespace
+
 int configure_threads(int requested) {
   if (requested < 0) throw Error("--threads must be 0 (all cores) or positive", ErrorKind::usage);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -40,7 +58,7 @@ int configure_threads(int requested) {
     throw Error("--threads " + std::to_string(requested) + ": this machine has " + std::to_string(cores) +
                     " cores (0 uses them all)",
                 ErrorKind::usage);
-  const int threads = requested > 0 ? requested : cores;
+  const int threads = requested > 0 ? requested : default_threads(cores);
   torch::set_num_threads(threads);
   // Which BLAS backs LibTorch is a system choice (Debian's alternatives), so it is looked
   // up at run time. An OpenMP OpenBLAS shares LibTorch's OpenMP pool and may use every

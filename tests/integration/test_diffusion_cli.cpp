@@ -68,7 +68,8 @@ TEST(DiffusionCli, ToyTrainSampleEvaluateResumeReflow) {
   EXPECT_EQ(pairs.at("noise").sizes(), (std::vector<int64_t>{512, 2}));
   EXPECT_EQ(pairs.at("samples").sizes(), (std::vector<int64_t>{512, 2}));
   result = run_zoo("train_diffusion", "--out " + dir.file("distilled") + " --objective rf --reflow-from " + reflow +
-                                          " --distill-steps 1 --pairs 256 --pair-sampler euler --pair-steps 8 --steps 40 --threads 1 --workers 0");
+                                          " --distill-steps 1 --pairs 256 --pair-sampler euler --pair-steps 8 --steps 40 --sample-every 100"
+                                          " --threads 1 --workers 0");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   result = run_zoo("sample_diffusion", "--checkpoint " + dir.file("distilled") + " --n 16 --sampler euler --steps 1 --out " +
                                            dir.file("one_step.png"));

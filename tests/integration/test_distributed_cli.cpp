@@ -148,7 +148,7 @@ TEST(DistributedCli, AnotherMachineNeedsNoRunDirectory) {
                                            "--workers 0 --out " + dir.file("rf1"));
   ASSERT_EQ(source.exit_code, 0) << source.output;
   const std::string reflow = kBin + "/train_diffusion --objective rf --reflow-from " + dir.file("rf1") +
-                             " --pairs 256 --pair-sampler euler --pair-steps 4 --steps 20 --lr-decay none --threads 1 "
+                             " --pairs 256 --pair-sampler euler --pair-steps 4 --steps 20 --sample-every 100 --lr-decay none --threads 1 "
                              "--workers 0 --seed 4 ";
   auto alone = run_command(reflow + "--batch-size 64 --out " + dir.file("one") + " 2>&1");
   ASSERT_EQ(alone.exit_code, 0) << alone.output;

@@ -58,11 +58,7 @@ CommandResult run_command(const std::string& command) {
 }
 
 CommandResult run_zoo(const std::string& executable, const std::string& arguments) {
-  // CTest runs two tests side by side on two cores (make test: ctest -j2). An executable's
-  // default of all cores would put four OpenMP workers on two cores, whose spin-waiting
-  // made the suite several times slower; so one thread, unless the test chooses.
-  const bool threads_chosen = arguments.find("--threads") != std::string::npos || executable == "zoo_launch";
-  return run_command(std::string(ZOO_BIN_DIR) + "/" + executable + " " + arguments + (threads_chosen ? "" : " --threads 1"));
+  return run_command(std::string(ZOO_BIN_DIR) + "/" + executable + " " + arguments);
 }
 
 void expect_clean_error(const std::string& executable, const std::string& arguments, const std::string& what) {

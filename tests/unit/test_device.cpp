@@ -4,6 +4,11 @@
 #include "core/device.h"
 #include "core/error.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
 TEST(Device, ParsesCpuAndAuto) {
   EXPECT_EQ(zoo::parse_device("cpu"), torch::Device(torch::kCPU));
   const torch::Device automatic = zoo::parse_device("auto");
@@ -39,10 +44,33 @@ TEST(Device, CudaWithoutCudaIsAClearError) {
 TEST(Device, ThreadsAreSetExplicitly) {
   EXPECT_EQ(zoo::configure_threads(1), 1);
   EXPECT_EQ(torch::get_num_threads(), 1);
-  const int all = zoo::configure_threads(0);
-  EXPECT_EQ(all, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  EXPECT_EQ(torch::get_num_threads(), all);
   EXPECT_THROW(zoo::configure_threads(-1), zoo::Error);
+}
+
+// 0 means PyTorch's default: OMP_NUM_THREADS where it is a positive count (capped at the
+// cores), else every core.
+TEST(Device, TheDefaultFollowsOmpNumThreads) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const char* saved = std::getenv("OMP_NUM_THREADS");
+  const std::string before = saved ? saved : "";
+  const auto threads_with = [](const char* value) {
+    if (value)
+      ::setenv("OMP_NUM_THREADS", value, 1);
+    else
+      ::unsetenv("OMP_NUM_THREADS");
+    const int threads = zoo::configure_threads(0);
+    EXPECT_EQ(torch::get_num_threads(), threads);
+    return threads;
+  };
+  EXPECT_EQ(threads_with(nullptr), cores);
+  EXPECT_EQ(threads_with("1"), 1);
+  EXPECT_EQ(threads_with("100000"), cores);
+  for (const char* ignored : {"", "0", "-2", "two", "99999999999"}) EXPECT_EQ(threads_with(ignored), cores) << ignored;
+  if (saved)
+    ::setenv("OMP_NUM_THREADS", before.c_str(), 1);
+  else
+    ::unsetenv("OMP_NUM_THREADS");
+  zoo::configure_threads(0);
 }
 
 TEST(Device, PrecisionIsBf16AutocastOnCudaOnly) {
