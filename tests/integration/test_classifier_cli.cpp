@@ -20,16 +20,22 @@ using zoo::test::TempDir;
 TEST(ClassifierCli, TrainClassifyAndConvert) {
   TempDir dir;
   const std::string run = dir.file("run");
+  // Small batches at a modest rate, without augmentation, dropout or stochastic depth: of
+  // the configurations tried, the one whose accuracy varied least over seeds and thread
+  // counts (batch 64 at lr 0.01 ranged 0.20-0.36 over seeds 1-3 with 1 and 2 threads, this
+  // one 0.434-0.480).
   auto result = run_zoo("train_classifier", "--out " + run +
-                                                " --model efficientnet_phi --set phi=-3 --image-size 32 --limit 1500"
-                                                " --eval-limit 2000 --epochs 4 --batch-size 64 --lr 0.01 --ema 0 --seed 1");
+                                                " --model efficientnet_phi --set phi=-3 --image-size 32 --limit 1024"
+                                                " --eval-limit 2000 --epochs 3 --batch-size 16 --lr 1e-3 --warmup-epochs 0.2"
+                                                " --no-augment --set dropout=0 --set stochastic_depth_prob=0 --ema 0 --seed 1");
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
-  // It learns: well above the 10% of chance.
+  // It learns: chance is 10%, and on 2,000 test images its standard deviation is 0.7%, so
+  // 25% is far outside chance and far below every run above.
   double best = 0;
   for (const json& record : zoo::read_metrics(run + "/metrics.jsonl"))
     if (record.contains("test_top1")) best = std::max(best, record["test_top1"].get<double>());
-  EXPECT_GT(best, 0.3);
+  EXPECT_GT(best, 0.25);
   for (const char* file : {"config.json", "loss.png", "checkpoints/best.safetensors", "checkpoints/last.safetensors"})
     EXPECT_TRUE(std::filesystem::exists(run + "/" + file)) << file;
   EXPECT_TRUE(std::filesystem::exists(zoo::test::checkpoint_part(run, "zoo.train_state")));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -22,11 +23,17 @@ namespace {
 
 const std::string kBin = ZOO_BIN_DIR;
 
-// The largest difference of two checkpoints' tensors, relative to each tensor's magnitude
-// where that exceeds 1 (running variances are large).
-double distance(const zoo::weights::SafeTensors& x, const zoo::weights::SafeTensors& y) {
+bool is_running_statistic(const std::string& name) {
+  return name.find("running_mean") != std::string::npos || name.find("running_var") != std::string::npos;
+}
+
+// The largest difference of two checkpoints' tensors (those `chosen`), relative to each
+// tensor's magnitude where that exceeds 1.
+double distance(const zoo::weights::SafeTensors& x, const zoo::weights::SafeTensors& y,
+                const std::function<bool(const std::string&)>& chosen = [](const std::string&) { return true; }) {
   double worst = 0;
   for (const auto& [name, tensor] : x.tensors) {
+    if (!chosen(name)) continue;
     const torch::Tensor t = tensor.to(torch::kDouble), u = y.at(name).to(torch::kDouble);
     worst = std::max(worst, (t - u).abs().max().item<double>() / std::max(1.0, t.abs().max().item<double>()));
   }
@@ -37,10 +44,15 @@ double distance(const std::string& checkpoint, const std::string& other) {
   return distance(zoo::weights::read_safetensors(checkpoint), zoo::weights::read_safetensors(other));
 }
 
+struct Agreement {
+  double parameters = 1e-5;  // every tensor but BatchNorm's running statistics
+  double statistics = 1e-5;  // BatchNorm's running means and variances
+};
+
 // Trains `arguments` once alone with --batch-size 2B and once as two zoo_launch workers
 // with --batch-size B; the final weights must agree.
 void expect_two_processes_equal_one(const std::string& executable, const std::string& arguments, int64_t batch,
-                                    double tolerance = 1e-5) {
+                                    Agreement tolerance = {}) {
   TempDir dir;
   const std::string common = arguments + " --threads 1 --seed 4 ";
   auto one = run_zoo(executable, common + "--batch-size " + std::to_string(2 * batch) + " --out " + dir.file("one"));
@@ -51,13 +63,17 @@ void expect_two_processes_equal_one(const std::string& executable, const std::st
   const auto a = zoo::weights::read_safetensors(dir.file("one/checkpoints/last.safetensors"));
   const auto b = zoo::weights::read_safetensors(dir.file("two/checkpoints/last.safetensors"));
   ASSERT_EQ(a.tensors.size(), b.tensors.size());
-  const double worst = distance(a, b);
-  EXPECT_LT(worst, tolerance) << executable;
+  const auto is_parameter = [](const std::string& name) { return !is_running_statistic(name); };
+  EXPECT_LT(distance(a, b, is_parameter), tolerance.parameters) << executable;
+  EXPECT_LT(distance(a, b, is_running_statistic), tolerance.statistics) << executable;
   // The comparison can tell runs apart: one process with batch B ends elsewhere.
   auto half = run_zoo(executable, common + "--batch-size " + std::to_string(batch) + " --out " + dir.file("half"));
   ASSERT_EQ(half.exit_code, 0) << half.output;
   const auto c = zoo::weights::read_safetensors(dir.file("half/checkpoints/last.safetensors"));
-  EXPECT_GT(distance(a, c), 100 * tolerance) << executable;
+  EXPECT_GT(distance(a, c, is_parameter), 100 * tolerance.parameters) << executable;
+  const bool has_statistics =
+      std::any_of(a.tensors.begin(), a.tensors.end(), [](const auto& named) { return is_running_statistic(named.first); });
+  if (has_statistics) EXPECT_GT(distance(a, c, is_running_statistic), 10 * tolerance.statistics) << executable;
   // Only rank 0 wrote the log: as many records as the single process's, not twice as many;
   // and the training losses and test scores, which each rank computed on its half and
   // reduced over the group, are the single process's.
@@ -104,11 +120,17 @@ TEST(DistributedCli, ClassifierWithSyncBatchNormAndVaeTrainAsOne) {
   // Few small steps: this tiny network's training is chaotic (one process with 1 or 2
   // threads differs by 0.2 after 8 steps at lr 1e-3); the exact gradient is checked in the
   // unit test Distributed.EfficientNetWithSyncBatchNormHasTheWholeBatchGradient.
+  // The running variances are batch variances of convolution outputs, quadratic in the
+  // convolutions' weights. Those weights are drawn with standard deviation sqrt(2/fan-out)
+  // >= 0.0096 here (fan-out <= 864·5·5), so weights that agree to 1e-5 agree to 1e-3
+  // relatively, and a variance to twice that. (Measured: weights within 9e-7, variances
+  // within 9e-6 here and 1.4e-5 on another CPU; one process with half the batch ends 1e-2
+  // and 0.27 away.)
   expect_two_processes_equal_one("train_classifier",
                                  "--limit 256 --eval-limit 64 --model efficientnet_phi --set phi=-3 --set dropout=0"
                                  " --set stochastic_depth_prob=0 --image-size 32 --ema 0 --optimizer sgd --lr 1e-4"
                                  " --steps 3 --sync-batch-norm --workers 0",
-                                 16);
+                                 16, Agreement{1e-5, 2 * 1e-5 / 0.0096});
   // Adam's first step moves a weight by lr·g/(|g| + eps); a ReLU unit dead on the whole batch
   // has g ≈ 1e-9, pure rounding, so any summation order moves it by up to ~1e-2·lr. A
   // smaller lr keeps that under the tolerance (one process with 1 or 2 threads does the same).
