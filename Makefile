@@ -25,12 +25,14 @@ test: setup
 	cd $(BUILD_DIR) && status=0 && { ctest --output-on-failure -j$(JOBS) || status=$$?; } && \
 	  bash ../scripts/slowest_tests.sh Testing/Temporary/CTestCostData.txt 10 && exit $$status
 
-# The library and its unit tests under GCC's AddressSanitizer and UndefinedBehaviorSanitizer.
+# The library and its unit tests under GCC's AddressSanitizer and UndefinedBehaviorSanitizer
+# (tests/sanitize/lsan.supp: a leak inside LibTorch itself).
 sanitize: setup
 	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ -DZOO_SANITIZE=ON \
 	  -DZOO_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS) > /dev/null
 	cmake --build $(SANITIZE_DIR) -j$(JOBS) --target zoo_unit_tests
-	cd $(SANITIZE_DIR) && ctest --output-on-failure -j$(JOBS) -L unit
+	cd $(SANITIZE_DIR) && LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp \
+	  ctest --output-on-failure -j$(JOBS) -L unit
 
 demo: setup
 	$(MAKE) build

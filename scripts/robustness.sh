@@ -22,7 +22,8 @@ for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
         bad = [t["name"] for t in suite["testsuite"] if t.get("failures")]
         passed += suite["tests"] - len(bad)
         failed += len(bad)
-        names = ", ".join(t["name"] for t in suite["testsuite"])
+        names = ", ".join(t["name"] + (f" (killed at each of {t['file_operations']} file operations)"
+                                       if "file_operations" in t else "") for t in suite["testsuite"])
         print(f"{suite['name']:<28}{suite['tests']:>6}{len(bad):>8}  {names}")
         for name in bad:
             print(f"  FAILED {suite['name']}.{name}")

@@ -23,13 +23,13 @@ void collect(const torch::nn::Module& module, const std::string& prefix, NamedTe
   for (const auto& child : module.named_children()) collect(*child.value(), prefix + child.key() + ".", out);
 }
 
-enum class Kind { floating, integral, boolean, complex };
+enum class DtypeKind { floating, integral, boolean, complex };
 
-Kind kind_of(torch::ScalarType type) {
-  if (type == torch::kBool) return Kind::boolean;
-  if (c10::isComplexType(type)) return Kind::complex;
-  if (c10::isFloatingType(type)) return Kind::floating;
-  return Kind::integral;
+DtypeKind kind_of(torch::ScalarType type) {
+  if (type == torch::kBool) return DtypeKind::boolean;
+  if (c10::isComplexType(type)) return DtypeKind::complex;
+  if (c10::isFloatingType(type)) return DtypeKind::floating;
+  return DtypeKind::integral;
 }
 
 // "[4, 3] float"

@@ -28,7 +28,7 @@ struct Head {
   uint64_t size = 0;  // of the whole file
 };
 
-Head read_head(const std::string& path) {
+Head read_file_head(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw Error("cannot open " + path + ": " + std::strerror(errno));
   Head head;
@@ -65,7 +65,7 @@ bool is_torchscript_zip(const std::string& path) {
 }  // namespace
 
 WeightFormat detect_weight_format(const std::string& path) {
-  const Head head = read_head(path);
+  const Head head = read_file_head(path);
   if (is_safetensors(head)) return WeightFormat::safetensors;
   if (std::string_view(head.bytes).substr(0, 4) == std::string_view("PK\x03\x04", 4))
     return is_torchscript_zip(path) ? WeightFormat::torchscript : WeightFormat::pth;

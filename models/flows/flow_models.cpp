@@ -1,5 +1,7 @@
 #include "models/flows/flow_models.h"
 
+#include <c10/util/accumulate.h>
+
 #include "core/error.h"
 #include "models/flows/coupling.h"
 #include "models/flows/invertible_conv.h"
@@ -36,12 +38,6 @@ void check_positive(std::initializer_list<int64_t> values, const char* model) {
     if (v < 1) throw Error(std::string(model) + ": sizes and counts must be positive", ErrorKind::usage);
 }
 
-int64_t numel(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
 std::vector<int64_t> squeezed(const std::vector<int64_t>& shape, const char* model) {
   if (shape[1] % 2 != 0 || shape[2] % 2 != 0)
     throw Error(std::string(model) + ": a squeeze needs even height and width, got " + std::to_string(shape[1]) + "×" +
@@ -62,7 +58,7 @@ TransformPtr coupling(const std::vector<int64_t>& shape, CouplingOptions options
 BuiltFlow build_nice(const NiceOptions& o, const std::vector<int64_t>& shape) {
   check_shape(shape, "nice");
   check_positive({o.couplings, o.hidden, o.layers}, "nice");
-  const std::vector<int64_t> flat{numel(shape)};
+  const std::vector<int64_t> flat{c10::multiply_integers(shape)};
   std::vector<TransformPtr> layers;
   if (shape.size() == 3) layers.push_back(std::make_shared<FlattenImpl>(shape));
   for (int64_t i = 0; i < o.couplings; ++i) {

@@ -2,16 +2,13 @@
 
 #include <string>
 
+#include <c10/util/accumulate.h>
+
 #include "core/error.h"
 
 namespace zoo::flows {
 
 namespace {
-int64_t numel(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
 std::vector<int64_t> batched(int64_t b, std::vector<int64_t> shape) {
   shape.insert(shape.begin(), b);
   return shape;
@@ -92,10 +89,11 @@ FlowResult MultiScaleImpl::run_inverse(const torch::Tensor& z, bool log_det) {
   const size_t last = levels_.size() - 1;
   // z = [factored_0, factored_1, ..., last level's output].
   std::vector<int64_t> offsets{0};
-  for (size_t i = 0; i < last; ++i) offsets.push_back(offsets.back() + numel(shapes_[i]) / 2);
-  if (z.dim() != 2 || z.size(1) != offsets.back() + numel(shapes_.back()))
-    throw Error("multi-scale flow: expected z [B, " + std::to_string(offsets.back() + numel(shapes_.back())) + "], got " +
-                    c10::str(z.sizes()), ErrorKind::usage);
+  for (size_t i = 0; i < last; ++i) offsets.push_back(offsets.back() + c10::multiply_integers(shapes_[i]) / 2);
+  const int64_t width = offsets.back() + c10::multiply_integers(shapes_.back());
+  if (z.dim() != 2 || z.size(1) != width)
+    throw Error("multi-scale flow: expected z [B, " + std::to_string(width) + "], got " + c10::str(z.sizes()),
+                ErrorKind::usage);
   torch::Tensor total = log_det ? torch::zeros({b}, z.options()) : torch::Tensor();
   torch::Tensor h = z.slice(1, offsets.back()).reshape(batched(b, shapes_.back()));
   if (options_.top_prior) {

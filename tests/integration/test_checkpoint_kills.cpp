@@ -80,4 +80,5 @@ TEST(CheckpointKills, AKillAtAnyFileOperationLeavesARunThatContinuesExactly) {
   // The shim reached every operation: config, 2 checkpoints of 3 parts, the first one's
   // removal, 2 sample pictures and the loss plot.
   EXPECT_GE(operations, 12);
+  RecordProperty("file_operations", operations);
 }

@@ -337,7 +337,7 @@ std::string tensor(const std::string& key, int numel, int offset, const std::vec
          "\x89" + global("collections", "OrderedDict") + ")R" + "t" + "R";
 }
 // {name: value, ...} as an OrderedDict, then STOP.
-std::string state_dict(const std::vector<std::pair<std::string, std::string>>& entries) {
+std::string pickled_state_dict(const std::vector<std::pair<std::string, std::string>>& entries) {
   std::string out = "\x80\x02" + global("collections", "OrderedDict") + ")R(";
   for (const auto& [name, value] : entries) out += str(name) + value;
   return out + "u.";
@@ -348,7 +348,7 @@ std::string floats(const std::vector<float>& values) {
 }
 
 // A 2x2 tensor "w" over the storage data/0 = [1, 2, 3, 4].
-std::string valid_pickle() { return state_dict({{"w", tensor("0", 4, 0, {2, 2}, {2, 1})}}); }
+std::string valid_pickle() { return pickled_state_dict({{"w", tensor("0", 4, 0, {2, 2}, {2, 1})}}); }
 
 // A file from a source the user trusts.
 const PthOptions kTrusted{/*allow_unknown_globals=*/true};
@@ -389,13 +389,13 @@ TEST(PthPickle, MemoReadBeforeWritten) {
 }
 
 TEST(PthPickle, ViewOutsideItsStorage) {
-  EXPECT_CONTAINS(hand_error(state_dict({{"w", tensor("0", 4, 1, {2, 2}, {2, 1})}}), kStorage),
+  EXPECT_CONTAINS(hand_error(pickled_state_dict({{"w", tensor("0", 4, 1, {2, 2}, {2, 1})}}), kStorage),
                   "tensor of size [2, 2], stride [2, 1] and offset 1 reads element 4 of storage data/0, which holds 4");
 }
 
 TEST(PthPickle, OverflowingView) {
   const std::string huge = "\x8a\x08" + std::string("\x00\x00\x00\x00\x00\x00\x00\x40", 8);  // 2^62
-  const std::string pickle = state_dict({{"w", global("torch._utils", "_rebuild_tensor_v2") + "((" + str("storage") +
+  const std::string pickle = pickled_state_dict({{"w", global("torch._utils", "_rebuild_tensor_v2") + "((" + str("storage") +
                                                    global("torch", "FloatStorage") + str("0") + str("cpu") + int1(4) +
                                                    "tQ" + int1(0) + "(" + huge + int1(8) + "t" + "(" + huge + int1(0) +
                                                    "t" + "\x89" + ")t" + "R"}});
@@ -403,17 +403,17 @@ TEST(PthPickle, OverflowingView) {
 }
 
 TEST(PthPickle, StorageRecordShorterThanItsSize) {
-  EXPECT_CONTAINS(hand_error(state_dict({{"w", tensor("0", 8, 0, {8}, {1})}}), kStorage),
+  EXPECT_CONTAINS(hand_error(pickled_state_dict({{"w", tensor("0", 8, 0, {8}, {1})}}), kStorage),
                   "record data/0 holds 16 bytes but its Float storage of 8 elements needs 32 (truncated?)");
 }
 
 TEST(PthPickle, MissingStorageRecord) {
-  EXPECT_CONTAINS(hand_error(state_dict({{"w", tensor("7", 4, 0, {4}, {1})}}), kStorage),
+  EXPECT_CONTAINS(hand_error(pickled_state_dict({{"w", tensor("7", 4, 0, {4}, {1})}}), kStorage),
                   "hand.pth: the archive has no record data/7");
 }
 
 TEST(PthPickle, OneStorageReadAsTwoTypes) {
-  EXPECT_CONTAINS(hand_error(state_dict({{"a", tensor("0", 4, 0, {4}, {1})}, {"b", tensor("0", 4, 0, {4}, {1}, "IntStorage")}}), kStorage),
+  EXPECT_CONTAINS(hand_error(pickled_state_dict({{"a", tensor("0", 4, 0, {4}, {1})}, {"b", tensor("0", 4, 0, {4}, {1}, "IntStorage")}}), kStorage),
                   "storage data/0 is read both as Float[4] and as Int[4]");
 }
 
@@ -423,7 +423,7 @@ TEST(PthPickle, SelfContainingDictIsAnErrorNotACrash) {
 
 TEST(PthPickle, StrideZeroViewsCannotExpandWithoutBound) {
   // 2^24 x 2^20 float elements over one stored float: 64 TiB if copied.
-  const std::string pickle = state_dict({{"w", tensor("0", 1, 0, {1, 1}, {0, 0})}});
+  const std::string pickle = pickled_state_dict({{"w", tensor("0", 1, 0, {1, 1}, {0, 0})}});
   const std::string big = "J" + std::string("\x00\x00\x00\x01", 4);  // 2^24
   const std::string wider = "J" + std::string("\x00\x00\x10\x00", 4);  // 2^20
   std::string expanded = pickle;
@@ -459,7 +459,7 @@ TEST(PthPickle, PrefixIsStrippedOnlyWhenEveryNameHasIt) {
     std::vector<std::pair<std::string, std::string>> entries;
     for (const std::string& key : keys) entries.emplace_back(key, w);
     std::vector<std::string> out;
-    for (const auto& entry : parse_pth(archive({{"data.pkl", state_dict(entries)}, {"data/0", floats({1, 2, 3, 4})}}), kName).tensors)
+    for (const auto& entry : parse_pth(archive({{"data.pkl", pickled_state_dict(entries)}, {"data/0", floats({1, 2, 3, 4})}}), kName).tensors)
       out.push_back(entry.first);
     return out;
   };
