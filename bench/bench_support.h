@@ -7,7 +7,7 @@
 #include <iostream>
 #include <string>
 
-#include "core/cli.h"
+#include "core/json.h"
 #include "core/runtime.h"
 
 namespace zoo::bench {

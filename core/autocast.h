@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "core/cli.h"
+#include "core/json.h"
 
 namespace zoo {
 

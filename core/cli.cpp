@@ -9,7 +9,6 @@
 #include <iostream>
 #include <type_traits>
 
-#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace zoo {
@@ -80,17 +79,17 @@ Cli& Cli::common() {
       .text("config", "JSON file of option values (flags given here override it)", "");
 }
 
-Cli& Cli::training(const std::string& default_data, const std::string& default_model, int64_t default_batch_size,
-                   double default_lr) {
+Cli& Cli::training(const TrainingDefaults& defaults) {
   text("data", "dataset spec (fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, toy:NAME)",
-       default_data);
-  if (!default_model.empty()) text("model", "model name", default_model);
+       defaults.data);
+  if (!defaults.model.empty()) text("model", "model name", defaults.model);
   return required("out", "run directory to write")
       .integer("epochs", "epochs to train (ignored when --steps is set)", 1, Bounds::at_least(1))
       .integer("steps", "optimizer steps to train (0 = use --epochs)", 0, Bounds::at_least(0))
-      .integer("batch-size", "examples per step", default_batch_size, Bounds::at_least(1))
-      .real("lr", "learning rate", default_lr, Bounds::above(0))
+      .integer("batch-size", "examples per step", defaults.batch_size, Bounds::at_least(1))
+      .real("lr", "learning rate", defaults.lr, Bounds::above(0))
       .integer("limit", "use only the first N training examples (0 = all)", 0, Bounds::at_least(0))
+      .integer("workers", "background data-loading threads", defaults.workers, Bounds::between(0, 64))
       .text("precision", "auto (bf16 autocast on CUDA, fp32 on the CPU), fp32 or bf16", "auto")
       .flag("resume", "continue the run in --out from its last checkpoint");
 }
@@ -234,18 +233,6 @@ Json key_value_overrides(const Json& items) {
   }
   return overrides;
 }
-
-Json load_json_file(const std::string& path) {
-  const std::string text = read_file(path);
-  try {
-    return Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    throw Error(path + ": invalid JSON: " + e.what());
-  }
-}
-
-void save_json_file(const std::string& path, const Json& value) { write_file_atomic(path, value.dump(2) + "\n"); }
-
 
 int run_main(const std::function<int()>& body) {
   try {

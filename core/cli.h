@@ -5,20 +5,18 @@
 // That object is what the program reads, and what a training run saves as its config,
 // so a run can be rebuilt from config.json alone. Keys are the flag names with '-'
 // turned into '_' (--batch-size -> "batch_size").
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <limits>
 #include <string>
 #include <vector>
+
+#include "core/json.h"
 
 namespace cxxopts {
 class Options;
 }
 
 namespace zoo {
-
-using Json = nlohmann::json;
 
 // The values a number option accepts, checked on the resolved value (a flag, --config or a
 // resumed run's config.json alike) so a bad value is refused before anything is written.
@@ -48,10 +46,17 @@ class Cli {
 
   // --device, --threads, --seed, --config: every executable has them.
   Cli& common();
-  // --data, --model (left out when default_model is empty: the executable names its own
-  // network option), --out, --epochs, --steps, --batch-size, --lr, --limit, --precision, --resume.
-  Cli& training(const std::string& default_data, const std::string& default_model, int64_t default_batch_size,
-                double default_lr);
+  // What a training executable starts from when its flags are not given.
+  struct TrainingDefaults {
+    std::string data;
+    std::string model;  // empty: no --model (the executable names its own network option)
+    int64_t batch_size = 128;
+    double lr = 1e-3;
+    int64_t workers = 2;  // background data-loading threads
+  };
+  // --data, --model, --out, --epochs, --steps, --batch-size, --lr, --limit, --workers,
+  // --precision, --resume.
+  Cli& training(const TrainingDefaults& defaults);
 
   // Throws HelpRequested after printing help, zoo::Error(usage) for a bad flag or value.
   // `base` is a layer between the defaults and --config: a resumed run's saved options.
@@ -79,11 +84,6 @@ class Cli {
 // --set KEY=VALUE items as one JSON object {"KEY": VALUE}: a value that parses as JSON is
 // taken as JSON (phi=-2, same_padding=true), anything else as a string.
 Json key_value_overrides(const Json& items);
-
-// Reads a JSON file: a zoo::Error names the file and the parse problem.
-Json load_json_file(const std::string& path);
-// Writes pretty JSON atomically.
-void save_json_file(const std::string& path, const Json& value);
 
 // Turns an option key ("batch_size") back into its flag ("--batch-size") for messages.
 std::string flag_name(const std::string& key);

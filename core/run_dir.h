@@ -11,7 +11,7 @@
 // accident; --resume opens a run instead.
 #include <string>
 
-#include "core/cli.h"
+#include "core/json.h"
 
 namespace zoo {
 

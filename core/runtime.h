@@ -2,7 +2,7 @@
 // Applies the options every executable shares (--device, --threads, --seed) in one place.
 #include <torch/torch.h>
 
-#include "core/cli.h"
+#include "core/json.h"
 
 namespace zoo {
 

@@ -4,7 +4,7 @@
 // training did.
 #include <vector>
 
-#include "core/cli.h"
+#include "core/json.h"
 #include "data/dataset.h"
 #include "data/transforms.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cli.h"
+#include "core/json.h"
 #include "models/diffusion/diffusion_model.h"
 
 namespace zoo::train {

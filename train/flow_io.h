@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cli.h"
+#include "core/json.h"
 #include "core/distributed.h"
 #include "data/dataset.h"
 #include "models/flows/flow_model.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cli.h"
+#include "core/json.h"
 #include "data/input_spec.h"
 #include "models/registry.h"
 #include "weights/pth.h"

@@ -16,7 +16,7 @@
 
 #include <string>
 
-#include "core/cli.h"
+#include "core/json.h"
 #include "weights/safetensors.h"
 
 namespace zoo::weights {

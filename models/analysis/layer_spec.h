@@ -17,7 +17,7 @@
 // Numbers given once apply to both axes.
 #include <string>
 
-#include "core/cli.h"
+#include "core/json.h"
 #include "models/analysis/layer_graph.h"
 
 namespace zoo::models::analysis {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cli.h"
+#include "core/json.h"
 
 namespace zoo::models::analysis {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cli.h"
+#include "core/json.h"
 #include "models/analysis/layer_graph.h"
 
 namespace zoo::models::analysis {

@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "core/cli.h"
+#include "core/json.h"
 #include "models/diffusion/precond.h"
 
 namespace zoo::diffusion {

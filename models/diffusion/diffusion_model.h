@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/cli.h"
+#include "core/json.h"
 #include "models/diffusion/denoising_net.h"
 #include "models/diffusion/precond.h"
 #include "models/diffusion/samplers.h"

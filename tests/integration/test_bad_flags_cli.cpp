@@ -34,6 +34,8 @@ TEST(HostileFlagsCli, EveryTrainerRefusesBadNumbersBeforeWritingAnything) {
       {"--lr 0", "--lr 0: must be greater than 0"},
       {"--limit -5", "--limit -5: must be at least 0"},
       {"--threads 100000", "--threads 100000: this machine has"},
+      {"--workers -1", "--workers -1: must be at least 0"},
+      {"--workers 1000", "--workers 1000: must be at most 64"},
   };
   // Every case in one trainer, and in the others the four that the issue found in all of
   // them (the flags are declared once, in core/cli.cpp, so the rest follow).

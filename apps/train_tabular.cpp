@@ -24,7 +24,7 @@ namespace {
 Cli make_cli() {
   Cli cli("train_tabular", "Train an MLP classifier or regressor on a CSV table through feature columns");
   cli.common()
-      .training("csv:/usr/lib/python3/dist-packages/vega_datasets/_data/seattle-weather.csv", "", 32, 3e-3)
+      .training({"csv:/usr/lib/python3/dist-packages/vega_datasets/_data/seattle-weather.csv", "", 32, 3e-3, 0})
       .required("columns", "feature-column specification (JSON; see data/tabular/feature_columns.h)")
       .required("target", "the column to predict")
       .text("task", "auto (text target: classification, number: regression), classification or regression", "auto")
@@ -34,8 +34,7 @@ Cli make_cli() {
       .text("activation", "activation of the hidden layers (models/nn/activations.h names)", "relu")
       .real("dropout", "dropout after each hidden layer", 0.1)
       .real("weight-decay", "AdamW weight decay", 1e-4)
-      .text("loss", "classification loss: ce, soft_accuracy, soft_f1 or ce+soft_f1", "ce")
-      .integer("workers", "background data-loading threads", 0);
+      .text("loss", "classification loss: ce, soft_accuracy, soft_f1 or ce+soft_f1", "ce");
   return cli;
 }
 

@@ -23,7 +23,7 @@ namespace {
 Cli make_cli() {
   Cli cli("train_flow", "Train a normalizing flow (NICE, RealNVP, Glow) by maximum likelihood");
   cli.common()
-      .training("toy:moons", "glow", 64, 1e-3)
+      .training({"toy:moons", "glow", 64, 1e-3})
       .texts("set", "model option overrides KEY=VALUE (e.g. steps=16, hidden=512, levels=3)")
       .text("preprocessing", "auto, unit, center or logit (images), none (vectors)", "auto")
       .real("logit-alpha", "α of the logit preprocessing", 0.05)
@@ -32,8 +32,7 @@ Cli make_cli() {
       .real("temperature", "temperature of the sample pictures", 1.0)
       .integer("sample-every", "epochs between sample pictures and test evaluations", 1)
       .integer("sample-n", "samples per picture (0 = 64 images or 4000 points)", 0)
-      .integer("eval-limit", "evaluate on the first N test examples only (0 = all)", 0)
-      .integer("workers", "background data-loading threads", 2);
+      .integer("eval-limit", "evaluate on the first N test examples only (0 = all)", 0);
   return cli;
 }
 

@@ -23,7 +23,7 @@ namespace {
 Cli make_cli() {
   Cli cli("train_vae", "Train a VAE with a Gaussian or a Gumbel-softmax categorical latent");
   cli.common()
-      .training("fashion-mnist", "", 128, 1e-3)
+      .training({"fashion-mnist", "", 128, 1e-3})
       .text("latent", "gaussian or categorical", "gaussian")
       .integer("latent-dim", "Gaussian latent dimensions", 32)
       .integer("variables", "categorical latent: one-hot variables", 30)
@@ -34,8 +34,7 @@ Cli make_cli() {
       .real("tau", "initial Gumbel-softmax temperature", 1.0)
       .real("tau-min", "final temperature", 0.5)
       .real("tau-rate", "annealing rate: tau = max(tau-min, tau·exp(−rate·step))", 1e-4)
-      .integer("eval-limit", "evaluate on the first N test examples only (0 = all)", 0)
-      .integer("workers", "background data-loading threads", 2);
+      .integer("eval-limit", "evaluate on the first N test examples only (0 = all)", 0);
   return cli;
 }
 

@@ -30,7 +30,7 @@ namespace {
 Cli make_cli() {
   Cli cli("train_classifier", "Train an image classifier (EfficientNet family) on a dataset");
   cli.common()
-      .training("fashion-mnist", "efficientnet_b0", 128, 1e-3)
+      .training({"fashion-mnist", "efficientnet_b0", 128, 1e-3})
       .text("optimizer", "adamw, sgd (Nesterov momentum) or rmsprop (the paper's)", "adamw")
       .real("weight-decay", "weight decay", 0.05)
       .real("momentum", "momentum for sgd and rmsprop", 0.9)
@@ -45,7 +45,6 @@ Cli make_cli() {
       .flag("channels-last", "keep weights and activations channels-last (NHWC): ~2x faster on the CPU with oneDNN")
       .flag("sync-batch-norm", "data-parallel runs: BatchNorm uses the statistics of the global batch")
       .texts("set", "model config overrides KEY=VALUE (e.g. phi=-2, dropout=0.1)")
-      .integer("workers", "background data-loading threads", 2)
       .integer("eval-limit", "evaluate on the first N test examples only (0 = all)", 0)
       .text("init", "initialise from weights (.safetensors, .pth or TorchScript)", "")
       .flag("allow-unknown-globals", "--init: read a .pth that names Python globals beyond tensors and plain "

@@ -29,7 +29,7 @@ namespace {
 Cli make_cli() {
   Cli cli("train_diffusion", "Train a diffusion model or rectified flow (EDM framework: edm, vp, ve, rf objectives)");
   cli.common()
-      .training("toy:checkerboard", "", 256, 1e-3)
+      .training({"toy:checkerboard", "", 256, 1e-3})
       .text("objective", "edm, vp, ve or rf (rectified flow / flow matching)", "edm")
       .text("net", "unet or mlp (auto: unet for images, mlp for vectors)", "auto")
       .texts("set", "network config overrides KEY=VALUE (e.g. channels=64, hidden=512, channel_mult=[1,2])")
@@ -49,8 +49,7 @@ Cli make_cli() {
       .integer("pairs", "reflow: number of (noise, sample) pairs to draw", 10000)
       .text("pair-sampler", "reflow: sampler that solves the ODE for the pairs", "rk45")
       .integer("pair-steps", "reflow: steps of a fixed-step pair sampler", 100)
-      .integer("distill-steps", "with --reflow-from: train only at the K times of a K-step Euler sampler (0 = off)", 0)
-      .integer("workers", "background data-loading threads", 2);
+      .integer("distill-steps", "with --reflow-from: train only at the K times of a K-step Euler sampler (0 = off)", 0);
   return cli;
 }
 
