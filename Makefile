@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 ZOO_CXX ?= $(shell command -v clang++ 2>/dev/null || echo c++)
 SANITIZE_DIR ?= build-sanitize
 
-.PHONY: setup configure build test demo bench sanitize clean
+.PHONY: setup configure build test demo bench sanitize format format-check clean
 
 setup:
 	bash scripts/install_deps.sh
@@ -33,6 +33,14 @@ sanitize: setup
 	cmake --build $(SANITIZE_DIR) -j$(JOBS) --target zoo_unit_tests
 	cd $(SANITIZE_DIR) && LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp \
 	  ctest --output-on-failure -j$(JOBS) -L unit
+
+# The style is .clang-format's; CI fails on code that does not follow it.
+SOURCES = $(shell git ls-files '*.cpp' '*.h')
+format:
+	@clang-format -i $(SOURCES)
+
+format-check: setup
+	@clang-format --dry-run --Werror $(SOURCES) && echo "format-check: $(words $(SOURCES)) files follow .clang-format"
 
 demo: setup
 	$(MAKE) build

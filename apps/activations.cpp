@@ -31,12 +31,13 @@ int main(int argc, char** argv) {
       const torch::Tensor y = activation->forward(x);
       const torch::Tensor xs = x.detach();
       // The step has no gradient path to x: its derivative is zero wherever it exists.
-      const torch::Tensor slope =
-          y.requires_grad() ? torch::autograd::grad({y.sum()}, {x})[0] : torch::zeros_like(xs);
-      auto values = [](const torch::Tensor& t) { return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel()); };
-      panels.push_back(line_plot({{values(xs), values(y.detach().contiguous()), name},
-                                  {values(xs), values(slope.contiguous()), "derivative"}},
-                                 name, 320, 220));
+      const torch::Tensor slope = y.requires_grad() ? torch::autograd::grad({y.sum()}, {x})[0] : torch::zeros_like(xs);
+      auto values = [](const torch::Tensor& t) {
+        return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+      };
+      panels.push_back(line_plot(
+          {{values(xs), values(y.detach().contiguous()), name}, {values(xs), values(slope.contiguous()), "derivative"}},
+          name, 320, 220));
     }
     const std::string written = save_image(out, make_grid(torch::stack(panels), GridOptions{4, 4, 1.0f}));
     std::cout << "wrote " << written << "\n";

@@ -31,8 +31,9 @@ int run(int argc, char** argv) {
       .text("output", "with --input: where to write the logits (safetensors, tensor 'logits')", "")
       .integer("topk", "classes to show per image", 5)
       .text("format", "table or json", "table")
-      .flag("allow-unknown-globals", "read a .pth that names Python globals beyond tensors and plain containers "
-                                     "(never run; only for files you trust)");
+      .flag("allow-unknown-globals",
+            "read a .pth that names Python globals beyond tensors and plain containers "
+            "(never run; only for files you trust)");
   const Json options = cli.parse(argc, argv);
   const Runtime runtime = setup_runtime(options);
   if (options["format"] != "table" && options["format"] != "json")
@@ -43,9 +44,8 @@ int run(int argc, char** argv) {
   if (tensor_mode && options["output"].get<std::string>().empty())
     throw Error("--input needs --output for the logits", ErrorKind::usage);
 
-  train::LoadedClassifier loaded =
-      train::load_classifier(options["checkpoint"], options["model"], options["num_classes"],
-                             {options["allow_unknown_globals"].get<bool>()});
+  train::LoadedClassifier loaded = train::load_classifier(
+      options["checkpoint"], options["model"], options["num_classes"], {options["allow_unknown_globals"].get<bool>()});
   loaded.classifier.module().to(runtime.device);
   loaded.classifier.module().eval();
   torch::NoGradGuard no_grad;
@@ -60,12 +60,16 @@ int run(int argc, char** argv) {
                   ", H, W], got " + c10::str(x.sizes()));
     const torch::Tensor logits = loaded.classifier(x.to(runtime.device, torch::kFloat)).cpu();
     weights::write_safetensors(options["output"], {{"logits", logits}});
-    std::printf("wrote logits %s to %s\n", c10::str(logits.sizes()).c_str(), options["output"].get<std::string>().c_str());
+    std::printf("wrote logits %s to %s\n", c10::str(logits.sizes()).c_str(),
+                options["output"].get<std::string>().c_str());
     return 0;
   }
 
   const auto paths = options["image"].get<std::vector<std::string>>();
-  const torch::Tensor probabilities = torch::softmax(loaded.classifier(train::classifier_inputs(loaded, load_images(paths, loaded)).to(runtime.device)), 1).cpu();
+  const torch::Tensor probabilities =
+      torch::softmax(loaded.classifier(train::classifier_inputs(loaded, load_images(paths, loaded)).to(runtime.device)),
+                     1)
+          .cpu();
   const int64_t k = std::min<int64_t>(options["topk"].get<int64_t>(), probabilities.size(1));
   if (k < 1) throw Error("--topk must be at least 1", ErrorKind::usage);
   const auto [values, indices] = probabilities.topk(k, 1);
@@ -74,7 +78,8 @@ int run(int argc, char** argv) {
     Json top = Json::array();
     for (int64_t j = 0; j < k; ++j) {
       const int64_t c = indices[static_cast<int64_t>(i)][j].item<int64_t>();
-      top.push_back({{"class", c}, {"name", loaded.classes.at(static_cast<size_t>(c))},
+      top.push_back({{"class", c},
+                     {"name", loaded.classes.at(static_cast<size_t>(c))},
                      {"probability", values[static_cast<int64_t>(i)][j].item<double>()}});
     }
     report.push_back({{"image", paths[i]}, {"top", top}});

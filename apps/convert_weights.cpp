@@ -47,10 +47,12 @@ int inspect(const std::string& path, const Json& options) {
   for (const auto& [name, tensor] : tensors) {
     elements += tensor.numel();
     bytes += tensor.numel() * static_cast<int64_t>(tensor.element_size());
-    list.push_back({{"name", name}, {"shape", tensor.sizes().vec()}, {"dtype", std::string(c10::toString(tensor.scalar_type()))}});
+    list.push_back(
+        {{"name", name}, {"shape", tensor.sizes().vec()}, {"dtype", std::string(c10::toString(tensor.scalar_type()))}});
   }
-  const Json report = {{"file", path}, {"format", weights::format_name(format)}, {"tensors", list.size()},
-                       {"elements", elements}, {"bytes", bytes}, {"entries", list}};
+  const Json report = {{"file", path},           {"format", weights::format_name(format)},
+                       {"tensors", list.size()}, {"elements", elements},
+                       {"bytes", bytes},         {"entries", list}};
   if (options["format"] == "json") {
     std::cout << report.dump(2) << std::endl;
     return 0;
@@ -77,9 +79,11 @@ int convert(const std::string& in, const std::string& out, const Json& options) 
   const weights::NameScheme from = weights::parse_name_scheme(options["from"]);
   const std::string model = options["model"];
   if (from != weights::NameScheme::torchvision && model.empty())
-    throw Error("--from " + weights::to_string(from) + " needs --model NAME to know the network's layout", ErrorKind::usage);
-  const weights::WeightFormat to = options["to"].get<std::string>().empty() ? weights::format_for_path(out)
-                                                                            : weights::parse_weight_format(options["to"]);
+    throw Error("--from " + weights::to_string(from) + " needs --model NAME to know the network's layout",
+                ErrorKind::usage);
+  const weights::WeightFormat to = options["to"].get<std::string>().empty()
+                                       ? weights::format_for_path(out)
+                                       : weights::parse_weight_format(options["to"]);
   weights::NamedTensors tensors = weights::read_weights(in, pth_options(options));
   std::map<std::string, std::string> metadata;
   if (!model.empty()) {
@@ -89,7 +93,8 @@ int convert(const std::string& in, const std::string& out, const Json& options) 
     if (from == weights::NameScheme::lukemelas) overrides["same_padding"] = true;
     // The classifier's size comes from the file itself.
     for (const auto& [name, tensor] : tensors)
-      if (name == "classifier.1.weight" || name == "classifier.weight" || name == "_fc.weight") overrides["num_classes"] = tensor.size(0);
+      if (name == "classifier.1.weight" || name == "classifier.weight" || name == "_fc.weight")
+        overrides["num_classes"] = tensor.size(0);
     const Json config = models::model_config(model, overrides);
     if (from != weights::NameScheme::torchvision)
       tensors = weights::rename_efficientnet(tensors, layout_of(models::efficientnet_config_from_json(config)), from,
@@ -108,22 +113,25 @@ int convert(const std::string& in, const std::string& out, const Json& options) 
 
 int run(int argc, char** argv) {
   const Positional args = split_arguments(argc, argv);
-  Cli cli("convert_weights", "convert_weights inspect FILE | convert_weights convert IN OUT: weight files between "
-                             "safetensors, PyTorch .pth and TorchScript");
+  Cli cli("convert_weights",
+          "convert_weights inspect FILE | convert_weights convert IN OUT: weight files between "
+          "safetensors, PyTorch .pth and TorchScript");
   cli.common()
       .text("format", "inspect: table or json", "table")
       .text("from", "convert: names in IN: torchvision (zoo's own), timm or lukemelas", "torchvision")
       .text("model", "convert: the zoo model the weights belong to (checks them; needed for timm/lukemelas)", "")
       .text("to", "convert: output format safetensors, pth or torchscript (default: from OUT's extension)", "")
-      .flag("allow-unknown-globals", "read .pth files that name Python globals beyond tensors and plain containers "
-                                     "(never run; only for files you trust)");
+      .flag("allow-unknown-globals",
+            "read .pth files that name Python globals beyond tensors and plain containers "
+            "(never run; only for files you trust)");
   const Json options = cli.parse(static_cast<int>(args.rest.size()), args.rest.data());
   setup_runtime(options);
   if (options["format"] != "table" && options["format"] != "json")
     throw Error("--format must be table or json", ErrorKind::usage);
   if (args.command == "inspect" && args.files.size() == 1) return inspect(args.files[0], options);
   if (args.command == "convert" && args.files.size() == 2) return convert(args.files[0], args.files[1], options);
-  throw Error("usage: convert_weights inspect FILE | convert_weights convert IN OUT [flags] (see --help)", ErrorKind::usage);
+  throw Error("usage: convert_weights inspect FILE | convert_weights convert IN OUT [flags] (see --help)",
+              ErrorKind::usage);
 }
 
 }  // namespace

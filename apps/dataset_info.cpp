@@ -5,9 +5,9 @@
 
 #include "core/cli.h"
 #include "core/error.h"
-#include "core/runtime.h"
 #include "core/image.h"
 #include "core/plot.h"
+#include "core/runtime.h"
 #include "data/spec.h"
 #include "data/statistics.h"
 
@@ -20,7 +20,8 @@ namespace {
 Json describe(const data::Dataset& dataset) {
   std::vector<int64_t> per_class(static_cast<size_t>(dataset.info().num_classes()), 0);
   const data::ChannelStats stats = data::channel_stats(dataset, -1, [&](const data::Example& example) {
-    if (example.label >= 0 && example.label < static_cast<int64_t>(per_class.size())) ++per_class[static_cast<size_t>(example.label)];
+    if (example.label >= 0 && example.label < static_cast<int64_t>(per_class.size()))
+      ++per_class[static_cast<size_t>(example.label)];
   });
   return {{"examples", dataset.size()}, {"mean", stats.mean}, {"std", stats.std}, {"class_counts", per_class}};
 }
@@ -46,13 +47,15 @@ void print_table(const Json& report, const data::DatasetInfo& info) {
   std::printf("  example shape  %s\n", c10::str(info.shape).c_str());
   for (const char* split : {"train", "test"}) {
     const Json& s = report["splits"][split];
-    std::printf("  %-5s          %lld examples, mean %s, std %s\n", split, static_cast<long long>(s["examples"].get<int64_t>()),
-                s["mean"].dump().c_str(), s["std"].dump().c_str());
+    std::printf("  %-5s          %lld examples, mean %s, std %s\n", split,
+                static_cast<long long>(s["examples"].get<int64_t>()), s["mean"].dump().c_str(),
+                s["std"].dump().c_str());
   }
   if (info.num_classes() > 0) {
     std::printf("  classes        %lld\n", static_cast<long long>(info.num_classes()));
     for (int64_t c = 0; c < info.num_classes(); ++c)
-      std::printf("    %2lld %-14s train %6lld  test %6lld\n", static_cast<long long>(c), info.classes[static_cast<size_t>(c)].c_str(),
+      std::printf("    %2lld %-14s train %6lld  test %6lld\n", static_cast<long long>(c),
+                  info.classes[static_cast<size_t>(c)].c_str(),
                   static_cast<long long>(report["splits"]["train"]["class_counts"][c].get<int64_t>()),
                   static_cast<long long>(report["splits"]["test"]["class_counts"][c].get<int64_t>()));
   }
@@ -65,7 +68,8 @@ int main(int argc, char** argv) {
   return run_main([&] {
     Cli cli("dataset_info", "Describe a dataset: counts, shape, classes, mean/std, and a picture of it");
     cli.common()
-        .text("data", "dataset spec (fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, toy:NAME)",
+        .text("data",
+              "dataset spec (fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, toy:NAME)",
               "fashion-mnist")
         .integer("limit", "use only the first N examples of each split (0 = all)", 0)
         .text("grid", "write a picture of the training split to this PNG file", "")

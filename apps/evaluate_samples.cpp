@@ -26,14 +26,16 @@ struct SampleFile {
 SampleFile read_samples(const std::string& path) {
   const weights::SafeTensors tensors = weights::read_safetensors(path);
   const torch::Tensor* samples = tensors.find("samples");
-  if (!samples) throw Error(path + ": no tensor 'samples' (write it with sample_diffusion --out FILE.safetensors)", ErrorKind::input);
+  if (!samples)
+    throw Error(path + ": no tensor 'samples' (write it with sample_diffusion --out FILE.safetensors)",
+                ErrorKind::input);
   const torch::Tensor* labels = tensors.find("labels");
   return {samples->to(torch::kFloat), labels ? labels->to(torch::kLong) : torch::Tensor()};
 }
 
 // Classifier features and logits of images [N, C, H, W] in [0, 1], in batches.
-std::pair<torch::Tensor, torch::Tensor> features_and_logits(const train::LoadedClassifier& loaded, const torch::Tensor& images,
-                                                             const torch::Device& device) {
+std::pair<torch::Tensor, torch::Tensor> features_and_logits(const train::LoadedClassifier& loaded,
+                                                            const torch::Tensor& images, const torch::Device& device) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> features, logits;
   for (int64_t start = 0; start < images.size(0); start += 256) {
@@ -46,7 +48,8 @@ std::pair<torch::Tensor, torch::Tensor> features_and_logits(const train::LoadedC
 }
 
 int run(int argc, char** argv) {
-  Cli cli("evaluate_samples", "Compare generated samples with the data: sliced Wasserstein (2-D) or FD-<dataset> (images)");
+  Cli cli("evaluate_samples",
+          "Compare generated samples with the data: sliced Wasserstein (2-D) or FD-<dataset> (images)");
   cli.common()
       .required("data", "the data spec the model was trained on")
       .required("samples", "samples.safetensors written by sample_diffusion or sample_flow")
@@ -63,8 +66,8 @@ int run(int argc, char** argv) {
   const auto& info = test->info();
   if (samples.dim() != static_cast<int64_t>(info.shape.size()) + 1 ||
       samples.sizes().slice(1) != at::IntArrayRef(info.shape))
-    throw Error(o["samples"].get<std::string>() + ": samples of shape " + c10::str(samples.sizes()) + " do not match the data's " +
-                    c10::str(info.shape),
+    throw Error(o["samples"].get<std::string>() + ": samples of shape " + c10::str(samples.sizes()) +
+                    " do not match the data's " + c10::str(info.shape),
                 ErrorKind::input);
   const torch::Tensor test_inputs = data::stack_inputs(*test);
   const torch::Tensor fresh = data::stack_inputs(*train, n);
@@ -76,11 +79,12 @@ int run(int argc, char** argv) {
     report["ratio"] = report["swd"].get<double>() / report["swd_fresh_data"].get<double>();
   } else {
     if (o["classifier"].get<std::string>().empty())
-      throw Error("images are compared in a classifier's feature space: give --classifier RUN_OR_FILE", ErrorKind::usage);
+      throw Error("images are compared in a classifier's feature space: give --classifier RUN_OR_FILE",
+                  ErrorKind::usage);
     train::LoadedClassifier classifier = train::load_classifier(o["classifier"]);
     if (classifier.input.channels != info.shape[0])
-      throw Error("--classifier expects " + std::to_string(classifier.input.channels) + "-channel images, the data has " +
-                      std::to_string(info.shape[0]),
+      throw Error("--classifier expects " + std::to_string(classifier.input.channels) +
+                      "-channel images, the data has " + std::to_string(info.shape[0]),
                   ErrorKind::input);
     classifier.classifier.module().to(runtime.device);
     classifier.classifier.module().eval();
@@ -91,7 +95,8 @@ int run(int argc, char** argv) {
     report["fd"] = train::frechet_distance(sample_features, test_features);
     report["fd_fresh_data"] = train::frechet_distance(fresh_features, test_features);
     if (file.labels.defined() && file.labels.numel() == n)
-      report["classifier_agreement"] = (sample_logits.argmax(1) == file.labels).to(torch::kDouble).mean().item<double>();
+      report["classifier_agreement"] =
+          (sample_logits.argmax(1) == file.labels).to(torch::kDouble).mean().item<double>();
   }
   if (o["format"] == "json") {
     std::cout << report.dump(2) << std::endl;
@@ -100,8 +105,9 @@ int run(int argc, char** argv) {
                 static_cast<long long>(n), report["swd"].get<double>(), report["swd_fresh_data"].get<double>(),
                 report["ratio"].get<double>());
   } else {
-    std::printf("%s, %lld samples: FD-%s %.4g (fresh data %.4g, ratio %.2f)", info.name.c_str(), static_cast<long long>(n),
-                info.name.c_str(), report["fd"].get<double>(), report["fd_fresh_data"].get<double>(),
+    std::printf("%s, %lld samples: FD-%s %.4g (fresh data %.4g, ratio %.2f)", info.name.c_str(),
+                static_cast<long long>(n), info.name.c_str(), report["fd"].get<double>(),
+                report["fd_fresh_data"].get<double>(),
                 report["fd"].get<double>() / report["fd_fresh_data"].get<double>());
     if (report.contains("classifier_agreement"))
       std::printf(", classifier agrees with the labels %.1f%%", 100 * report["classifier_agreement"].get<double>());

@@ -18,13 +18,15 @@ int main(int argc, char** argv) {
   return run_main([&] {
     std::string names;
     for (const std::string& n : models::model_names()) names += (names.empty() ? "" : ", ") + n;
-    Cli cli("model_info", "Per-layer output shapes, parameters and multiply-adds of a registered model, and its receptive field");
+    Cli cli("model_info",
+            "Per-layer output shapes, parameters and multiply-adds of a registered model, and its receptive field");
     cli.common()
         .required("model", "model name: " + names)
         .integer("image-size", "input height and width (0 = the model's own resolution)", 0)
         .integer("num-classes", "number of classes (0 = the model's default)", 0)
         .integer("in-channels", "input channels (0 = the model's default)", 0)
-        .texts("set", "model config override KEY=VALUE, VALUE read as JSON (e.g. --set phi=1.5 --set same_padding=true)")
+        .texts("set",
+               "model config override KEY=VALUE, VALUE read as JSON (e.g. --set phi=1.5 --set same_padding=true)")
         .text("format", "table or json", "table");
     const Json options = cli.parse(argc, argv);
     const Runtime runtime = setup_runtime(options);
@@ -54,12 +56,13 @@ int main(int argc, char** argv) {
       Json report = models::analysis::to_json(info);
       report["model"] = name;
       report["config"] = net.config;
-      report["receptive_field"] = {{"layer", last.name},
-                                   {"field", {last.axis[0].field, last.axis[1].field}},
-                                   {"jump", {last.axis[0].jump, last.axis[1].jump}},
-                                   {"effective_padding", {last.axis[0].effective_padding(), last.axis[1].effective_padding()}},
-                                   {"global_context", last.global_context},
-                                   {"aligned", fields.aligned()}};
+      report["receptive_field"] = {
+          {"layer", last.name},
+          {"field", {last.axis[0].field, last.axis[1].field}},
+          {"jump", {last.axis[0].jump, last.axis[1].jump}},
+          {"effective_padding", {last.axis[0].effective_padding(), last.axis[1].effective_padding()}},
+          {"global_context", last.global_context},
+          {"aligned", fields.aligned()}};
       std::cout << report.dump(2) << std::endl;
     } else {
       std::cout << name << "\n" << models::analysis::format_table(info);

@@ -35,12 +35,14 @@ std::array<int64_t, 2> parse_size(const std::string& text) {
   } else {
     size[1] = size[0];
   }
-  if (!in.eof() || size[0] < 1 || size[1] < 1) throw Error("--input-size must be H or H,W, got " + text, ErrorKind::usage);
+  if (!in.eof() || size[0] < 1 || size[1] < 1)
+    throw Error("--input-size must be H or H,W, got " + text, ErrorKind::usage);
   return size;
 }
 
 Json region_json(const Region& r) {
-  return {{"first", {r[0][0], r[1][0]}}, {"last", {r[0][1], r[1][1]}},
+  return {{"first", {r[0][0], r[1][0]}},
+          {"last", {r[0][1], r[1][1]}},
           {"extent", {r[0][1] - r[0][0] + 1, r[1][1] - r[1][0] + 1}}};
 }
 
@@ -126,13 +128,15 @@ int run(int argc, char** argv) {
   report["source"] = !model.empty() ? model : !spec.empty() ? spec : script;
   report["layer"] = {{"name", chosen.name}, {"centre_unit_sees", region_json(analytic)}};
   std::string text = format_table(fields) + "centre unit of " + chosen.name + " sees " + region_text(analytic) +
-                     (chosen.global_context ? " (and the whole input as context: global pooling or attention)" : "") + "\n";
+                     (chosen.global_context ? " (and the whole input as context: global pooling or attention)" : "") +
+                     "\n";
 
   if (o["verify"].get<bool>()) {
     const Region measured = empirical_region(graph, size, layer);
     const bool agree = measured == analytic;
     report["verify"] = {{"empirical", region_json(measured)}, {"agrees", agree}};
-    text += "back-propagation: " + region_text(measured) + (agree ? " (agrees)" : " (DIFFERS from the analysis)") + "\n";
+    text +=
+        "back-propagation: " + region_text(measured) + (agree ? " (agrees)" : " (DIFFERS from the analysis)") + "\n";
     if (chosen.global_context) {
       const Region whole = empirical_region(graph, size, layer, /*global_context=*/true);
       report["verify"]["with_global_context"] = region_json(whole);
@@ -149,4 +153,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return run_main([&] { return run(argc, argv); }); }
+int main(int argc, char** argv) {
+  return run_main([&] { return run(argc, argv); });
+}

@@ -59,8 +59,9 @@ int run(int argc, char** argv) {
     std::vector<int64_t> expected{x.dim() > 0 ? x.size(0) : 0};
     for (int64_t s : model.config().shape) expected.push_back(s);
     if (x.sizes() != torch::IntArrayRef(expected))
-      throw Error(log_prob_path + ": expected data [N, " + join(model.config().shape, ", ") + "], got " + c10::str(x.sizes()),
-                  ErrorKind::input);
+      throw Error(
+          log_prob_path + ": expected data [N, " + join(model.config().shape, ", ") + "], got " + c10::str(x.sizes()),
+          ErrorKind::input);
     // Scored as given: images are not dequantised (the file may hold continuous samples).
     std::vector<torch::Tensor> parts;
     for (int64_t start = 0; start < x.size(0); start += batch)
@@ -82,10 +83,11 @@ int run(int argc, char** argv) {
     seed_everything(runtime.seed);
     const torch::Tensor z = model.draw_latents(o["n"], o["temperature"]);
     std::vector<torch::Tensor> parts;
-    for (int64_t start = 0; start < z.size(0); start += batch) parts.push_back(model.decode(z.slice(0, start, start + batch)).cpu());
+    for (int64_t start = 0; start < z.size(0); start += batch)
+      parts.push_back(model.decode(z.slice(0, start, start + batch)).cpu());
     const torch::Tensor samples = torch::cat(parts);
     const std::string written = ends_with(out, ".png") ? train::save_samples_picture(out, samples)
-                                                      : (weights::write_safetensors(out, {{"samples", samples}}), out);
+                                                       : (weights::write_safetensors(out, {{"samples", samples}}), out);
     report = {{"samples", samples.size(0)}, {"temperature", o["temperature"]}, {"out", written}};
   }
   if (json) {
@@ -94,12 +96,13 @@ int run(int argc, char** argv) {
     std::printf("%lld test examples: largest |decode(encode(x)) − x| = %.3g\n", report["examples"].get<long long>(),
                 report["max_abs_error"].get<double>());
   } else if (report.contains("mean_log_prob_nats")) {
-    std::printf("%lld examples: mean log p = %.4f nats", report["examples"].get<long long>(), report["mean_log_prob_nats"].get<double>());
+    std::printf("%lld examples: mean log p = %.4f nats", report["examples"].get<long long>(),
+                report["mean_log_prob_nats"].get<double>());
     if (report.contains("bits_per_dim")) std::printf(" (%.4f bits/dim)", report["bits_per_dim"].get<double>());
     std::printf("\n");
   } else {
-    std::printf("%lld samples at temperature %g; wrote %s\n", report["samples"].get<long long>(), report["temperature"].get<double>(),
-                report["out"].get<std::string>().c_str());
+    std::printf("%lld samples at temperature %g; wrote %s\n", report["samples"].get<long long>(),
+                report["temperature"].get<double>(), report["out"].get<std::string>().c_str());
   }
   return 0;
 }

@@ -47,15 +47,17 @@ Cli make_cli() {
       .texts("set", "model config overrides KEY=VALUE (e.g. phi=-2, dropout=0.1)")
       .integer("eval-limit", "evaluate on the first N test examples only (0 = all)", 0)
       .text("init", "initialise from weights (.safetensors, .pth or TorchScript)", "")
-      .flag("allow-unknown-globals", "--init: read a .pth that names Python globals beyond tensors and plain "
-                                     "containers (never run; only for files you trust)");
+      .flag("allow-unknown-globals",
+            "--init: read a .pth that names Python globals beyond tensors and plain "
+            "containers (never run; only for files you trust)");
   return cli;
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Json& o, const std::vector<torch::Tensor>& parameters) {
   const std::string name = o["optimizer"];
   const double lr = o["lr"], wd = o["weight_decay"], momentum = o["momentum"];
-  if (name == "adamw") return std::make_unique<train::AdamW>(parameters, torch::optim::AdamWOptions(lr).weight_decay(wd));
+  if (name == "adamw")
+    return std::make_unique<train::AdamW>(parameters, torch::optim::AdamWOptions(lr).weight_decay(wd));
   if (name == "sgd")
     return std::make_unique<torch::optim::SGD>(
         parameters, torch::optim::SGDOptions(lr).momentum(momentum).nesterov(true).weight_decay(wd));
@@ -101,7 +103,8 @@ int run(int argc, char** argv) {
   models::Classifier classifier = models::build_classifier(options["model"], overrides);
   if (!options["init"].get<std::string>().empty()) {
     const weights::PthOptions pth{options["allow_unknown_globals"].get<bool>()};
-    const auto report = weights::load_state_dict(classifier.module(), weights::read_weights(options["init"], pth), false);
+    const auto report =
+        weights::load_state_dict(classifier.module(), weights::read_weights(options["init"], pth), false);
     std::fprintf(stderr, "init: %s\n", report.summary().c_str());
   }
   classifier.module().to(runtime.device);
@@ -112,12 +115,13 @@ int run(int argc, char** argv) {
                              {"input", data::to_json(input)},
                              {"classes", info.classes}};
 
-  const data::LoaderOptions train_loading = train::training_loader_options(options, runtime.seed, train_data->size(), *group);
+  const data::LoaderOptions train_loading =
+      train::training_loader_options(options, runtime.seed, train_data->size(), *group);
   data::Augmentation augmentation;
   augmentation.random_erasing = options["random_erasing"];
-  const data::DataLoader train_loader(train_data, train_loading,
-                                      options["no_augment"] ? data::eval_transform(input, native)
-                                                            : data::train_transform(input, native, augmentation));
+  const data::DataLoader train_loader(
+      train_data, train_loading,
+      options["no_augment"] ? data::eval_transform(input, native) : data::train_transform(input, native, augmentation));
   data::LoaderOptions test_loading = train_loading;
   test_loading.shuffle = false;
   test_loading.drop_last = false;
@@ -144,8 +148,8 @@ int run(int argc, char** argv) {
   double best = best_top1_so_far(run.metrics_path());
   train::ClassifierScores scores;
   trainer.on_evaluate([&](int64_t) {
-    scores = train::with_ema_weights(ema.get(),
-                                     [&] { return train::evaluate_classifier(classifier, test_loader, runtime.device, *group); });
+    scores = train::with_ema_weights(
+        ema.get(), [&] { return train::evaluate_classifier(classifier, test_loader, runtime.device, *group); });
   });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
     log.write({{"step", step},
@@ -154,8 +158,8 @@ int run(int argc, char** argv) {
                {"test_top1", scores.top1},
                {"test_top5", scores.top5},
                {"test_macro_f1", scores.macro_f1}});
-    std::fprintf(stderr, "\nstep %lld: test top-1 %.4f top-5 %.4f macro-F1 %.4f loss %.4f\n", static_cast<long long>(step),
-                 scores.top1, scores.top5, scores.macro_f1, scores.loss);
+    std::fprintf(stderr, "\nstep %lld: test top-1 %.4f top-5 %.4f macro-F1 %.4f loss %.4f\n",
+                 static_cast<long long>(step), scores.top1, scores.top5, scores.macro_f1, scores.loss);
     if (scores.top1 > best) {
       best = scores.top1;
       train::with_ema_weights(ema.get(), [&] {

@@ -15,8 +15,8 @@
 #include "models/diffusion/loss.h"
 #include "train/adam.h"
 #include "train/diffusion_io.h"
-#include "train/sample_picture.h"
 #include "train/sample_metrics.h"
+#include "train/sample_picture.h"
 #include "train/trainer.h"
 #include "weights/safetensors.h"
 #include "weights/state_dict.h"
@@ -78,7 +78,8 @@ dm::DiffusionModelConfig config_for_data(const Json& o, const data::Dataset& dat
     net_config["resolution"] = info.shape[1];
     c.symmetric_images = true;  // [−1, 1], σ_data = 0.5
   } else if (net == "mlp") {
-    if (info.shape.size() != 1) throw Error("--net mlp needs vector data, the data has shape " + c10::str(info.shape), ErrorKind::usage);
+    if (info.shape.size() != 1)
+      throw Error("--net mlp needs vector data, the data has shape " + c10::str(info.shape), ErrorKind::usage);
     net_config["features"] = info.shape[0];
     c.precond.sigma_data = data::stack_inputs(dataset, 10000).std().item<double>();
   }
@@ -89,8 +90,8 @@ dm::DiffusionModelConfig config_for_data(const Json& o, const data::Dataset& dat
 // Reflow: the (noise, sample) pairs of the source model, drawn once and kept in the run
 // directory so a resumed run trains on the same pairs. In a data-parallel run rank 0 draws
 // (or reads) them and broadcasts them, so the other machines need no shared filesystem.
-data::DatasetPtr reflow_pairs(const Json& o, const train::LoadedDiffusion& source, const RunDir& run, const Runtime& runtime,
-                              Distributed& group) {
+data::DatasetPtr reflow_pairs(const Json& o, const train::LoadedDiffusion& source, const RunDir& run,
+                              const Runtime& runtime, Distributed& group) {
   const std::string path = run.path() + "/pairs.safetensors";
   torch::Tensor noise, samples, labels;
   if (group.main() && std::filesystem::exists(path)) {
@@ -125,7 +126,8 @@ data::DatasetPtr reflow_pairs(const Json& o, const train::LoadedDiffusion& sourc
     }
     group.broadcast({header}, 0);
     if (!group.main()) {
-      const std::vector<int64_t> shape(header.data_ptr<int64_t>() + 2, header.data_ptr<int64_t>() + 2 + header[0].item<int64_t>());
+      const std::vector<int64_t> shape(header.data_ptr<int64_t>() + 2,
+                                       header.data_ptr<int64_t>() + 2 + header[0].item<int64_t>());
       noise = torch::empty(shape), samples = torch::empty(shape);
       if (header[1].item<int64_t>() != 0) labels = torch::empty({shape[0]}, torch::kLong);
     }
@@ -153,7 +155,8 @@ int run(int argc, char** argv) {
   const bool reflow = !options["reflow_from"].get<std::string>().empty();
   const int64_t distill = options["distill_steps"];
   if (distill < 0) throw Error("--distill-steps must be 0 or positive", ErrorKind::usage);
-  if (distill > 0 && !reflow) throw Error("--distill-steps needs --reflow-from (distillation trains on its pairs)", ErrorKind::usage);
+  if (distill > 0 && !reflow)
+    throw Error("--distill-steps needs --reflow-from (distillation trains on its pairs)", ErrorKind::usage);
   if (reflow && kind != dm::Parameterization::rf)
     throw Error("--reflow-from trains a rectified flow: use --objective rf", ErrorKind::usage);
   if (options["sample_every"].get<int64_t>() < 1) throw Error("--sample-every must be at least 1", ErrorKind::usage);
@@ -196,7 +199,8 @@ int run(int argc, char** argv) {
   net.to(runtime.device);
   const Json model_config = train::diffusion_checkpoint_config(*model, objective, classes, data_spec);
 
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
+  const data::DataLoader loader(train_data,
+                                train::training_loader_options(options, runtime.seed, train_data->size(), *group));
 
   train::AdamW optimizer(net.parameters(), torch::optim::AdamWOptions(options["lr"].get<double>()).weight_decay(0));
   const int64_t per_epoch = loader.batches_per_epoch();
@@ -212,16 +216,20 @@ int run(int argc, char** argv) {
   const int64_t total = trainer_options.steps;
   const int64_t warmup = static_cast<int64_t>(options["warmup_epochs"].get<double>() * static_cast<double>(per_epoch));
   const std::string decay = options["lr_decay"];
-  if (decay != "cosine" && decay != "none") throw Error("--lr-decay " + decay + ": expected cosine or none", ErrorKind::usage);
+  if (decay != "cosine" && decay != "none")
+    throw Error("--lr-decay " + decay + ": expected cosine or none", ErrorKind::usage);
   trainer.set_lr_schedule([=](int64_t step) {
-    return decay == "cosine" ? train::cosine_with_warmup(lr, step, warmup, total) : train::constant_with_warmup(lr, step, warmup);
+    return decay == "cosine" ? train::cosine_with_warmup(lr, step, warmup, total)
+                             : train::constant_with_warmup(lr, step, warmup);
   });
 
   // Pictures (and for 2-D data the sliced Wasserstein distance to the test split) from
   // the EMA weights, every --sample-every epochs and at the end.
   const bool points = model->config().shape.size() == 1 && model->config().shape[0] == 2;
-  const torch::Tensor test_points = points ? data::stack_inputs(*data::open_dataset(data_spec, data::Split::test, 0)) : torch::Tensor();
-  const int64_t sample_n = options["sample_n"].get<int64_t>() > 0 ? options["sample_n"].get<int64_t>() : (points ? 4000 : 64);
+  const torch::Tensor test_points =
+      points ? data::stack_inputs(*data::open_dataset(data_spec, data::Split::test, 0)) : torch::Tensor();
+  const int64_t sample_n =
+      options["sample_n"].get<int64_t>() > 0 ? options["sample_n"].get<int64_t>() : (points ? 4000 : 64);
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
     const int64_t epoch = step / per_epoch;
     if (step < total && epoch % options["sample_every"].get<int64_t>() != 0) return;
@@ -229,27 +237,32 @@ int run(int argc, char** argv) {
     g.schedule = dm::default_schedule(objective, options["sample_steps"]);
     g.sampler_options.seed = runtime.seed;
     g.device = runtime.device;
-    const torch::Tensor labels = conditional ? torch::arange(sample_n, torch::kLong) % model->num_classes() : torch::Tensor();
+    const torch::Tensor labels =
+        conditional ? torch::arange(sample_n, torch::kLong) % model->num_classes() : torch::Tensor();
     const dm::Generated generated =
         train::with_ema_weights(ema.get(), [&] { return dm::generate(*model, sample_n, labels, g); });
     net.train();
     const torch::Tensor samples = model->to_data_space(generated.samples);
     char file[64];
     std::snprintf(file, sizeof file, "step_%08lld.png", static_cast<long long>(step));
-    const std::string written = train::save_samples_picture(run.sample_path(file), samples, "step " + std::to_string(step));
-    Json record = {{"step", step}, {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)}, {"samples", written}};
+    const std::string written =
+        train::save_samples_picture(run.sample_path(file), samples, "step " + std::to_string(step));
+    Json record = {
+        {"step", step}, {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)}, {"samples", written}};
     if (test_points.defined()) record["swd"] = train::sliced_wasserstein(samples, test_points);
     log.write(record);
   });
 
   const torch::Tensor sigma_grid =
-      distill > 0 ? dm::make_sigmas(dm::default_schedule("rf", distill)).slice(0, 0, distill).to(torch::kFloat) : torch::Tensor();
+      distill > 0 ? dm::make_sigmas(dm::default_schedule("rf", distill)).slice(0, 0, distill).to(torch::kFloat)
+                  : torch::Tensor();
   const dm::Network network = model->network();
   trainer.run([&](const data::Batch& batch, int64_t step) {
     const torch::Tensor inputs = batch.inputs.to(runtime.device);
     // Noise and noise level per example, from (seed, step, example): a data-parallel run
     // draws exactly what one process with the whole batch would.
-    const uint64_t step_seed = derive_seed(runtime.seed, static_cast<uint64_t>(Stream::noise), static_cast<uint64_t>(step));
+    const uint64_t step_seed =
+        derive_seed(runtime.seed, static_cast<uint64_t>(Stream::noise), static_cast<uint64_t>(step));
     const torch::Tensor u = indexed_rand({}, step_seed, Stream::level, batch.indices, runtime.device);
     torch::Tensor y, noise;
     if (reflow) {
@@ -257,10 +270,12 @@ int run(int argc, char** argv) {
       y = inputs.select(1, 1);
     } else {
       y = model->to_model_space(inputs);
-      noise = indexed_randn(y.sizes().slice(1), step_seed, Stream::noise, batch.indices, runtime.device).to(y.scalar_type());
+      noise = indexed_randn(y.sizes().slice(1), step_seed, Stream::noise, batch.indices, runtime.device)
+                  .to(y.scalar_type());
     }
     const torch::Tensor sigma =
-        distill > 0 ? sigma_grid.to(runtime.device).index_select(0, (u * distill).floor().to(torch::kLong).clamp_max(distill - 1))
+        distill > 0 ? sigma_grid.to(runtime.device)
+                          .index_select(0, (u * distill).floor().to(torch::kLong).clamp_max(distill - 1))
                     : dm::sigma_from_uniform(loss, model->config().precond, u);
     const torch::Tensor labels = conditional ? batch.labels.to(runtime.device) : torch::Tensor();
     return dm::diffusion_loss(loss, model->config().precond, network, y, noise, sigma, labels);

@@ -43,7 +43,8 @@ int run(int argc, char** argv) {
   Runtime runtime = setup_runtime(options);
   const std::shared_ptr<Distributed> group = train::join_process_group(runtime);
   if (options["sample_every"].get<int64_t>() < 1) throw Error("--sample-every must be at least 1", ErrorKind::usage);
-  if (options["precision"] == "bf16") throw Error("--precision bf16: flows train in float32 (log-determinants need it)", ErrorKind::usage);
+  if (options["precision"] == "bf16")
+    throw Error("--precision bf16: flows train in float32 (log-determinants need it)", ErrorKind::usage);
   const double temperature = options["temperature"];
   if (!(temperature > 0)) throw Error("--temperature must be positive", ErrorKind::usage);
 
@@ -62,7 +63,8 @@ int run(int argc, char** argv) {
   RunDir run = train::open_run_dir(options, *group);
   const Json model_config = train::flow_checkpoint_config(*model, train_data->info().classes, data_spec);
 
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
+  const data::DataLoader loader(train_data,
+                                train::training_loader_options(options, runtime.seed, train_data->size(), *group));
 
   train::Adam optimizer(model->parameters(), torch::optim::AdamOptions(options["lr"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
@@ -84,16 +86,21 @@ int run(int argc, char** argv) {
   // resumed run continues exactly as this one does.
   const bool points = model->config().shape.size() == 1 && model->config().shape[0] == 2;
   const torch::Tensor test_points = points ? data::stack_inputs(*test_data) : torch::Tensor();
-  const int64_t sample_n = options["sample_n"].get<int64_t>() > 0 ? options["sample_n"].get<int64_t>() : (points ? 4000 : 64);
+  const int64_t sample_n =
+      options["sample_n"].get<int64_t>() > 0 ? options["sample_n"].get<int64_t>() : (points ? 4000 : 64);
   const char* unit = model->images() ? "bits/dim" : "nats";
-  const auto due = [&](int64_t step) { return step == total || (step / per_epoch) % options["sample_every"].get<int64_t>() == 0; };
+  const auto due = [&](int64_t step) {
+    return step == total || (step / per_epoch) % options["sample_every"].get<int64_t>() == 0;
+  };
   train::FlowEvaluation test;
   trainer.on_evaluate([&](int64_t step) {
     if (due(step)) test = train::evaluate_flow(*model, *test_data, runtime.seed, 256, *group);
   });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
     if (!due(step)) return;
-    Json record = {{"step", step}, {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)}, {"test_nll", test.nll},
+    Json record = {{"step", step},
+                   {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)},
+                   {"test_nll", test.nll},
                    {"unit", unit}};
     const torch::Tensor rng = cpu_rng_state();
     torch::manual_seed(static_cast<int64_t>(derive_seed(runtime.seed, static_cast<uint64_t>(Stream::latent), 0)));

@@ -62,7 +62,8 @@ Scores evaluate(models::TabularNet net, const data::TensorDataset& test, const d
   if (target.classification()) {
     const torch::Tensor predicted = predictions.argmax(1), labels = test.labels().slice(0, first, last);
     // Class counts: true positives per class sum to the correct predictions.
-    const torch::Tensor counts = group.sum(models::class_counts(predicted, labels, static_cast<int64_t>(target.classes.size())));
+    const torch::Tensor counts =
+        group.sum(models::class_counts(predicted, labels, static_cast<int64_t>(target.classes.size())));
     const double accuracy = counts[0].sum().item<double>() / n, f1 = models::macro_f1_from_counts(counts);
     std::snprintf(line, sizeof line, "accuracy %.4f macro-F1 %.4f", accuracy, f1);
     return {{{"test_accuracy", accuracy}, {"test_macro_f1", f1}}, line};
@@ -96,8 +97,10 @@ int run(int argc, char** argv) {
   const data::Table test_table = table.select(test_rows);
   const data::TabularTarget target = data::fit_target(table, train_table, options["target"], options["task"]);
   columns.fit(train_table);
-  const auto train_data = std::static_pointer_cast<const data::TensorDataset>(data::tabular_dataset(train_table, columns, target));
-  const auto test_data = std::static_pointer_cast<const data::TensorDataset>(data::tabular_dataset(test_table, columns, target));
+  const auto train_data =
+      std::static_pointer_cast<const data::TensorDataset>(data::tabular_dataset(train_table, columns, target));
+  const auto test_data =
+      std::static_pointer_cast<const data::TensorDataset>(data::tabular_dataset(test_table, columns, target));
 
   models::TabularNetOptions net_options;
   net_options.dense = columns.dense_features();
@@ -118,9 +121,11 @@ int run(int argc, char** argv) {
                              {"target", target.to_json()}};
 
   RunDir run = train::open_run_dir(options, *group);
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
-  train::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(options["lr"].get<double>())
-                                                .weight_decay(options["weight_decay"].get<double>()));
+  const data::DataLoader loader(train_data,
+                                train::training_loader_options(options, runtime.seed, train_data->size(), *group));
+  train::AdamW optimizer(
+      net->parameters(),
+      torch::optim::AdamWOptions(options["lr"].get<double>()).weight_decay(options["weight_decay"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
   train::TrainerOptions trainer_options = train::epoch_trainer_options(options, per_epoch, runtime.device);
   trainer_options.autocast = false;  // a small MLP: nothing to gain

@@ -54,7 +54,8 @@ int run(int argc, char** argv) {
   const std::string data_spec = options["data"];
   const data::DatasetPtr train_data = data::open_dataset(data_spec, data::Split::train, options["limit"]);
   const data::DatasetPtr test_data = data::open_dataset(data_spec, data::Split::test, options["eval_limit"]);
-  if (!train_data->info().is_image()) throw Error("--data " + data_spec + ": train_vae models images", ErrorKind::usage);
+  if (!train_data->info().is_image())
+    throw Error("--data " + data_spec + ": train_vae models images", ErrorKind::usage);
 
   models::VaeOptions vae_options;
   vae_options.shape = train_data->info().shape;
@@ -70,10 +71,12 @@ int run(int argc, char** argv) {
   const models::TemperatureSchedule temperature{options["tau"], options["tau_min"], options["tau_rate"]};
   if (!(temperature.initial > 0 && temperature.minimum > 0 && temperature.rate >= 0))
     throw Error("--tau and --tau-min must be positive, --tau-rate at least 0", ErrorKind::usage);
-  const Json model_config = {{"model", "vae"}, {"config", fields_to_json(vae_options)}, {"classes", train_data->info().classes}};
+  const Json model_config = {
+      {"model", "vae"}, {"config", fields_to_json(vae_options)}, {"classes", train_data->info().classes}};
 
   RunDir run = train::open_run_dir(options, *group);
-  const data::DataLoader loader(train_data, train::training_loader_options(options, runtime.seed, train_data->size(), *group));
+  const data::DataLoader loader(train_data,
+                                train::training_loader_options(options, runtime.seed, train_data->size(), *group));
   train::Adam optimizer(vae->parameters(), torch::optim::AdamOptions(options["lr"].get<double>()));
   const int64_t per_epoch = loader.batches_per_epoch();
   train::TrainerOptions trainer_options = train::epoch_trainer_options(options, per_epoch, runtime.device);
@@ -88,12 +91,9 @@ int run(int argc, char** argv) {
   train::VaeEvaluation test;
   trainer.on_evaluate([&](int64_t) { test = train::evaluate_vae(vae, test_binary, runtime.seed, *group); });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
-    Json record = {{"step", step},
-                   {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)},
-                   {"test_elbo", test.elbo},
-                   {"test_reconstruction", test.reconstruction},
-                   {"test_kl", test.kl},
-                   {"temperature", temperature.at(step)}};
+    Json record = {{"step", step},           {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)},
+                   {"test_elbo", test.elbo}, {"test_reconstruction", test.reconstruction},
+                   {"test_kl", test.kl},     {"temperature", temperature.at(step)}};
     // Pictures from the run's own latent stream; the global generator is put back after.
     const torch::Tensor rng = cpu_rng_state();
     torch::manual_seed(static_cast<int64_t>(derive_seed(runtime.seed, static_cast<uint64_t>(Stream::latent), 0)));
@@ -107,18 +107,20 @@ int run(int argc, char** argv) {
     }
     set_cpu_rng_state(rng);
     record["samples"] = train::save_samples_picture(run.sample_path(picture_name("samples", step)), samples, "samples");
-    record["reconstructions"] =
-        train::save_samples_picture(run.sample_path(picture_name("reconstructions", step)), pairs, "test | reconstruction");
-    std::fprintf(stderr, "\nstep %lld: test ELBO %.2f nats (reconstruction %.2f, KL %.2f)\n", static_cast<long long>(step),
-                 test.elbo, test.reconstruction, test.kl);
+    record["reconstructions"] = train::save_samples_picture(run.sample_path(picture_name("reconstructions", step)),
+                                                            pairs, "test | reconstruction");
+    std::fprintf(stderr, "\nstep %lld: test ELBO %.2f nats (reconstruction %.2f, KL %.2f)\n",
+                 static_cast<long long>(step), test.elbo, test.reconstruction, test.kl);
     log.write(record);
   });
 
   trainer.run([&](const data::Batch& batch, int64_t step) {
     // Dynamic binarisation (a fresh binary image each time an example is seen) and latent
     // noise, per example from (seed, step, example): a data-parallel run draws the same.
-    const uint64_t step_seed = derive_seed(runtime.seed, static_cast<uint64_t>(Stream::noise), static_cast<uint64_t>(step));
-    const torch::Tensor pixels = indexed_rand(batch.inputs.sizes().slice(1), step_seed, Stream::dequantize, batch.indices);
+    const uint64_t step_seed =
+        derive_seed(runtime.seed, static_cast<uint64_t>(Stream::noise), static_cast<uint64_t>(step));
+    const torch::Tensor pixels =
+        indexed_rand(batch.inputs.sizes().slice(1), step_seed, Stream::dequantize, batch.indices);
     const torch::Tensor x = pixels.lt(batch.inputs).to(torch::kFloat).to(runtime.device);
     return -vae->elbo(x, temperature.at(step), true, vae->indexed_noise(step_seed, batch.indices)).elbo().mean();
   });

@@ -71,7 +71,8 @@ int status_code(int status) {
 int run(int argc, char** argv) {
   int split = 1;
   while (split < argc && std::strcmp(argv[split], "--") != 0) ++split;
-  Cli cli("zoo_launch", "Start the worker processes of a data-parallel run: zoo_launch [options] -- EXECUTABLE ARGS...");
+  Cli cli("zoo_launch",
+          "Start the worker processes of a data-parallel run: zoo_launch [options] -- EXECUTABLE ARGS...");
   cli.integer("nproc", "worker processes on this machine", 1)
       .integer("nnodes", "machines in the run", 1)
       .integer("node-rank", "this machine's index, 0 .. nnodes − 1", 0)
@@ -131,12 +132,14 @@ int run(int argc, char** argv) {
         failure = code;
         std::fprintf(stderr, "zoo_launch: a worker exited with status %d; stopping the others\n", code);
         forward(SIGTERM);
-        stop_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o["grace"].get<double>() * 1000));
+        stop_deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(o["grace"].get<double>() * 1000));
       }
     } else if (pid < 0 && errno != EINTR) {
       break;
     } else {
-      if (std::chrono::steady_clock::now() > stop_deadline) forward(SIGKILL), stop_deadline = std::chrono::steady_clock::time_point::max();
+      if (std::chrono::steady_clock::now() > stop_deadline)
+        forward(SIGKILL), stop_deadline = std::chrono::steady_clock::time_point::max();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }

@@ -79,7 +79,7 @@ double matmul_floor(const torch::nn::Module& net, int64_t batch, int64_t steps, 
     if (!linear) continue;
     const int64_t in = linear->options.in_features(), out = linear->options.out_features();
     const auto o = torch::TensorOptions(device);
-    products.push_back({torch::randn({batch, in}, o), torch::randn({in, out}, o)});   // forward
+    products.push_back({torch::randn({batch, in}, o), torch::randn({in, out}, o)});     // forward
     products.push_back({torch::randn({out, batch}, o), torch::randn({batch, in}, o)});  // weight gradient
     if (name != "input" && name != "embedding_mlp.0")
       products.push_back({torch::randn({batch, out}, o), torch::randn({out, in}, o)});  // input gradient
@@ -108,7 +108,7 @@ Json mlp_train(const Runtime& runtime, int64_t batch, int64_t steps, int64_t war
   // As train_diffusion: AdamW without weight decay.
   zoo::train::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0));
   const dm::PrecondOptions precond{};  // edm, σ_data 0.5
-  const dm::LossOptions loss{};      // edm: ln σ ~ N(−1.2, 1.2²)
+  const dm::LossOptions loss{};        // edm: ln σ ~ N(−1.2, 1.2²)
   const dm::Network network = dm::as_network(net.ptr());
   auto step = [&] {
     const torch::Tensor y = precond.sigma_data * torch::randn({batch, 2}, runtime.device);
@@ -143,15 +143,16 @@ int main(int argc, char** argv) {
     const Runtime runtime = setup_runtime(options);
     const std::string workload = options["workload"];
     const bool sample = workload == "unet_sample";
-    if (!sample && workload != "mlp_train") throw Error("--workload must be unet_sample or mlp_train", ErrorKind::usage);
+    if (!sample && workload != "mlp_train")
+      throw Error("--workload must be unet_sample or mlp_train", ErrorKind::usage);
     int64_t batch = options["batch"], steps = options["steps"];
     const int64_t repeats = options["repeats"], warmup = options["warmup"];
     if (batch == 0) batch = sample ? 16 : 512;
     if (steps == 0) steps = sample ? 18 : 300;
     if (batch < 1 || steps < 1 || repeats < 1 || warmup < 0)
       throw Error("--batch, --steps and --repeats must be positive and --warmup non-negative", ErrorKind::usage);
-    bench::print_result(sample ? unet_sample(runtime, batch, steps, repeats) : mlp_train(runtime, batch, steps, warmup), workload,
-                        runtime);
+    bench::print_result(sample ? unet_sample(runtime, batch, steps, repeats) : mlp_train(runtime, batch, steps, warmup),
+                        workload, runtime);
     return 0;
   });
 }

@@ -24,12 +24,14 @@ int main(int argc, char** argv) {
     const bool train = options["workload"] == "train";
     if (!train && options["workload"] != "infer") throw Error("--workload must be infer or train", ErrorKind::usage);
     const int64_t batch = train ? 128 : 8, size = train ? 32 : 224;
-    models::Classifier net = models::build_classifier("efficientnet_b0", train ? Json{{"num_classes", 10}} : Json::object());
+    models::Classifier net =
+        models::build_classifier("efficientnet_b0", train ? Json{{"num_classes", 10}} : Json::object());
     net.module().to(runtime.device);
     const bool channels_last = options["channels_last"];
     if (channels_last && train) models::to_channels_last(net.module());
     const torch::Tensor x = torch::randn({batch, 3, size, size}, runtime.device);
-    const torch::Tensor y = torch::randint(0, 10, {batch}, torch::TensorOptions().dtype(torch::kLong).device(runtime.device));
+    const torch::Tensor y =
+        torch::randint(0, 10, {batch}, torch::TensorOptions().dtype(torch::kLong).device(runtime.device));
     torch::optim::SGD optimizer(net.module().parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
     std::function<void()> step;
     if (train) {

@@ -38,7 +38,8 @@ Json nice_train(const Runtime& runtime, int64_t batch, int64_t steps) {
     loss.backward();
     adam.step();
   }
-  return {{"batch", batch}, {"steps_per_second", static_cast<double>(steps) / watch.seconds()},
+  return {{"batch", batch},
+          {"steps_per_second", static_cast<double>(steps) / watch.seconds()},
           {"parameters", bench::count_parameters(*model)}};
 }
 
@@ -50,7 +51,8 @@ Json glow_sample(const Runtime& runtime, int64_t batch, int64_t passes) {
   model->sample(batch, 0.7);  // warm-up
   const bench::Stopwatch watch(runtime.device);
   for (int64_t i = 0; i < passes; ++i) model->sample(batch, 0.7);
-  return {{"batch", batch}, {"samples_per_second", static_cast<double>(passes * batch) / watch.seconds()},
+  return {{"batch", batch},
+          {"samples_per_second", static_cast<double>(passes * batch) / watch.seconds()},
           {"parameters", bench::count_parameters(*model)}};
 }
 
@@ -67,12 +69,14 @@ int main(int argc, char** argv) {
     const Runtime runtime = setup_runtime(options);
     const std::string workload = options["workload"];
     const bool train = workload == "nice_train";
-    if (!train && workload != "glow_sample") throw Error("--workload must be nice_train or glow_sample", ErrorKind::usage);
+    if (!train && workload != "glow_sample")
+      throw Error("--workload must be nice_train or glow_sample", ErrorKind::usage);
     int64_t batch = options["batch"];
     const int64_t steps = options["steps"];
     if (batch == 0) batch = train ? 256 : 64;
     if (batch < 1 || steps < 1) throw Error("--batch and --steps must be positive", ErrorKind::usage);
-    bench::print_result(train ? nice_train(runtime, batch, steps) : glow_sample(runtime, batch, steps), workload, runtime);
+    bench::print_result(train ? nice_train(runtime, batch, steps) : glow_sample(runtime, batch, steps), workload,
+                        runtime);
     return 0;
   });
 }

@@ -40,13 +40,16 @@ int main(int argc, char** argv) {
     // Both read the bytes once from the page cache; loading also validates, maps and copies
     // every tensor into the model's parameters.
     const double read = best_seconds(repeats, [&] { (void)read_file(path).size(); });
-    const double load = best_seconds(repeats, [&] {
-      weights::load_state_dict(*model, weights::read_safetensors(path).tensors);
-    });
+    const double load =
+        best_seconds(repeats, [&] { weights::load_state_dict(*model, weights::read_safetensors(path).tensors); });
     const auto bytes = std::filesystem::file_size(path);
     std::filesystem::remove(path);
-    std::cout << Json{{"workload", "load_weights"}, {"model", options["model"]}, {"megabytes", static_cast<double>(bytes) / 1e6},
-                      {"read_seconds", read}, {"load_seconds", load}, {"ratio", load / read}}
+    std::cout << Json{{"workload", "load_weights"},
+                      {"model", options["model"]},
+                      {"megabytes", static_cast<double>(bytes) / 1e6},
+                      {"read_seconds", read},
+                      {"load_seconds", load},
+                      {"ratio", load / read}}
                      .dump()
               << std::endl;
     return 0;

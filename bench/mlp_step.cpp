@@ -34,8 +34,11 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < steps; ++i) step();
     if (runtime.device.is_cuda()) torch::cuda::synchronize();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cout << Json{{"workload", "mlp_step"}, {"impl", "zoo"}, {"threads", runtime.threads},
-                      {"device", runtime.device.str()}, {"steps_per_second", static_cast<double>(steps) / seconds}}
+    std::cout << Json{{"workload", "mlp_step"},
+                      {"impl", "zoo"},
+                      {"threads", runtime.threads},
+                      {"device", runtime.device.str()},
+                      {"steps_per_second", static_cast<double>(steps) / seconds}}
                      .dump()
               << std::endl;
     return 0;

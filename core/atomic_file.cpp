@@ -19,9 +19,9 @@ namespace {
 
 constexpr std::string_view kTempMark = ".tmp.";  // then the writer's process id
 
-std::string temp_path_for(const std::string& path) { return path + std::string(kTempMark) + std::to_string(::getpid()); }
-
-
+std::string temp_path_for(const std::string& path) {
+  return path + std::string(kTempMark) + std::to_string(::getpid());
+}
 
 void fsync_path(const std::string& path, int flags) {
   int fd = ::open(path.c_str(), flags);
@@ -46,8 +46,7 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
     }
     fsync_path(temp, O_RDONLY);
     if (std::rename(temp.c_str(), path.c_str()) != 0)
-      throw Error("cannot rename " + temp + " to " + path + ": " + std::strerror(errno),
-                  ErrorKind::runtime);
+      throw Error("cannot rename " + temp + " to " + path + ": " + std::strerror(errno), ErrorKind::runtime);
   } catch (...) {
     std::error_code ignored;
     fs::remove(temp, ignored);
@@ -57,7 +56,8 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
 }
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {
-  write_file_atomic(path, [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
+  write_file_atomic(path,
+                    [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
 }
 
 bool is_temporary_file_name(const std::string& name) {
@@ -71,7 +71,8 @@ void remove_stale_temporaries(const std::string& dir) {
   std::vector<fs::path> stale;
   // Symlinks are not followed: only what a writer of this run could have left.
   for (fs::recursive_directory_iterator it(dir, error), end; !error && it != end; it.increment(error))
-    if (it->is_regular_file(error) && is_temporary_file_name(it->path().filename().string())) stale.push_back(it->path());
+    if (it->is_regular_file(error) && is_temporary_file_name(it->path().filename().string()))
+      stale.push_back(it->path());
   for (const fs::path& file : stale) fs::remove(file, error);
 }
 

@@ -34,8 +34,9 @@ T parse_number(const std::string& name, const std::string& text) {
     used = 0;
   }
   if (used == 0 || used != text.size())
-    throw Error("--" + name + ": expected " + (std::is_integral_v<T> ? "an integer" : "a number") + ", got '" + text + "'",
-                ErrorKind::usage);
+    throw Error(
+        "--" + name + ": expected " + (std::is_integral_v<T> ? "an integer" : "a number") + ", got '" + text + "'",
+        ErrorKind::usage);
   return value;
 }
 
@@ -55,7 +56,7 @@ Cli& Cli::add(Option option) {
   return *this;
 }
 
-Cli& Cli::flag(const std::string& name, const std::string& help) { return add({name, help, Kind::flag, false}); }
+Cli& Cli::flag(const std::string& name, const std::string& help) { return add({name, help, Kind::flag, false, {}}); }
 Cli& Cli::integer(const std::string& name, const std::string& help, int64_t value, Bounds bounds) {
   return add({name, help, Kind::integer, value, bounds});
 }
@@ -63,13 +64,13 @@ Cli& Cli::real(const std::string& name, const std::string& help, double value, B
   return add({name, help, Kind::real, value, bounds});
 }
 Cli& Cli::text(const std::string& name, const std::string& help, const std::string& value) {
-  return add({name, help, Kind::text, value});
+  return add({name, help, Kind::text, value, {}});
 }
 Cli& Cli::texts(const std::string& name, const std::string& help) {
-  return add({name, help, Kind::texts, Json::array()});
+  return add({name, help, Kind::texts, Json::array(), {}});
 }
 Cli& Cli::required(const std::string& name, const std::string& help) {
-  return add({name, help, Kind::text, nullptr});
+  return add({name, help, Kind::text, nullptr, {}});
 }
 
 Cli& Cli::common() {

@@ -26,8 +26,7 @@ torch::Device parse_device(const std::string& spec) {
                   ErrorKind::usage);
     const int count = static_cast<int>(torch::cuda::device_count());
     if (index >= count)
-      throw Error("--device " + spec + ": only " + std::to_string(count) + " CUDA device(s) present",
-                  ErrorKind::usage);
+      throw Error("--device " + spec + ": only " + std::to_string(count) + " CUDA device(s) present", ErrorKind::usage);
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   throw Error("--device " + spec + ": expected auto, cpu, cuda or cuda:N", ErrorKind::usage);

@@ -86,17 +86,20 @@ DistributedOptions distributed_options_from_environment() {
   if (o.rank >= o.world_size)
     throw Error("RANK=" + std::to_string(o.rank) + " must be below WORLD_SIZE=" + std::to_string(o.world_size),
                 ErrorKind::usage);
-  if (o.master_port > 65535) throw Error("MASTER_PORT=" + std::to_string(o.master_port) + ": not a port", ErrorKind::usage);
+  if (o.master_port > 65535)
+    throw Error("MASTER_PORT=" + std::to_string(o.master_port) + ": not a port", ErrorKind::usage);
   return o;
 }
 
-Distributed::Distributed(DistributedOptions options, std::string backend, torch::Device device, std::unique_ptr<Group> group)
+Distributed::Distributed(DistributedOptions options, std::string backend, torch::Device device,
+                         std::unique_ptr<Group> group)
     : options_(std::move(options)), backend_(std::move(backend)), device_(device), group_(std::move(group)) {}
 
 Distributed::~Distributed() = default;
 
 std::shared_ptr<Distributed> Distributed::create(const DistributedOptions& o, const torch::Device& device) {
-  if (o.world_size <= 1 && !o.launched) return std::shared_ptr<Distributed>(new Distributed(o, "none", device, nullptr));
+  if (o.world_size <= 1 && !o.launched)
+    return std::shared_ptr<Distributed>(new Distributed(o, "none", device, nullptr));
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_seconds * 1000));
   auto group = std::make_unique<Group>();
   try {
@@ -125,7 +128,9 @@ std::shared_ptr<Distributed> Distributed::create(const DistributedOptions& o, co
 #endif
     backend = "nccl";
 #else
-    throw Error("this build of zoo has no NCCL: distributed training on CUDA needs LibTorch with NCCL and nccl.h at build time");
+    throw Error(
+        "this build of zoo has no NCCL: distributed training on CUDA needs LibTorch with NCCL and nccl.h at build "
+        "time");
 #endif
   } else {
 #if defined(ZOO_HAVE_GLOO)
@@ -135,11 +140,12 @@ std::shared_ptr<Distributed> Distributed::create(const DistributedOptions& o, co
     else
       options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     group->bind(c10::make_intrusive<c10d::ProcessGroupGloo>(group->store, static_cast<int>(o.rank),
-                                                           static_cast<int>(o.world_size), options));
+                                                            static_cast<int>(o.world_size), options));
     backend = "gloo";
 #else
-    throw Error("this build of zoo has no Gloo: distributed training on the CPU needs LibTorch with Gloo and the gloo "
-                "headers (Debian: libgloo-dev) at build time");
+    throw Error(
+        "this build of zoo has no Gloo: distributed training on the CPU needs LibTorch with Gloo and the gloo "
+        "headers (Debian: libgloo-dev) at build time");
 #endif
   }
   return std::shared_ptr<Distributed>(new Distributed(o, backend, device, std::move(group)));
@@ -160,7 +166,8 @@ Distributed::Pending Distributed::all_reduce_sum_async(torch::Tensor tensor) {
 namespace {
 // Runs `collective` on `t` where the backend can take it (NCCL: CUDA tensors only) and
 // writes the result back into `t`.
-void on_device(torch::Tensor& t, const torch::Device& device, const std::function<void(std::vector<at::Tensor>&)>& collective) {
+void on_device(torch::Tensor& t, const torch::Device& device,
+               const std::function<void(std::vector<at::Tensor>&)>& collective) {
   std::vector<at::Tensor> one{t.device() == device && t.is_contiguous() ? t : t.to(device, false, true).contiguous()};
   collective(one);
   if (!one[0].is_same(t)) t.copy_(one[0]);
@@ -170,7 +177,8 @@ void on_device(torch::Tensor& t, const torch::Device& device, const std::functio
 void Distributed::all_reduce_sum(std::vector<torch::Tensor> tensors) {
   if (!active() || tensors.empty()) return;
   // One collective per tensor, in order: every rank issues the same sequence.
-  for (torch::Tensor& t : tensors) on_device(t, device_, [&](std::vector<at::Tensor>& one) { group_->all_reduce(one)->wait(); });
+  for (torch::Tensor& t : tensors)
+    on_device(t, device_, [&](std::vector<at::Tensor>& one) { group_->all_reduce(one)->wait(); });
 }
 
 void Distributed::broadcast(std::vector<torch::Tensor> tensors, int64_t root) {

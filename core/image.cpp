@@ -38,7 +38,14 @@ namespace {
 torch::Tensor to_hwc_bytes(const torch::Tensor& image) {
   if (image.dim() != 3 || (image.size(0) != 1 && image.size(0) != 3))
     throw Error("save_image: expected an image [1 or 3, H, W], got " + c10::str(image.sizes()));
-  return image.detach().to(torch::kCPU, torch::kFloat).clamp(0, 1).mul(255).round().to(torch::kByte).permute({1, 2, 0}).contiguous();
+  return image.detach()
+      .to(torch::kCPU, torch::kFloat)
+      .clamp(0, 1)
+      .mul(255)
+      .round()
+      .to(torch::kByte)
+      .permute({1, 2, 0})
+      .contiguous();
 }
 
 #if !ZOO_HAVE_OPENCV

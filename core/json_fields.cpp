@@ -19,7 +19,8 @@ void check_keys(const Json& json, const std::set<std::string>& known, const std:
 int64_t json_int(const Json& v, const std::string& what) {
   if (v.is_number_integer()) return v.get<int64_t>();
   // Accept 3.0 (JSON writers that print every number as a float) but not 3.5.
-  if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()) return static_cast<int64_t>(v.get<double>());
+  if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())
+    return static_cast<int64_t>(v.get<double>());
   throw Error(what + " must be an integer, got " + v.dump());
 }
 

@@ -19,8 +19,8 @@ std::string number_text(double value) {
 
 void check_limit(const std::string& what, double value, const Limit& limit, ErrorKind kind) {
   if (value <= static_cast<double>(limit.max)) return;
-  throw Error(what + " is " + number_text(value) + ", over the limit of " + std::to_string(limit.max) + " " + limit.unit +
-                  " (" + limit.name + " in core/limits.h)",
+  throw Error(what + " is " + number_text(value) + ", over the limit of " + std::to_string(limit.max) + " " +
+                  limit.unit + " (" + limit.name + " in core/limits.h)",
               kind);
 }
 

@@ -82,12 +82,15 @@ torch::Tensor scatter_plot(const torch::Tensor& points, const ScatterOptions& op
   torch::Tensor row = ((r.y_max - p.select(1, 1)) / (r.y_max - r.y_min) * bins).floor().to(torch::kLong);
   torch::Tensor inside = (col >= 0) & (col < bins) & (row >= 0) & (row < bins);
   torch::Tensor counts = torch::zeros({bins * bins}, torch::kDouble);
-  counts.index_add_(0, (row * bins + col).masked_select(inside), torch::ones({inside.sum().item<int64_t>()}, torch::kDouble));
+  counts.index_add_(0, (row * bins + col).masked_select(inside),
+                    torch::ones({inside.sum().item<int64_t>()}, torch::kDouble));
   torch::Tensor shade = torch::log1p(counts) / std::log1p(std::max(1.0, counts.max().item<double>()));
   shade = shade.view({1, 1, bins, bins});
-  shade = torch::nn::functional::interpolate(
-              shade, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{size, size}).mode(torch::kNearest))
-              .view({size, size});
+  shade =
+      torch::nn::functional::interpolate(
+          shade,
+          torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{size, size}).mode(torch::kNearest))
+          .view({size, size});
   // White background to a deep blue for the densest cells.
   torch::Tensor rgb = torch::stack({1 - 0.9 * shade, 1 - 0.7 * shade, 1 - 0.3 * shade}).to(torch::kFloat);
   if (!options.title.empty()) {
@@ -117,14 +120,17 @@ torch::Tensor line_plot(const std::vector<Series>& series, const std::string& ti
   canvas.line(left, top, left, top + plot_h, axis);
   canvas.line(left, top + plot_h, left + plot_w, top + plot_h, axis);
   auto px = [&](double x) { return left + static_cast<int64_t>((x - x_min) / (x_max - x_min) * (plot_w - 1)); };
-  auto py = [&](double y) { return top + plot_h - 1 - static_cast<int64_t>((y - y_min) / (y_max - y_min) * (plot_h - 1)); };
+  auto py = [&](double y) {
+    return top + plot_h - 1 - static_cast<int64_t>((y - y_min) / (y_max - y_min) * (plot_h - 1));
+  };
 
   const Color palette[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40}, {148, 103, 189}};
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
     const Color c = palette[k % 5];
     for (size_t i = 1; i < s.x.size(); ++i)
-      if (std::isfinite(s.y[i - 1]) && std::isfinite(s.y[i])) canvas.line(px(s.x[i - 1]), py(s.y[i - 1]), px(s.x[i]), py(s.y[i]), c);
+      if (std::isfinite(s.y[i - 1]) && std::isfinite(s.y[i]))
+        canvas.line(px(s.x[i - 1]), py(s.y[i - 1]), px(s.x[i]), py(s.y[i]), c);
     canvas.text(s.label, left + plot_w - 160, top + 16 + 16 * static_cast<int64_t>(k));
     canvas.line(left + plot_w - 180, top + 12 + 16 * static_cast<int64_t>(k), left + plot_w - 165,
                 top + 12 + 16 * static_cast<int64_t>(k), c);

@@ -66,7 +66,9 @@ bool valid_depth(uint8_t color, uint8_t depth) {
   switch (color) {
     case 0: return depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16;
     case 3: return depth == 1 || depth == 2 || depth == 4 || depth == 8;
-    case 2: case 4: case 6: return depth == 8 || depth == 16;
+    case 2:
+    case 4:
+    case 6: return depth == 8 || depth == 16;
     default: return false;
   }
 }
@@ -148,8 +150,9 @@ size_t check_image_data(const std::string& path, const std::string& data, const 
     while (pass < passes.size() && next_filter < end) {
       const unsigned filter_type = buffer[next_filter - produced];
       if (filter_type > 4)
-        fail("scanline " + std::to_string(row) + (passes.size() > 1 ? " of interlace pass " + std::to_string(pass + 1) : "") +
-             " has filter type " + std::to_string(filter_type) + " (expected 0 to 4)");
+        fail("scanline " + std::to_string(row) +
+             (passes.size() > 1 ? " of interlace pass " + std::to_string(pass + 1) : "") + " has filter type " +
+             std::to_string(filter_type) + " (expected 0 to 4)");
       next_filter += passes[pass].row_bytes;
       if (++row == passes[pass].rows) {
         row = 0;

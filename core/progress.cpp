@@ -14,7 +14,8 @@ std::string format_duration(double seconds) {
   if (s < 60)
     std::snprintf(buffer, sizeof buffer, "%llds", static_cast<long long>(s));
   else if (s < 3600)
-    std::snprintf(buffer, sizeof buffer, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+    std::snprintf(buffer, sizeof buffer, "%lldm%02llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
   else
     std::snprintf(buffer, sizeof buffer, "%lldh%02lldm", static_cast<long long>(s / 3600),
                   static_cast<long long>(s % 3600 / 60));
@@ -33,9 +34,10 @@ void Progress::update(int64_t done, const std::string& status) {
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_print_).count();
   // A terminal redraws often; a log gets a line every tenth of the work or every 30 s.
-  const bool due = terminal_ ? since > 0.1
-                             : (total_ > 0 && (done * 10 / total_) != (last_printed_ * 10 / std::max<int64_t>(total_, 1))) ||
-                                   since > 30;
+  const bool due =
+      terminal_
+          ? since > 0.1
+          : (total_ > 0 && (done * 10 / total_) != (last_printed_ * 10 / std::max<int64_t>(total_, 1))) || since > 30;
   if (due) print(done, status, false);
 }
 

@@ -21,7 +21,7 @@ RunDir RunDir::create(const std::string& path, const Json& config) {
   for (const fs::directory_entry& entry : fs::directory_iterator(path, error))
     if (!is_temporary_file_name(entry.path().filename().string()))
       throw Error("--out " + path + " holds files but no run (no config.json): choose an empty or new directory",
-                ErrorKind::usage);
+                  ErrorKind::usage);
   return run;
 }
 

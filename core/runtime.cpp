@@ -33,7 +33,8 @@ Runtime setup_runtime(const Json& options) {
   Runtime runtime;
   runtime.device = parse_device(options.at("device").get<std::string>());
   const int64_t threads = options.at("threads").get<int64_t>();
-  runtime.threads = configure_threads(static_cast<int>(std::clamp<int64_t>(threads, -1, std::numeric_limits<int>::max())));
+  runtime.threads =
+      configure_threads(static_cast<int>(std::clamp<int64_t>(threads, -1, std::numeric_limits<int>::max())));
   const int64_t seed = options.at("seed").get<int64_t>();
   if (seed < 0) throw Error("--seed must be non-negative", ErrorKind::usage);
   runtime.seed = static_cast<uint64_t>(seed);

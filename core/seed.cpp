@@ -85,7 +85,8 @@ torch::Tensor indexed_randn(at::IntArrayRef sample_shape, uint64_t seed, Stream 
 torch::Tensor per_sample_randn(at::IntArrayRef batch_shape, uint64_t seed, Stream stream, uint64_t first_index,
                                const torch::Device& device) {
   const auto first = static_cast<int64_t>(first_index);
-  return indexed_randn(batch_shape.slice(1), seed, stream, torch::arange(first, first + batch_shape[0], torch::kLong), device);
+  return indexed_randn(batch_shape.slice(1), seed, stream, torch::arange(first, first + batch_shape[0], torch::kLong),
+                       device);
 }
 
 torch::Tensor indexed_rand(at::IntArrayRef sample_shape, uint64_t seed, Stream stream, const torch::Tensor& indices,

@@ -23,8 +23,8 @@ class SampleRng {
   SampleRng(uint64_t seed, Stream stream, uint64_t index);
   explicit SampleRng(uint64_t seed);
   uint64_t next_u64();
-  double uniform();                    // [0, 1)
-  int64_t randint(int64_t n);          // [0, n)
+  double uniform();            // [0, 1)
+  int64_t randint(int64_t n);  // [0, n)
   bool bernoulli(double p) { return uniform() < p; }
   torch::Tensor rand(at::IntArrayRef shape);   // float32 U[0, 1)
   torch::Tensor randn(at::IntArrayRef shape);  // float32 N(0, 1)

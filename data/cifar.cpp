@@ -30,7 +30,8 @@ struct Records {
 fs::path locate(const std::string& dir, const std::string& subdir, const std::string& first_file) {
   for (const fs::path& candidate : {fs::path(dir), fs::path(dir) / subdir})
     if (fs::exists(candidate / first_file)) return candidate;
-  throw Error(dir + ": missing " + first_file + " (looked in " + dir + " and " + (fs::path(dir) / subdir).string() + ")");
+  throw Error(dir + ": missing " + first_file + " (looked in " + dir + " and " + (fs::path(dir) / subdir).string() +
+              ")");
 }
 
 int64_t record_count(const fs::path& file, int64_t record_bytes) {
@@ -38,8 +39,8 @@ int64_t record_count(const fs::path& file, int64_t record_bytes) {
   const auto bytes = static_cast<int64_t>(fs::file_size(file, error));
   if (error) throw Error(file.string() + ": missing or unreadable: " + error.message());
   if (bytes == 0 || bytes % record_bytes != 0)
-    throw Error(file.string() + ": truncated or corrupt: " + std::to_string(bytes) + " bytes is not a multiple of the " +
-                std::to_string(record_bytes) + "-byte record");
+    throw Error(file.string() + ": truncated or corrupt: " + std::to_string(bytes) +
+                " bytes is not a multiple of the " + std::to_string(record_bytes) + "-byte record");
   return bytes / record_bytes;
 }
 
@@ -97,16 +98,18 @@ std::vector<std::string> class_names(const fs::path& file, std::vector<std::stri
 }  // namespace
 
 DatasetPtr load_cifar10(const std::string& dir, Split split) {
-  const fs::path root = locate(dir, "cifar-10-batches-bin", split == Split::train ? "data_batch_1.bin" : "test_batch.bin");
+  const fs::path root =
+      locate(dir, "cifar-10-batches-bin", split == Split::train ? "data_batch_1.bin" : "test_batch.bin");
   std::vector<fs::path> files;
   if (split == Split::train)
     for (int batch = 1; batch <= 5; ++batch) files.push_back(root / ("data_batch_" + std::to_string(batch) + ".bin"));
   else
     files.push_back(root / "test_batch.bin");
   const Records records = read_records(files, {{"label", 10}});
-  DatasetInfo info{"cifar-10", {},
+  DatasetInfo info{"cifar-10",
+                   {},
                    class_names(root / "batches.meta.txt", {"airplane", "automobile", "bird", "cat", "deer", "dog",
-                                                            "frog", "horse", "ship", "truck"})};
+                                                           "frog", "horse", "ship", "truck"})};
   return std::make_shared<TensorDataset>(std::move(info), records.images, records.labels.select(1, 0));
 }
 
@@ -114,7 +117,8 @@ DatasetPtr load_cifar100(const std::string& dir, Split split, bool fine) {
   const std::string file = split == Split::train ? "train.bin" : "test.bin";
   const fs::path root = locate(dir, "cifar-100-binary", file);
   const Records records = read_records({root / file}, {{"coarse label", 20}, {"fine label", 100}});
-  DatasetInfo info{fine ? "cifar-100" : "cifar-100-coarse", {},
+  DatasetInfo info{fine ? "cifar-100" : "cifar-100-coarse",
+                   {},
                    fine ? class_names(root / "fine_label_names.txt", numbered_classes(100))
                         : class_names(root / "coarse_label_names.txt", numbered_classes(20))};
   return std::make_shared<TensorDataset>(std::move(info), records.images, records.labels.select(1, fine ? 1 : 0));

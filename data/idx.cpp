@@ -23,8 +23,8 @@ struct IdxType {
   uint8_t code;
   torch::ScalarType dtype;
 };
-constexpr IdxType kIdxTypes[] = {{0x08, torch::kByte},  {0x09, torch::kChar}, {0x0B, torch::kShort},
-                                 {0x0C, torch::kInt},   {0x0D, torch::kFloat}, {0x0E, torch::kDouble}};
+constexpr IdxType kIdxTypes[] = {{0x08, torch::kByte}, {0x09, torch::kChar},  {0x0B, torch::kShort},
+                                 {0x0C, torch::kInt},  {0x0D, torch::kFloat}, {0x0E, torch::kDouble}};
 
 std::string hex_byte(uint8_t value) {
   const char* digits = "0123456789abcdef";
@@ -260,8 +260,7 @@ torch::Tensor read_idx(const std::string& path) {
   // gzip member can inflate 1032-fold, so its size is known only from the header.
   const IdxHeader header = parse_idx_header(path, gunzip(path, bytes, kMaxIdxHeaderSize).data);
   const Inflated data = gunzip(path, bytes, header.header_size + header.data_size + 1);
-  if (data.more)
-    throw Error(path + ": trailing data: " + header.declared() + " but the gzip stream holds more");
+  if (data.more) throw Error(path + ": trailing data: " + header.declared() + " but the gzip stream holds more");
   return parse_idx(path, data.data);
 }
 
@@ -277,8 +276,8 @@ DatasetPtr load_idx_dataset(const std::string& dir, Split split, const std::stri
 
   const torch::Tensor images = read_idx(image_path);
   if (images.scalar_type() != torch::kByte || images.dim() != 3)
-    throw Error(image_path + ": expected uint8 images [N, H, W], found " + std::string(c10::toString(images.scalar_type())) +
-                " of shape " + c10::str(images.sizes()));
+    throw Error(image_path + ": expected uint8 images [N, H, W], found " +
+                std::string(c10::toString(images.scalar_type())) + " of shape " + c10::str(images.sizes()));
   const torch::Tensor labels = read_labels(label_path);
   if (labels.size(0) != images.size(0))
     throw Error(label_path + ": " + std::to_string(labels.size(0)) + " labels for the " +

@@ -15,8 +15,8 @@ namespace fs = std::filesystem;
 namespace {
 
 bool is_image_file(const fs::path& path) {
-  static const std::vector<std::string> extensions = {".png",  ".jpg", ".jpeg", ".bmp", ".ppm",
-                                                      ".pgm", ".webp", ".tif", ".tiff"};
+  static const std::vector<std::string> extensions = {".png", ".jpg",  ".jpeg", ".bmp", ".ppm",
+                                                      ".pgm", ".webp", ".tif",  ".tiff"};
   std::string extension = path.extension().string();
   std::transform(extension.begin(), extension.end(), extension.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -123,7 +123,7 @@ class ImageFolderDataset : public Dataset {
   const DatasetInfo& info() const override { return info_; }
   Example get(int64_t index) const override {
     const int64_t channels = info_.shape[0], side = info_.shape[1];
-    return {resize_and_crop(load_image(files_.at(index), channels == 1), side), labels_.at(index)};
+    return {resize_and_crop(load_image(files_.at(index), channels == 1), side), labels_.at(index), {}};
   }
 
  private:
@@ -133,7 +133,8 @@ class ImageFolderDataset : public Dataset {
 };
 
 void check_options(const ImageFolderOptions& options) {
-  if (options.size < 1) throw Error("folder: size must be at least 1, got " + std::to_string(options.size), ErrorKind::usage);
+  if (options.size < 1)
+    throw Error("folder: size must be at least 1, got " + std::to_string(options.size), ErrorKind::usage);
   check_limit("folder: size", static_cast<double>(options.size), kMaxImageSide, ErrorKind::usage);
   if (options.channels != 1 && options.channels != 3)
     throw Error("folder: channels must be 1 or 3, got " + std::to_string(options.channels), ErrorKind::usage);

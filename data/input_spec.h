@@ -11,7 +11,7 @@
 namespace zoo::data {
 
 struct InputSpec {
-  int64_t size = 0;      // images are resized to size x size
+  int64_t size = 0;  // images are resized to size x size
   int64_t channels = 0;
   std::vector<double> mean, std;  // per channel
 };

@@ -14,10 +14,12 @@ DataLoader::DataLoader(DatasetPtr dataset, LoaderOptions options, TransformPtr t
   if (options_.workers < 0 || options_.prefetch < 1) throw Error("loader: bad workers/prefetch", ErrorKind::usage);
   if (dataset_->size() == 0) throw Error(dataset_->info().name + ": the dataset is empty");
   if (options_.world_size < 1 || options_.rank < 0 || options_.rank >= options_.world_size)
-    throw Error("loader: rank " + std::to_string(options_.rank) + " of " + std::to_string(options_.world_size), ErrorKind::usage);
+    throw Error("loader: rank " + std::to_string(options_.rank) + " of " + std::to_string(options_.world_size),
+                ErrorKind::usage);
   if (options_.world_size > 1 && dataset_->size() < options_.batch_size * options_.world_size)
-    throw Error(dataset_->info().name + ": " + std::to_string(dataset_->size()) + " examples are fewer than one global batch (" +
-                    std::to_string(options_.batch_size) + " × " + std::to_string(options_.world_size) + " processes)",
+    throw Error(dataset_->info().name + ": " + std::to_string(dataset_->size()) +
+                    " examples are fewer than one global batch (" + std::to_string(options_.batch_size) + " × " +
+                    std::to_string(options_.world_size) + " processes)",
                 ErrorKind::usage);
 }
 

@@ -55,7 +55,8 @@ std::string take_text(DataSpec& spec, const std::string& key, const std::string&
 }
 
 void require_path(const DataSpec& spec, const std::string& what) {
-  if (spec.path.empty()) throw Error("--data " + spec.kind + ": needs " + what + " (" + spec.kind + ":PATH)", ErrorKind::usage);
+  if (spec.path.empty())
+    throw Error("--data " + spec.kind + ": needs " + what + " (" + spec.kind + ":PATH)", ErrorKind::usage);
 }
 
 DatasetPtr open_spec(DataSpec spec, Split split) {
@@ -93,8 +94,9 @@ DatasetPtr open_spec(DataSpec spec, Split split) {
     const int64_t train = take_integer(spec, "train", 20000), test = take_integer(spec, "test", 5000);
     data = load_toy(spec.path, split, train, test);
   } else {
-    throw Error("--data " + spec.kind + ": unknown dataset kind (expected fashion-mnist, mnist:DIR, idx:DIR, "
-                "cifar10:DIR, cifar100:DIR, folder:DIR or toy:NAME)",
+    throw Error("--data " + spec.kind +
+                    ": unknown dataset kind (expected fashion-mnist, mnist:DIR, idx:DIR, "
+                    "cifar10:DIR, cifar100:DIR, folder:DIR or toy:NAME)",
                 ErrorKind::usage);
   }
   if (!spec.options.empty())

@@ -18,9 +18,9 @@
 namespace zoo::data {
 
 struct DataSpec {
-  std::string kind;                           // "fashion-mnist", "toy", "cifar10", ...
-  std::string path;                           // directory or toy name; may be empty
-  std::map<std::string, std::string> options; // ",key=value" pairs
+  std::string kind;                            // "fashion-mnist", "toy", "cifar10", ...
+  std::string path;                            // directory or toy name; may be empty
+  std::map<std::string, std::string> options;  // ",key=value" pairs
 };
 
 DataSpec parse_data_spec(const std::string& text);

@@ -2,7 +2,8 @@
 
 namespace zoo::data {
 
-ChannelStats channel_stats(const Dataset& dataset, int64_t max_examples, const std::function<void(const Example&)>& visit) {
+ChannelStats channel_stats(const Dataset& dataset, int64_t max_examples,
+                           const std::function<void(const Example&)>& visit) {
   const auto& shape = dataset.info().shape;
   const int64_t channels = shape.empty() ? 1 : shape.front();
   const int64_t count = max_examples < 0 ? dataset.size() : std::min(dataset.size(), max_examples);
@@ -18,7 +19,9 @@ ChannelStats channel_stats(const Dataset& dataset, int64_t max_examples, const s
   }
   const torch::Tensor mean = sum / static_cast<double>(values);
   const torch::Tensor std = (squares / static_cast<double>(values) - mean.square()).clamp_min(0).sqrt();
-  auto as_vector = [](const torch::Tensor& t) { return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel()); };
+  auto as_vector = [](const torch::Tensor& t) {
+    return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+  };
   return {as_vector(mean), as_vector(std)};
 }
 

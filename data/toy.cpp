@@ -49,8 +49,8 @@ using Point = std::array<double, 2>;
 
 Point moons(Rng& rng, int64_t index) {
   const double theta = kPi * rng.uniform();
-  const Point moon = index % 2 == 0 ? Point{std::cos(theta), std::sin(theta)}
-                                    : Point{1.0 - std::cos(theta), 0.5 - std::sin(theta)};
+  const Point moon =
+      index % 2 == 0 ? Point{std::cos(theta), std::sin(theta)} : Point{1.0 - std::cos(theta), 0.5 - std::sin(theta)};
   const double x = moon[0] + 0.1 * rng.normal(), y = moon[1] + 0.1 * rng.normal();
   return {2.0 * x - 1.0, 2.0 * y - 0.2};
 }
@@ -103,7 +103,7 @@ struct Toy {
   Point (*sample)(Rng&, int64_t index);
 };
 
-constexpr Toy kToys[] = {{"moons", moons},       {"8gaussians", eight_gaussians}, {"checkerboard", checkerboard},
+constexpr Toy kToys[] = {{"moons", moons},          {"8gaussians", eight_gaussians}, {"checkerboard", checkerboard},
                          {"2spirals", two_spirals}, {"pinwheel", pinwheel},          {"circles", circles},
                          {"swissroll", swissroll}};
 
@@ -129,7 +129,8 @@ const std::vector<std::string>& toy_names() {
 torch::Tensor sample_toy(const std::string& name, int64_t n, uint64_t seed) {
   const Toy& toy = find_toy(name);
   if (n < 0) throw Error("toy:" + name + ": cannot draw " + std::to_string(n) + " points", ErrorKind::usage);
-  check_limit("toy:" + name + ": the number of points to draw", static_cast<double>(n), kMaxToyPoints, ErrorKind::usage);
+  check_limit("toy:" + name + ": the number of points to draw", static_cast<double>(n), kMaxToyPoints,
+              ErrorKind::usage);
   Rng rng(seed);
   torch::Tensor points = torch::empty({n, 2}, torch::kDouble);
   auto access = points.accessor<double, 2>();
@@ -144,8 +145,9 @@ torch::Tensor sample_toy(const std::string& name, int64_t n, uint64_t seed) {
 DatasetPtr load_toy(const std::string& name, Split split, int64_t train_size, int64_t test_size) {
   const int64_t size = split == Split::train ? train_size : test_size;
   if (size < 1)
-    throw Error("toy:" + name + ": the " + to_string(split) + " split needs at least 1 point, got " + std::to_string(size),
-                ErrorKind::usage);
+    throw Error(
+        "toy:" + name + ": the " + to_string(split) + " split needs at least 1 point, got " + std::to_string(size),
+        ErrorKind::usage);
   // Both sizes, whichever split is opened: a spec is refused as a whole.
   check_limit("toy:" + name + ": train", static_cast<double>(train_size), kMaxToyPoints, ErrorKind::usage);
   check_limit("toy:" + name + ": test", static_cast<double>(test_size), kMaxToyPoints, ErrorKind::usage);

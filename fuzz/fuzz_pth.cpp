@@ -22,7 +22,8 @@ constexpr size_t kStorageBytes = 1024;  // 256 floats: more than any seed's tens
 std::string archive_around(const uint8_t* pickle, size_t size) {
   static const std::string storage = [] {
     std::string bytes(kStorageBytes, '\0');
-    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 37 + 1);  // no NaN patterns needed: any bits do
+    for (size_t i = 0; i < bytes.size(); ++i)
+      bytes[i] = static_cast<char>(i * 37 + 1);  // no NaN patterns needed: any bits do
     return bytes;
   }();
   std::string out;

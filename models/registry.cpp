@@ -18,7 +18,8 @@ struct Registry {
 };
 
 void add(Registry& registry, ModelEntry entry) {
-  if (entry.name.empty() || !entry.build) throw Error("a model entry needs a name and a build function", ErrorKind::runtime);
+  if (entry.name.empty() || !entry.build)
+    throw Error("a model entry needs a name and a build function", ErrorKind::runtime);
   const std::string name = entry.name;
   if (!registry.entries.emplace(name, std::move(entry)).second)
     throw Error("model '" + name + "' is registered twice", ErrorKind::runtime);
@@ -106,7 +107,8 @@ ImageModel build_image_model(const std::string& name, const Json& overrides) {
   const ModelEntry& entry = find_model(name);
   if (entry.is_classifier()) {
     Classifier net = build_classifier(name, overrides);
-    return {name, net.config(), net.module_ptr(), entry.classify, {net.in_channels(), net.image_size(), net.image_size()}};
+    return {
+        name, net.config(), net.module_ptr(), entry.classify, {net.in_channels(), net.image_size(), net.image_size()}};
   }
   if (!entry.analyse || !entry.image_shape) throw Error("model '" + name + "' is not an image model", ErrorKind::usage);
   Json config = model_config(name, overrides);

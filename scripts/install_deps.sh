@@ -8,6 +8,7 @@ sudo=""
 packages=(
   build-essential cmake ccache pkg-config zlib1g-dev
   clang                   # compiles zoo ~8x faster than GCC here (see the Makefile)
+  clang-format            # the style check (make format-check, in CI)
   libtorch-dev            # LibTorch 1.13 (CPU)
   libopenblas0-openmp     # LibTorch otherwise runs on the reference BLAS (~10x slower here)
   libopencv-dev           # image files (optional for the build, used when present)

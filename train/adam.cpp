@@ -87,8 +87,14 @@ struct Moments {
 template <typename Options>
 AdamScalars scalars_at(const Options& options, int64_t step, bool decoupled) {
   const auto [beta1, beta2] = options.betas();
-  return {options.lr(), beta1, beta2, options.eps(), options.weight_decay(),
-          1 - std::pow(beta1, step), 1 - std::pow(beta2, step), decoupled};
+  return {options.lr(),
+          beta1,
+          beta2,
+          options.eps(),
+          options.weight_decay(),
+          1 - std::pow(beta1, step),
+          1 - std::pow(beta2, step),
+          decoupled};
 }
 
 // One Adam update of tensors that share a step count, in LibTorch's order of operations.
@@ -152,8 +158,8 @@ void fused_step(torch::optim::Optimizer& optimizer, bool decoupled) {
       const torch::Tensor grad = laid_out_like(p.grad(), p);
       const AdamScalars scalars = scalars_at(options, state.step(), decoupled);
       AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "adam_cpu_kernel", [&] {
-        adam_cpu_kernel(p.data_ptr<scalar_t>(), grad.data_ptr<scalar_t>(), state.exp_avg().template data_ptr<scalar_t>(),
-                        state.exp_avg_sq().template data_ptr<scalar_t>(),
+        adam_cpu_kernel(p.data_ptr<scalar_t>(), grad.data_ptr<scalar_t>(),
+                        state.exp_avg().template data_ptr<scalar_t>(), state.exp_avg_sq().template data_ptr<scalar_t>(),
                         options.amsgrad() ? state.max_exp_avg_sq().template data_ptr<scalar_t>() : nullptr, p.numel(),
                         scalars);
       });

@@ -8,7 +8,10 @@ namespace zoo::train {
 
 Json diffusion_checkpoint_config(const diffusion::DiffusionModel& model, const std::string& objective,
                                  const std::vector<std::string>& classes, const std::string& data) {
-  return {{"model", "diffusion"}, {"diffusion", model.config_json()}, {"objective", objective}, {"classes", classes},
+  return {{"model", "diffusion"},
+          {"diffusion", model.config_json()},
+          {"objective", objective},
+          {"classes", classes},
           {"data", data}};
 }
 

@@ -8,7 +8,8 @@
 namespace zoo::train {
 
 Ema::Ema(torch::nn::Module& model, double decay) : decay_(decay) {
-  if (!(decay >= 0 && decay < 1)) throw Error("--ema must be in [0, 1), got " + std::to_string(decay), ErrorKind::usage);
+  if (!(decay >= 0 && decay < 1))
+    throw Error("--ema must be in [0, 1), got " + std::to_string(decay), ErrorKind::usage);
   // state_dict's tensors share storage with the module's: holding them once saves walking
   // the module tree after every optimizer step.
   for (const auto& [name, tensor] : weights::state_dict(model)) {
@@ -31,9 +32,9 @@ void Ema::update(int64_t step) {
 }
 
 void Ema::load(const weights::NamedTensors& state) {
-  if (state.size() != shadow_.size()) throw Error("the EMA state does not match the model (" +
-                                                  std::to_string(state.size()) + " tensors for " +
-                                                  std::to_string(shadow_.size()) + ")");
+  if (state.size() != shadow_.size())
+    throw Error("the EMA state does not match the model (" + std::to_string(state.size()) + " tensors for " +
+                std::to_string(shadow_.size()) + ")");
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < shadow_.size(); ++i) {
     if (state[i].first != shadow_[i].first || state[i].second.sizes() != shadow_[i].second.sizes())

@@ -33,7 +33,8 @@ ClassifierScores evaluate_classifier(const models::Classifier& classifier, const
   ClassifierScores scores;
   scores.examples = static_cast<int64_t>(totals[3].item<double>());
   const double n = static_cast<double>(std::max<int64_t>(1, scores.examples));
-  scores.loss = totals[0].item<double>() / n, scores.top1 = totals[1].item<double>() / n, scores.top5 = totals[2].item<double>() / n;
+  scores.loss = totals[0].item<double>() / n, scores.top1 = totals[1].item<double>() / n,
+  scores.top5 = totals[2].item<double>() / n;
   scores.macro_f1 = models::macro_f1_from_counts(counts);
   return scores;
 }

@@ -10,7 +10,8 @@
 
 namespace zoo::train {
 
-Json flow_checkpoint_config(const flows::FlowModelImpl& model, const std::vector<std::string>& classes, const std::string& data) {
+Json flow_checkpoint_config(const flows::FlowModelImpl& model, const std::vector<std::string>& classes,
+                            const std::string& data) {
   return {{"model", "flow"}, {"flow", model.config_json()}, {"classes", classes}, {"data", data}};
 }
 
@@ -26,8 +27,8 @@ LoadedFlow load_flow(const std::string& checkpoint) {
   return loaded;
 }
 
-FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& dataset, uint64_t seed, int64_t batch_size,
-                             Distributed& group, int64_t limit) {
+FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& dataset, uint64_t seed,
+                             int64_t batch_size, Distributed& group, int64_t limit) {
   const models::EvalMode eval(model);
   torch::NoGradGuard no_grad;
   const torch::Device device = model.parameters().front().device();

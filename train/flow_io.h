@@ -6,14 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "core/json.h"
 #include "core/distributed.h"
+#include "core/json.h"
 #include "data/dataset.h"
 #include "models/flows/flow_model.h"
 
 namespace zoo::train {
 
-Json flow_checkpoint_config(const flows::FlowModelImpl& model, const std::vector<std::string>& classes, const std::string& data);
+Json flow_checkpoint_config(const flows::FlowModelImpl& model, const std::vector<std::string>& classes,
+                            const std::string& data);
 
 struct LoadedFlow {
   flows::FlowModel model{nullptr};
@@ -34,7 +35,7 @@ struct FlowEvaluation {
 // eval mode. Image i is dequantised with noise drawn from (seed, i) alone, so the number
 // does not depend on the batch size. Each rank of the group scores its share and the sums
 // are added over the ranks.
-FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& dataset, uint64_t seed, int64_t batch_size,
-                             Distributed& group, int64_t limit = 0);
+FlowEvaluation evaluate_flow(flows::FlowModelImpl& model, const data::Dataset& dataset, uint64_t seed,
+                             int64_t batch_size, Distributed& group, int64_t limit = 0);
 
 }  // namespace zoo::train

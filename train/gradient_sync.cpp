@@ -4,7 +4,8 @@
 
 namespace zoo::train {
 
-GradientSync::GradientSync(std::shared_ptr<Distributed> group, std::vector<torch::Tensor> parameters, int64_t bucket_bytes)
+GradientSync::GradientSync(std::shared_ptr<Distributed> group, std::vector<torch::Tensor> parameters,
+                           int64_t bucket_bytes)
     : group_(std::move(group)) {
   std::vector<torch::Tensor> trained;
   for (const torch::Tensor& p : parameters)
@@ -22,7 +23,8 @@ GradientSync::GradientSync(std::shared_ptr<Distributed> group, std::vector<torch
     bucket.buffer = torch::empty({bucket.buffer.numel() + p->numel()}, p->options());
   }
   for (size_t i = 0; i < slots_.size(); ++i)
-    slots_[i].hook = slots_[i].parameter.register_hook([this, i](const torch::Tensor& gradient) { on_gradient(i, gradient); });
+    slots_[i].hook =
+        slots_[i].parameter.register_hook([this, i](const torch::Tensor& gradient) { on_gradient(i, gradient); });
 }
 
 GradientSync::~GradientSync() {
@@ -40,7 +42,8 @@ void GradientSync::on_gradient(size_t index, const torch::Tensor& gradient) {
   std::lock_guard<std::mutex> lock(mutex_);
   Slot& slot = slots_[index];
   Bucket& bucket = buckets_[slot.bucket];
-  if (bucket.sent) throw Error("gradient of a parameter arrived twice in one step (two backward passes?)", ErrorKind::runtime);
+  if (bucket.sent)
+    throw Error("gradient of a parameter arrived twice in one step (two backward passes?)", ErrorKind::runtime);
   torch::NoGradGuard no_grad;
   bucket.buffer.narrow(0, slot.offset, slot.parameter.numel()).copy_(gradient.reshape({-1}));
   if (!slot.ready) slot.ready = true, ++bucket.ready;
@@ -74,10 +77,13 @@ void GradientSync::finish_step() {
     bucket.buffer.mul_(scale);
   }
   for (Slot& slot : slots_) {
-    const torch::Tensor average = buckets_[slot.bucket].buffer.narrow(0, slot.offset, slot.parameter.numel()).view_as(slot.parameter);
+    const torch::Tensor average =
+        buckets_[slot.bucket].buffer.narrow(0, slot.offset, slot.parameter.numel()).view_as(slot.parameter);
     torch::Tensor& grad = slot.parameter.mutable_grad();
-    if (grad.defined()) grad.copy_(average);
-    else grad = average.clone();
+    if (grad.defined())
+      grad.copy_(average);
+    else
+      grad = average.clone();
   }
 }
 
@@ -93,7 +99,8 @@ void broadcast_coalesced(Distributed& group, const std::vector<torch::Tensor>& t
     if (done[first]) continue;
     std::vector<size_t> members;
     for (size_t i = first; i < tensors.size(); ++i)
-      if (!done[i] && tensors[i].scalar_type() == tensors[first].scalar_type() && tensors[i].device() == tensors[first].device())
+      if (!done[i] && tensors[i].scalar_type() == tensors[first].scalar_type() &&
+          tensors[i].device() == tensors[first].device())
         members.push_back(i), done[i] = true;
     std::vector<torch::Tensor> flat;
     for (size_t i : members) flat.push_back(tensors[i].reshape({-1}));

@@ -14,7 +14,8 @@ LoadedClassifier load_classifier(const std::string& path, const std::string& mod
                                  const weights::PthOptions& pth) {
   weights::NamedTensors tensors;
   Json saved;
-  if (std::filesystem::is_directory(path) || weights::detect_weight_format(path) == weights::WeightFormat::safetensors) {
+  if (std::filesystem::is_directory(path) ||
+      weights::detect_weight_format(path) == weights::WeightFormat::safetensors) {
     weights::ModelCheckpoint checkpoint = weights::read_checkpoint(path);
     saved = checkpoint.model_config;
     tensors = std::move(checkpoint.weights.tensors);
@@ -37,8 +38,9 @@ LoadedClassifier load_classifier(const std::string& path, const std::string& mod
   } else {  // torchvision's ImageNet preprocessing for foreign weights
     input = {classifier.image_size(), classifier.in_channels(), {0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}};
   }
-  std::vector<std::string> classes = has_config && saved.contains("classes") ? saved["classes"].get<std::vector<std::string>>()
-                                                                            : data::numbered_classes(classifier.num_classes());
+  std::vector<std::string> classes = has_config && saved.contains("classes")
+                                         ? saved["classes"].get<std::vector<std::string>>()
+                                         : data::numbered_classes(classifier.num_classes());
   return {classifier, input, classes};
 }
 

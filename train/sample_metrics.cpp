@@ -16,15 +16,17 @@ void check_sets(const torch::Tensor& a, const torch::Tensor& b, int64_t minimum,
                     c10::str(b.sizes()),
                 ErrorKind::input);
   if (a.size(0) < minimum || b.size(0) < minimum)
-    throw Error(std::string(what) + ": needs at least " + std::to_string(minimum) + " examples in each set", ErrorKind::input);
+    throw Error(std::string(what) + ": needs at least " + std::to_string(minimum) + " examples in each set",
+                ErrorKind::input);
 }
 
 // Quantiles at n evenly spaced levels of each column of sorted values [N, P].
 torch::Tensor quantiles(const torch::Tensor& sorted, int64_t n) {
   if (sorted.size(0) == n) return sorted;
-  const torch::Tensor index = ((torch::arange(n, torch::kDouble) + 0.5) * (static_cast<double>(sorted.size(0)) / static_cast<double>(n)))
-                                  .floor()
-                                  .to(torch::kLong);
+  const torch::Tensor index =
+      ((torch::arange(n, torch::kDouble) + 0.5) * (static_cast<double>(sorted.size(0)) / static_cast<double>(n)))
+          .floor()
+          .to(torch::kLong);
   return sorted.index_select(0, index);
 }
 

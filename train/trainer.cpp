@@ -50,9 +50,9 @@ void Trainer::checkpoint(MetricsLog* log) {
   if (evaluate_) evaluate_(step_);
   // Each rank's interval holds its share's losses and the log averages the ranks' means, so
   // the ranks' average partial sum, which every rank resumes with, logs the same records.
-  const double interval_sum =
-      sync_ ? group_->sum(torch::tensor(interval_sum_, torch::kDouble)).item<double>() / static_cast<double>(group_->world_size())
-            : interval_sum_;
+  const double interval_sum = sync_ ? group_->sum(torch::tensor(interval_sum_, torch::kDouble)).item<double>() /
+                                          static_cast<double>(group_->world_size())
+                                    : interval_sum_;
   if (!log) return;
   // The hook's records and samples come before the commit: a run killed in between resumes
   // from the previous checkpoint, which drops those records and makes them again.
@@ -133,11 +133,12 @@ double Trainer::run(const LossFn& loss_fn) {
           last_mean = group_->sum(torch::tensor(last_mean, torch::kDouble)).item<double>() /
                       static_cast<double>(group_->world_size());
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        if (log) log->write({{"step", step_},
-                   {"epoch", static_cast<double>(step_) / static_cast<double>(per_epoch)},
-                   {"loss", last_mean},
-                   {"lr", optimizer_.param_groups().front().options().get_lr()},
-                   {"seconds", seconds}});
+        if (log)
+          log->write({{"step", step_},
+                      {"epoch", static_cast<double>(step_) / static_cast<double>(per_epoch)},
+                      {"loss", last_mean},
+                      {"lr", optimizer_.param_groups().front().options().get_lr()},
+                      {"seconds", seconds}});
         interval_sum_ = 0, interval_count_ = 0;
       }
       if (progress) progress->update(step_, loss_status(std::isnan(last_mean) ? value : last_mean));
@@ -157,7 +158,8 @@ double constant_with_warmup(double base_lr, int64_t step, int64_t warmup) {
 
 double cosine_with_warmup(double base_lr, int64_t step, int64_t warmup, int64_t total) {
   if (step < warmup) return constant_with_warmup(base_lr, step, warmup);
-  const double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, total - warmup));
+  const double progress =
+      static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, total - warmup));
   return base_lr * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
 }
 

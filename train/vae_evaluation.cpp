@@ -6,7 +6,8 @@
 namespace zoo::train {
 
 torch::Tensor fixed_binarization(const data::Dataset& dataset, uint64_t seed) {
-  at::Generator generator = at::detail::createCPUGenerator(derive_seed(seed, static_cast<uint64_t>(Stream::dequantize), 0));
+  at::Generator generator =
+      at::detail::createCPUGenerator(derive_seed(seed, static_cast<uint64_t>(Stream::dequantize), 0));
   return torch::bernoulli(data::stack_inputs(dataset), generator);
 }
 

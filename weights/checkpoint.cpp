@@ -7,8 +7,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/strings.h"
 #include "core/seed.h"
+#include "core/strings.h"
 #include "weights/state_dict.h"
 
 namespace zoo::weights {
@@ -117,8 +117,8 @@ void remove_uncommitted_parts(const std::string& stem) {
   }
 }
 
-TrainState load_training_checkpoint(const std::string& stem, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                                    NamedTensors* ema) {
+TrainState load_training_checkpoint(const std::string& stem, torch::nn::Module& model,
+                                    torch::optim::Optimizer& optimizer, NamedTensors* ema) {
   const SafeTensors weights = read_safetensors(stem + ".safetensors");
   std::string train_path = companion_path(weights, kTrainStateKey);
   if (train_path.empty()) train_path = legacy_companion(stem, ".train.pt");
@@ -138,7 +138,8 @@ TrainState load_training_checkpoint(const std::string& stem, torch::nn::Module& 
   if (state.step != metadata_step(weights))
     throw Error(stem + ": weights are from step " + std::to_string(metadata_step(weights)) +
                 " but the training state from step " + std::to_string(state.step));
-  if (archive.try_read("zoo_interval_loss_sum", interval_sum) && archive.try_read("zoo_interval_steps", interval_steps)) {
+  if (archive.try_read("zoo_interval_loss_sum", interval_sum) &&
+      archive.try_read("zoo_interval_steps", interval_steps)) {
     state.interval_loss_sum = interval_sum.item<double>();
     state.interval_steps = interval_steps.item<int64_t>();
   }
@@ -165,7 +166,8 @@ ModelCheckpoint read_checkpoint(const std::string& file_or_run_dir, bool prefer_
     else if (fs::exists(last))
       path = last;
     else
-      throw Error("--checkpoint " + file_or_run_dir + ": a directory without checkpoints/best.safetensors or last.safetensors");
+      throw Error("--checkpoint " + file_or_run_dir +
+                  ": a directory without checkpoints/best.safetensors or last.safetensors");
   } else if (!fs::exists(path)) {
     throw Error("--checkpoint " + path + ": no such file or run directory");
   }
@@ -190,11 +192,12 @@ ModelCheckpoint read_checkpoint_of(const std::string& model, const std::string& 
   ModelCheckpoint file = read_checkpoint(file_or_run_dir, prefer_ema);
   const Json& saved = file.model_config;
   if (!saved.is_object() || saved.value("model", "") != model)
-    throw Error(file.path + " is not a " + model + " checkpoint (it holds " +
-                    (saved.is_object() && saved.contains("model") ? "a '" + saved["model"].get<std::string>() + "' model"
-                                                                 : std::string("no zoo model config")) +
-                    ")",
-                ErrorKind::input);
+    throw Error(
+        file.path + " is not a " + model + " checkpoint (it holds " +
+            (saved.is_object() && saved.contains("model") ? "a '" + saved["model"].get<std::string>() + "' model"
+                                                          : std::string("no zoo model config")) +
+            ")",
+        ErrorKind::input);
   return file;
 }
 

@@ -22,7 +22,7 @@
 namespace zoo::weights {
 
 struct TrainState {
-  int64_t step = 0;  // optimizer steps taken
+  int64_t step = 0;             // optimizer steps taken
   Json extra = Json::object();  // e.g. the best metric so far
   // The logging interval under way: a resumed run's next record averages the same steps as
   // the uninterrupted run's.
@@ -41,8 +41,8 @@ void save_checkpoint(const std::string& stem, const torch::nn::Module& model, co
 
 // Restores weights (strictly), optimizer and RNG state from STEM.* for --resume; with `ema`,
 // also the EMA the checkpoint was saved with (an error when it has none).
-TrainState load_training_checkpoint(const std::string& stem, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                                    NamedTensors* ema = nullptr);
+TrainState load_training_checkpoint(const std::string& stem, torch::nn::Module& model,
+                                    torch::optim::Optimizer& optimizer, NamedTensors* ema = nullptr);
 
 // Removes the companions of STEM that its committed STEM.safetensors does not name: what a
 // writer killed before or after its commit left behind.
@@ -62,6 +62,7 @@ struct ModelCheckpoint {
 ModelCheckpoint read_checkpoint(const std::string& file_or_run_dir, bool prefer_ema = false);
 // The same for a checkpoint whose config names `model` ("flow", "diffusion"); anything
 // else is an input error that says what the file holds instead.
-ModelCheckpoint read_checkpoint_of(const std::string& model, const std::string& file_or_run_dir, bool prefer_ema = false);
+ModelCheckpoint read_checkpoint_of(const std::string& model, const std::string& file_or_run_dir,
+                                   bool prefer_ema = false);
 
 }  // namespace zoo::weights

@@ -68,7 +68,8 @@ std::vector<Layer> layers(const std::vector<StageLayout>& stages) {
       out.push_back({Unit::conv_bias, {se + ".fc1", timm + "se.conv_reduce", luke + "_se_reduce"}});
       out.push_back({Unit::conv_bias, {se + ".fc2", timm + "se.conv_expand", luke + "_se_expand"}});
       const std::string project = next();
-      out.push_back({Unit::conv, {project + ".0", timm + (separable ? "conv_pw" : "conv_pwl"), luke + "_project_conv"}});
+      out.push_back(
+          {Unit::conv, {project + ".0", timm + (separable ? "conv_pw" : "conv_pwl"), luke + "_project_conv"}});
       out.push_back({Unit::norm, {project + ".1", timm + (separable ? "bn2" : "bn3"), luke + "_bn2"}});
     }
   }

@@ -194,7 +194,7 @@ struct Value {
   Kind kind;
   int64_t integer = 0;  // boolean (0 or 1) and integer
   double real = 0;
-  std::string text;  // string; "module.name" of a global or of an object's class; storage: its record
+  std::string text;           // string; "module.name" of a global or of an object's class; storage: its record
   std::vector<Value*> items;  // tuple and list
   std::vector<std::pair<Value*, Value*>> entries;  // dict, in insertion order
   // dict: entry of each string key, so that a repeated key replaces its value, as in
@@ -232,11 +232,11 @@ const Value* find_entry(const Value& dict, const std::string& key) {
 // The storage classes torch.save names in persistent ids, one per dtype.
 std::optional<torch::ScalarType> storage_dtype(const std::string& name) {
   static const std::unordered_map<std::string, torch::ScalarType> kTypes = {
-      {"torch.FloatStorage", torch::kFloat},   {"torch.DoubleStorage", torch::kDouble},
-      {"torch.HalfStorage", torch::kHalf},     {"torch.BFloat16Storage", torch::kBFloat16},
-      {"torch.LongStorage", torch::kLong},     {"torch.IntStorage", torch::kInt},
-      {"torch.ShortStorage", torch::kShort},   {"torch.CharStorage", torch::kChar},
-      {"torch.ByteStorage", torch::kByte},     {"torch.BoolStorage", torch::kBool},
+      {"torch.FloatStorage", torch::kFloat}, {"torch.DoubleStorage", torch::kDouble},
+      {"torch.HalfStorage", torch::kHalf},   {"torch.BFloat16Storage", torch::kBFloat16},
+      {"torch.LongStorage", torch::kLong},   {"torch.IntStorage", torch::kInt},
+      {"torch.ShortStorage", torch::kShort}, {"torch.CharStorage", torch::kChar},
+      {"torch.ByteStorage", torch::kByte},   {"torch.BoolStorage", torch::kBool},
   };
   const auto found = kTypes.find(name);
   if (found == kTypes.end()) return std::nullopt;
@@ -252,14 +252,26 @@ std::optional<torch::ScalarType> storage_dtype(const std::string& name) {
 bool is_allowed_global(const std::string& name) {
   static const std::unordered_set<std::string> kAllowed = [] {
     std::unordered_set<std::string> names = {
-        "collections.OrderedDict", "collections.Counter", "builtins.set", "builtins.frozenset", "builtins.bytearray",
-        "builtins.complex", "_codecs.encode",  // how protocol 2 pickles bytes
-        "torch.Size", "torch.device", "torch.Tensor", "torch.nn.parameter.Parameter",
-        "torch.serialization._get_layout", "torch._tensor._rebuild_from_type_v2",
+        "collections.OrderedDict",
+        "collections.Counter",
+        "builtins.set",
+        "builtins.frozenset",
+        "builtins.bytearray",
+        "builtins.complex",
+        "_codecs.encode",  // how protocol 2 pickles bytes
+        "torch.Size",
+        "torch.device",
+        "torch.Tensor",
+        "torch.nn.parameter.Parameter",
+        "torch.serialization._get_layout",
+        "torch._tensor._rebuild_from_type_v2",
         // LibTorch's torch::pickle_save, which write_weights uses for .pth, tags typed dicts with it.
         "torch.jit._pickle.restore_type_tag",
-        "torch.per_tensor_affine", "torch.per_tensor_symmetric", "torch.per_channel_affine",
-        "torch.per_channel_symmetric", "torch.per_channel_affine_float_qparams",
+        "torch.per_tensor_affine",
+        "torch.per_tensor_symmetric",
+        "torch.per_channel_affine",
+        "torch.per_channel_symmetric",
+        "torch.per_channel_affine_float_qparams",
     };
     for (const char* rebuild : {"_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_parameter",
                                 "_rebuild_parameter_with_state", "_rebuild_qtensor", "_rebuild_sparse_tensor",
@@ -273,10 +285,11 @@ bool is_allowed_global(const std::string& name) {
       }
     for (const char* element : {"ComplexFloat", "ComplexDouble", "QUInt8", "QInt8", "QInt32", "QUInt4x2", "QUInt2x4"})
       names.insert("torch." + std::string(element) + "Storage");
-    for (const char* dtype : {"float32", "float64", "float16", "bfloat16", "complex32", "complex64", "complex128", "uint8",
-                              "int8", "int16", "int32", "int64", "bool", "qint8", "quint8", "qint32", "quint4x2",
-                              "quint2x4", "uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2",
-                              "float8_e4m3fnuz", "float8_e5m2fnuz"})
+    for (const char* dtype :
+         {"float32",       "float64",     "float16",         "bfloat16",       "complex32", "complex64", "complex128",
+          "uint8",         "int8",        "int16",           "int32",          "int64",     "bool",      "qint8",
+          "quint8",        "qint32",      "quint4x2",        "quint2x4",       "uint16",    "uint32",    "uint64",
+          "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz"})
       names.insert("torch." + std::string(dtype));
     return names;
   }();
@@ -345,6 +358,8 @@ class ByteReader {
 // functions torch.save relies on (OrderedDict, _rebuild_tensor_v2, _rebuild_parameter)
 // are interpreted here, and every other call gives an opaque object.
 
+// The opcodes as a table.
+// clang-format off
 namespace op {
 enum : uint8_t {
   MARK = '(', STOP = '.', BININT = 'J', BININT1 = 'K', BININT2 = 'M', NONE = 'N', BINPERSID = 'Q', REDUCE = 'R',
@@ -354,6 +369,7 @@ enum : uint8_t {
   NEWTRUE = 0x88, NEWFALSE = 0x89, LONG1 = 0x8a, SHORT_BINUNICODE = 0x8c, STACK_GLOBAL = 0x93, MEMOIZE = 0x94,
   FRAME = 0x95,
 };
+// clang-format on
 }  // namespace op
 
 // A hostile pickle can ask for far more memory than it occupies: each 1-byte opcode that
@@ -521,7 +537,7 @@ class Unpickler {
 bool Unpickler::step() {
   const uint8_t opcode = in_.byte();
   switch (opcode) {
-    case op::PROTO: in_.byte(); break;  // the opcodes, not the version, decide what is read
+    case op::PROTO: in_.byte(); break;                     // the opcodes, not the version, decide what is read
     case op::FRAME: in_.little_endian<uint64_t>(); break;  // frames only group opcodes for buffering
     case op::STOP: return false;
     case op::MARK: mark(); break;
@@ -761,7 +777,8 @@ torch::Tensor Unpickler::load_storage(const std::string& record, torch::ScalarTy
     if (bytes) std::memcpy(copy.data_ptr(), address, bytes);
     return copy;
   }
-  return torch::from_blob(address, {numel}, [data](void*) {}, options);
+  return torch::from_blob(
+      address, {numel}, [data](void*) {}, options);
 }
 
 void Unpickler::set_item(Value& target, Value& key, Value& value) {
@@ -796,8 +813,8 @@ void Unpickler::append(Value& target, Value& item) {
 
 // Keys under which checkpoints commonly keep the model's state dict, most specific first;
 // the EMA copies come after the model's own weights.
-const char* const kStateDictKeys[] = {"state_dict", "model", "model_state_dict", "module",
-                                      "state_dict_ema", "ema", "model_ema"};
+const char* const kStateDictKeys[] = {"state_dict",     "model", "model_state_dict", "module",
+                                      "state_dict_ema", "ema",   "model_ema"};
 
 // Empty when the value is a state dict (str -> tensor); otherwise why it is not.
 std::string why_not_state_dict(const Value& value) {
@@ -915,7 +932,8 @@ PthFile read_archive(PyTorchStreamReader& reader, const std::string& source, con
   Archive archive(reader, source);
   if (!archive.has("data.pkl")) {
     if (archive.has("constants.pkl"))
-      throw Error(source + " is a TorchScript archive (torch.jit.save), not a torch.save file: read it with read_weights");
+      throw Error(source +
+                  " is a TorchScript archive (torch.jit.save), not a torch.save file: read it with read_weights");
     throw Error(source + ": the archive has no record data.pkl: not a torch.save file");
   }
   if (archive.has("byteorder")) {
@@ -950,8 +968,8 @@ PthFile read_zip(std::shared_ptr<ReadAdapterInterface> zip, const std::string& s
 
 PthFile read_pth(const std::string& path, const PthOptions& options) {
   check_head(read_head(path), path);
-  auto file = rethrow_as_error("cannot open " + path,
-                               [&] { return std::make_shared<caffe2::serialize::FileAdapter>(path); });
+  auto file =
+      rethrow_as_error("cannot open " + path, [&] { return std::make_shared<caffe2::serialize::FileAdapter>(path); });
   return read_zip(std::move(file), path, options);
 }
 

@@ -32,7 +32,7 @@
 namespace zoo::weights {
 
 struct PthFile {
-  NamedTensors tensors;                         // in the order of the state dict
+  NamedTensors tensors;                        // in the order of the state dict
   std::map<std::string, std::string> scalars;  // e.g. "epoch" -> "3", "lr" -> "0.1", "arch" -> "resnet18"
 };
 

@@ -242,8 +242,7 @@ uint64_t byte_size(const Entry& entry, const std::string& where) {
   uint64_t bytes = entry.dtype->bytes;
   for (int64_t dim : entry.shape)
     if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(dim), &bytes))
-      throw Error(where + ": the element count of shape " + c10::str(torch::IntArrayRef(entry.shape)) +
-                  " overflows");
+      throw Error(where + ": the element count of shape " + c10::str(torch::IntArrayRef(entry.shape)) + " overflows");
   return bytes;
 }
 
@@ -266,8 +265,7 @@ Entry parse_entry(const std::string& name, const json& info, const std::string& 
     throw Error(where + ": data_offsets must be [begin, end] with non-negative integers, got " + offsets.dump());
 
   Entry entry{name, known, shape.get<std::vector<int64_t>>(), offsets[0].get<uint64_t>(), offsets[1].get<uint64_t>()};
-  if (entry.end < entry.begin)
-    throw Error(where + ": data_offsets " + offsets.dump() + " end before they begin");
+  if (entry.end < entry.begin) throw Error(where + ": data_offsets " + offsets.dump() + " end before they begin");
   const uint64_t bytes = byte_size(entry, where);
   if (bytes != entry.end - entry.begin)
     throw Error(where + ": shape " + shape.dump() + " of " + known->name + " needs " + std::to_string(bytes) +
@@ -303,7 +301,8 @@ torch::Tensor make_tensor(const Entry& entry, const std::shared_ptr<char>& data,
   // Writers need not align tensors (a U8 tensor may push an F32 one off a 4-byte
   // boundary) and LibTorch kernels assume alignment, so only aligned bytes are shared.
   if (reinterpret_cast<uintptr_t>(bytes) % entry.dtype->bytes == 0)
-    return torch::from_blob(bytes, entry.shape, [data](void*) {}, options);
+    return torch::from_blob(
+        bytes, entry.shape, [data](void*) {}, options);
   torch::Tensor copy = torch::empty(entry.shape, options);
   if (entry.end > entry.begin) std::memcpy(copy.data_ptr(), bytes, entry.end - entry.begin);
   return copy;
@@ -321,8 +320,8 @@ SafeTensors parse(const Bytes& file, const std::string& source) {
     throw Error(source + " is not a safetensors file: header length " + std::to_string(header_bytes) +
                 " exceeds the format's limit of " + std::to_string(kMaxHeaderBytes) + " bytes");
   if (header_bytes > file.size - kLengthBytes)
-    throw Error("header of " + source + " (" + std::to_string(header_bytes) + " bytes) runs past the end of the file (" +
-                std::to_string(file.size) + " bytes)");
+    throw Error("header of " + source + " (" + std::to_string(header_bytes) +
+                " bytes) runs past the end of the file (" + std::to_string(file.size) + " bytes)");
 
   const json header = parse_header(file.data.get() + kLengthBytes, header_bytes, source);
   SafeTensors result;

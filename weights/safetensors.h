@@ -42,8 +42,7 @@ SafeTensors parse_safetensors(std::string bytes, const std::string& source_name)
 // Tensors are written in the given order, moved to the CPU and made contiguous. Accepted
 // dtypes: bool uint8 int8 int16 float16 bfloat16 int32 float32 float64 int64 (and the
 // 8-bit floats where LibTorch has them); anything else, or a repeated name, is an error.
-std::string serialize_safetensors(const NamedTensors& tensors,
-                                  const std::map<std::string, std::string>& metadata = {});
+std::string serialize_safetensors(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata = {});
 // serialize_safetensors written atomically: a crash never leaves a partial file.
 void write_safetensors(const std::string& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata = {});

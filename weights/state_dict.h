@@ -32,8 +32,7 @@ struct LoadReport {
 // float never lands silently in num_batches_tracked. Strict: unless everything fits, throws
 // a zoo::Error naming every offending key and loads nothing. Not strict: loads what fits
 // and reports the rest. A name given twice is an error either way.
-LoadReport load_state_dict(torch::nn::Module& module,
-                           const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+LoadReport load_state_dict(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                            bool strict = true);
 
 }  // namespace zoo::weights

@@ -71,8 +71,9 @@ WeightFormat detect_weight_format(const std::string& path) {
     return is_torchscript_zip(path) ? WeightFormat::torchscript : WeightFormat::pth;
   // A pickle stream: the legacy torch.save format, which read_pth explains.
   if (!head.bytes.empty() && head.bytes[0] == '\x80') return WeightFormat::pth;
-  throw Error(path + ": unknown weight file format (expected safetensors, a torch.save .pth/.pt file "
-                     "or a TorchScript archive)");
+  throw Error(path +
+              ": unknown weight file format (expected safetensors, a torch.save .pth/.pt file "
+              "or a TorchScript archive)");
 }
 
 NamedTensors read_weights(const std::string& path, const PthOptions& pth) {
@@ -127,7 +128,8 @@ struct ModuleNode {
 
 torch::jit::Module build_module(const ModuleNode& node, const std::string& type_name) {
   torch::jit::Module module(type_name);
-  for (const auto& [name, child] : node.children) module.register_module(name, build_module(child, type_name + "_" + name));
+  for (const auto& [name, child] : node.children)
+    module.register_module(name, build_module(child, type_name + "_" + name));
   for (const auto& [name, tensor] : node.tensors) {
     // Integer tensors cannot be parameters (no gradient): they go in as buffers.
     module.register_parameter(name, tensor, /*is_buffer=*/!tensor.is_floating_point());

@@ -111,7 +111,9 @@ std::vector<Record> split_records(const std::string& text, char delimiter, const
       field_started = true;
     }
   }
-  if (quoted) throw Error(source + ": a quoted field opened on line " + std::to_string(record.line) + " never closes", ErrorKind::input);
+  if (quoted)
+    throw Error(source + ": a quoted field opened on line " + std::to_string(record.line) + " never closes",
+                ErrorKind::input);
   if (field_started || !record.fields.empty()) end_record();
   return records;
 }
@@ -120,12 +122,9 @@ std::vector<Record> split_records(const std::string& text, char delimiter, const
 
 std::string to_string(ColumnType type) {
   switch (type) {
-    case ColumnType::number:
-      return "number";
-    case ColumnType::date:
-      return "date";
-    case ColumnType::text:
-      break;
+    case ColumnType::number: return "number";
+    case ColumnType::date: return "date";
+    case ColumnType::text: break;
   }
   return "text";
 }
@@ -144,8 +143,8 @@ bool parse_date(const std::string& text, double& days) {
   return true;
 }
 
-Table::Table(std::vector<std::string> names, std::vector<ColumnType> types, std::vector<std::vector<std::string>> columns,
-             std::string source)
+Table::Table(std::vector<std::string> names, std::vector<ColumnType> types,
+             std::vector<std::vector<std::string>> columns, std::string source)
     : names_(std::move(names)), types_(std::move(types)), columns_(std::move(columns)), source_(std::move(source)) {
   rows_ = columns_.empty() ? 0 : static_cast<int64_t>(columns_[0].size());
 }
@@ -196,8 +195,10 @@ std::vector<double> Table::numbers(const std::string& key) const {
       throw Error(source_ + ": column '" + key + "' is text, not a number", ErrorKind::input);
     for (const std::string& value : columns_[i]) {
       double v = 0;
-      if (types_[i] == ColumnType::number) parse_number(value, v);
-      else parse_date(value, v);
+      if (types_[i] == ColumnType::number)
+        parse_number(value, v);
+      else
+        parse_date(value, v);
       out.push_back(v);
     }
     return out;
@@ -224,10 +225,12 @@ Table Table::select(const std::vector<int64_t>& indices) const {
 
 Table parse_csv(const std::string& text, const std::string& source, const CsvOptions& options) {
   const std::vector<Record> records = split_records(text, options.delimiter, source);
-  if (records.empty()) throw Error(source + ": empty file (expected a header line naming the columns)", ErrorKind::input);
+  if (records.empty())
+    throw Error(source + ": empty file (expected a header line naming the columns)", ErrorKind::input);
   const std::vector<std::string>& names = records[0].fields;
   for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i].empty()) throw Error(source + ": column " + std::to_string(i + 1) + " of the header has no name", ErrorKind::input);
+    if (names[i].empty())
+      throw Error(source + ": column " + std::to_string(i + 1) + " of the header has no name", ErrorKind::input);
     for (size_t j = 0; j < i; ++j)
       if (names[j] == names[i]) throw Error(source + ": column '" + names[i] + "' is named twice", ErrorKind::input);
   }
@@ -265,7 +268,8 @@ Table parse_csv(const std::string& text, const std::string& source, const CsvOpt
     for (size_t r = 0; r < columns[c].size(); ++r)
       if (!fits(given->second, columns[c][r]))
         throw Error(source + " line " + std::to_string(records[r + 1].line) + ", column '" + names[c] + "': '" +
-                        columns[c][r] + "' is not a " + (given->second == ColumnType::date ? "date (YYYY-MM-DD)" : "number"),
+                        columns[c][r] + "' is not a " +
+                        (given->second == ColumnType::date ? "date (YYYY-MM-DD)" : "number"),
                     ErrorKind::input);
   }
   return Table(names, types, std::move(columns), source);

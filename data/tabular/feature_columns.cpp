@@ -15,7 +15,8 @@ namespace zoo::data {
 namespace {
 
 std::string key_of(const Json& spec, const std::string& where) {
-  if (!spec.contains("key") || !spec["key"].is_string()) throw Error(where + ": needs \"key\" (a column name)", ErrorKind::input);
+  if (!spec.contains("key") || !spec["key"].is_string())
+    throw Error(where + ": needs \"key\" (a column name)", ErrorKind::input);
   return spec["key"].get<std::string>();
 }
 
@@ -76,14 +77,17 @@ class BucketizedColumn : public CategoricalColumn {
 
 class VocabularyColumn : public CategoricalColumn {
  public:
-  VocabularyColumn(const Json& spec, const std::string& where, const std::string& directory) : key_(key_of(spec, where)) {
+  VocabularyColumn(const Json& spec, const std::string& where, const std::string& directory)
+      : key_(key_of(spec, where)) {
     check_keys(spec, {"type", "key", "vocabulary", "vocabulary_file", "oov_buckets", "default"}, where);
     if (spec.contains("vocabulary") && spec.contains("vocabulary_file"))
       throw Error(where + ": give \"vocabulary\" or \"vocabulary_file\", not both", ErrorKind::input);
     if (spec.contains("vocabulary")) {
-      if (!spec["vocabulary"].is_array()) throw Error(where + ": vocabulary must be a list of strings", ErrorKind::input);
+      if (!spec["vocabulary"].is_array())
+        throw Error(where + ": vocabulary must be a list of strings", ErrorKind::input);
       for (const Json& v : spec["vocabulary"]) {
-        if (!v.is_string()) throw Error(where + ": vocabulary must be a list of strings, got " + v.dump(), ErrorKind::input);
+        if (!v.is_string())
+          throw Error(where + ": vocabulary must be a list of strings, got " + v.dump(), ErrorKind::input);
         vocabulary_.push_back(v.get<std::string>());
       }
     } else if (spec.contains("vocabulary_file")) {
@@ -95,7 +99,8 @@ class VocabularyColumn : public CategoricalColumn {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (!line.empty()) vocabulary_.push_back(line);
       }
-      if (vocabulary_.empty()) throw Error(where + ": vocabulary file " + file.string() + " is empty", ErrorKind::input);
+      if (vocabulary_.empty())
+        throw Error(where + ": vocabulary file " + file.string() + " is empty", ErrorKind::input);
     }
     if (spec.contains("oov_buckets")) oov_ = json_int(spec["oov_buckets"], where + ": oov_buckets");
     if (spec.contains("default")) default_ = json_int(spec["default"], where + ": default");
@@ -120,9 +125,12 @@ class VocabularyColumn : public CategoricalColumn {
     const int64_t size = static_cast<int64_t>(vocabulary_.size());
     for (const std::string& v : values_as_text(table, key_)) {
       const auto found = positions_.find(v);
-      if (found != positions_.end()) out.push_back(found->second);
-      else if (oov_ > 0) out.push_back(size + static_cast<int64_t>(fnv1a64(v) % static_cast<uint64_t>(oov_)));
-      else out.push_back(default_);
+      if (found != positions_.end())
+        out.push_back(found->second);
+      else if (oov_ > 0)
+        out.push_back(size + static_cast<int64_t>(fnv1a64(v) % static_cast<uint64_t>(oov_)));
+      else
+        out.push_back(default_);
     }
     return out;
   }
@@ -210,12 +218,15 @@ class CrossedColumn : public CategoricalColumn {
     check_keys(spec, {"type", "columns", "buckets"}, where);
     buckets_ = positive_int(spec, "buckets", where);
     if (!spec.contains("columns") || !spec["columns"].is_array() || spec["columns"].size() < 2)
-      throw Error(where + ": crossed needs \"columns\", a list of at least two keys or categorical columns", ErrorKind::input);
+      throw Error(where + ": crossed needs \"columns\", a list of at least two keys or categorical columns",
+                  ErrorKind::input);
     for (size_t i = 0; i < spec["columns"].size(); ++i) {
       const Json& c = spec["columns"][i];
       Component component;
-      if (c.is_string()) component.key = c.get<std::string>();
-      else component.column = categorical_column_from_json(c, where + ".columns[" + std::to_string(i) + "]", directory);
+      if (c.is_string())
+        component.key = c.get<std::string>();
+      else
+        component.column = categorical_column_from_json(c, where + ".columns[" + std::to_string(i) + "]", directory);
       components_.push_back(std::move(component));
     }
   }
@@ -236,7 +247,8 @@ class CrossedColumn : public CategoricalColumn {
       for (size_t r = 0; r < combined.size(); ++r) combined[r] += (k ? "\x1f" : "") + values[r];
     }
     std::vector<int64_t> out;
-    for (const std::string& v : combined) out.push_back(static_cast<int64_t>(fnv1a64(v) % static_cast<uint64_t>(buckets_)));
+    for (const std::string& v : combined)
+      out.push_back(static_cast<int64_t>(fnv1a64(v) % static_cast<uint64_t>(buckets_)));
     return out;
   }
   Json to_json() const override {
@@ -279,20 +291,23 @@ std::unique_ptr<CategoricalColumn> categorical_column_from_json(const Json& spec
   if (type == "hash") return std::make_unique<HashColumn>(spec, where);
   if (type == "identity") return std::make_unique<IdentityColumn>(spec, where);
   if (type == "crossed") return std::make_unique<CrossedColumn>(spec, where, directory);
-  throw Error(where + ": categorical column type " + type + ": expected bucketized, vocabulary, hash, identity or crossed",
-              ErrorKind::input);
+  throw Error(
+      where + ": categorical column type " + type + ": expected bucketized, vocabulary, hash, identity or crossed",
+      ErrorKind::input);
 }
 
 FeatureColumns FeatureColumns::from_json(const Json& spec, const std::string& directory) {
   const Json& list = spec.is_object() && spec.contains("columns") ? spec["columns"] : spec;
   if (spec.is_object()) check_keys(spec, {"columns"}, "feature columns");
-  if (!list.is_array() || list.empty()) throw Error("feature columns: expected {\"columns\": [...]} with at least one column", ErrorKind::input);
+  if (!list.is_array() || list.empty())
+    throw Error("feature columns: expected {\"columns\": [...]} with at least one column", ErrorKind::input);
   FeatureColumns out;
   for (size_t i = 0; i < list.size(); ++i) {
     const Json& c = list[i];
     const std::string where = "feature columns[" + std::to_string(i) + "]";
     if (!c.is_object() || !c.contains("type") || !c["type"].is_string())
-      throw Error(where + ": a column is an object with a \"type\" (numeric, indicator or embedding)", ErrorKind::input);
+      throw Error(where + ": a column is an object with a \"type\" (numeric, indicator or embedding)",
+                  ErrorKind::input);
     const std::string type = c["type"];
     if (type == "numeric") {
       check_keys(c, {"type", "key", "normalizer", "mean", "std", "min", "max"}, where);
@@ -300,26 +315,32 @@ FeatureColumns FeatureColumns::from_json(const Json& spec, const std::string& di
       n.key = key_of(c, where);
       if (c.contains("normalizer")) read_json_value(c["normalizer"], where + ": normalizer", n.normalizer);
       if (n.normalizer == "standard" && c.contains("mean") && c.contains("std")) {
-        n.shift = json_real(c["mean"], where + ": mean"), n.scale = json_real(c["std"], where + ": std"), n.fitted = true;
+        n.shift = json_real(c["mean"], where + ": mean"), n.scale = json_real(c["std"], where + ": std"),
+        n.fitted = true;
       } else if (n.normalizer == "minmax" && c.contains("min") && c.contains("max")) {
-        n.shift = json_real(c["min"], where + ": min"), n.scale = json_real(c["max"], where + ": max") - n.shift, n.fitted = true;
+        n.shift = json_real(c["min"], where + ": min"), n.scale = json_real(c["max"], where + ": max") - n.shift,
+        n.fitted = true;
       } else if (n.normalizer != "none" && n.normalizer != "standard" && n.normalizer != "minmax") {
         throw Error(where + ": normalizer " + n.normalizer + ": expected none, standard or minmax", ErrorKind::input);
       }
-      if (n.fitted && !(n.scale > 0)) throw Error(where + ": the normalizer's scale must be positive", ErrorKind::input);
+      if (n.fitted && !(n.scale > 0))
+        throw Error(where + ": the normalizer's scale must be positive", ErrorKind::input);
       out.numeric_.push_back(n);
     } else if (type == "indicator" || type == "embedding") {
-      check_keys(c, type == "indicator" ? std::set<std::string>{"type", "categorical"}
-                                        : std::set<std::string>{"type", "categorical", "dimension"},
+      check_keys(c,
+                 type == "indicator" ? std::set<std::string>{"type", "categorical"}
+                                     : std::set<std::string>{"type", "categorical", "dimension"},
                  where);
-      if (!c.contains("categorical")) throw Error(where + ": " + type + " needs \"categorical\", a categorical column", ErrorKind::input);
+      if (!c.contains("categorical"))
+        throw Error(where + ": " + type + " needs \"categorical\", a categorical column", ErrorKind::input);
       Categorical k;
       k.where = where;
       k.column = categorical_column_from_json(c["categorical"], where + ".categorical", directory);
       if (type == "embedding") k.embedding_dimension = positive_int(c, "dimension", where);
       out.categorical_.push_back(k);
     } else {
-      throw Error(where + ": column type " + type + ": expected numeric, indicator or embedding (categorical columns "
+      throw Error(where + ": column type " + type +
+                      ": expected numeric, indicator or embedding (categorical columns "
                       "go inside an indicator or embedding column)",
                   ErrorKind::input);
     }
@@ -360,8 +381,8 @@ void FeatureColumns::check_sizes() const {
     const auto buckets = static_cast<double>(k.column->buckets());
     check_limit(k.where + ": the categorical column's buckets", buckets, kMaxBuckets);
     if (k.embedding_dimension > 0)
-      check_limit(k.where + ": the embedding table (buckets x dimension)", buckets * static_cast<double>(k.embedding_dimension),
-                  kMaxParameters);
+      check_limit(k.where + ": the embedding table (buckets x dimension)",
+                  buckets * static_cast<double>(k.embedding_dimension), kMaxParameters);
     width += k.embedding_dimension > 0 ? static_cast<double>(k.embedding_dimension) : buckets;
   }
   check_limit("feature columns: the input width (numeric columns + indicator buckets + embedding dimensions)", width,
@@ -374,9 +395,11 @@ torch::Tensor FeatureColumns::encode(const Table& table) const {
   auto a = out.accessor<float, 2>();
   int64_t column = 0;
   for (const Numeric& n : numeric_) {
-    if (n.normalizer != "none" && !n.fitted) throw Error("numeric column '" + n.key + "' used before fit()", ErrorKind::input);
+    if (n.normalizer != "none" && !n.fitted)
+      throw Error("numeric column '" + n.key + "' used before fit()", ErrorKind::input);
     const std::vector<double> v = table.numbers(n.key);
-    for (int64_t r = 0; r < rows; ++r) a[r][column] = static_cast<float>((v[static_cast<size_t>(r)] - n.shift) / n.scale);
+    for (int64_t r = 0; r < rows; ++r)
+      a[r][column] = static_cast<float>((v[static_cast<size_t>(r)] - n.shift) / n.scale);
     ++column;
   }
   for (const Categorical& k : categorical_) {

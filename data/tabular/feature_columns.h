@@ -6,11 +6,13 @@
 //     {"type": "numeric", "key": "temp_max", "normalizer": "standard"},       // none | standard | minmax
 //     {"type": "indicator", "categorical": {"type": "bucketized", "key": "wind", "boundaries": [2, 4, 6]}},
 //     {"type": "embedding", "dimension": 4, "categorical": {"type": "identity", "key": "date.month", "buckets": 13}},
-//     {"type": "indicator", "categorical": {"type": "vocabulary", "key": "city", "vocabulary": ["a", "b"], "oov_buckets": 1}},
+//     {"type": "indicator", "categorical": {"type": "vocabulary", "key": "city", "vocabulary": ["a", "b"],
+//     "oov_buckets": 1}},
 //     {"type": "indicator", "categorical": {"type": "vocabulary", "key": "city", "vocabulary_file": "cities.txt"}},
 //     {"type": "indicator", "categorical": {"type": "hash", "key": "city", "buckets": 64}},
 //     {"type": "indicator", "categorical": {"type": "crossed", "buckets": 100,
-//                                           "columns": ["city", {"type": "bucketized", "key": "wind", "boundaries": [3]}]}}
+//                                           "columns": ["city", {"type": "bucketized", "key": "wind", "boundaries":
+//                                           [3]}]}}
 //   ]}
 //
 // Numeric columns are dense; categorical columns map each row to one bucket id (−1: none)

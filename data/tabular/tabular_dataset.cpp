@@ -13,8 +13,10 @@ namespace zoo::data {
 
 Json TabularTarget::to_json() const {
   Json j = {{"column", column}, {"task", task}};
-  if (classification()) j["classes"] = classes;
-  else j["mean"] = mean, j["std"] = std;
+  if (classification())
+    j["classes"] = classes;
+  else
+    j["mean"] = mean, j["std"] = std;
   return j;
 }
 
@@ -22,8 +24,10 @@ TabularTarget TabularTarget::from_json(const Json& json) {
   TabularTarget t;
   t.column = json.at("column").get<std::string>();
   t.task = json.at("task").get<std::string>();
-  if (t.classification()) t.classes = json.at("classes").get<std::vector<std::string>>();
-  else t.mean = json.at("mean").get<double>(), t.std = json.at("std").get<double>();
+  if (t.classification())
+    t.classes = json.at("classes").get<std::vector<std::string>>();
+  else
+    t.mean = json.at("mean").get<double>(), t.std = json.at("std").get<double>();
   return t;
 }
 
@@ -66,7 +70,8 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> split_rows(int64_t rows, d
   // Fisher–Yates with our own draw, so the split is the same with every standard library.
   std::mt19937_64 rng(derive_seed(seed, static_cast<uint64_t>(Stream::shuffle), 0));
   for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
-  const auto test_rows = std::clamp<int64_t>(static_cast<int64_t>(std::llround(test_fraction * static_cast<double>(rows))), 1, rows - 1);
+  const auto test_rows =
+      std::clamp<int64_t>(static_cast<int64_t>(std::llround(test_fraction * static_cast<double>(rows))), 1, rows - 1);
   std::vector<int64_t> test(order.begin(), order.begin() + test_rows), train(order.begin() + test_rows, order.end());
   std::sort(test.begin(), test.end());
   std::sort(train.begin(), train.end());
@@ -83,8 +88,9 @@ DatasetPtr tabular_dataset(const Table& table, const FeatureColumns& columns, co
     for (const std::string& v : table.text(target.column)) {
       const auto found = std::find(target.classes.begin(), target.classes.end(), v);
       if (found == target.classes.end())
-        throw Error(table.source() + ": target '" + target.column + "' value '" + v + "' is not one of the model's classes",
-                    ErrorKind::input);
+        throw Error(
+            table.source() + ": target '" + target.column + "' value '" + v + "' is not one of the model's classes",
+            ErrorKind::input);
       labels.push_back(found - target.classes.begin());
     }
     return std::make_shared<TensorDataset>(info, inputs, torch::tensor(labels, torch::kLong));

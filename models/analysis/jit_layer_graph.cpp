@@ -25,6 +25,7 @@ using torch::jit::Value;
 
 // Operators that act on each position by itself (or normalise with statistics, which are
 // not counted as seeing): the map passes through unchanged.
+// clang-format off
 const std::set<std::string> kPerPosition = {
     "aten::relu",       "aten::relu6",          "aten::silu",        "aten::sigmoid",     "aten::tanh",
     "aten::gelu",       "aten::hardtanh",       "aten::hardswish",   "aten::hardsigmoid", "aten::leaky_relu",
@@ -37,20 +38,21 @@ const std::set<std::string> kPerPosition = {
     "aten::sign",       "aten::erf",            "aten::type_as",     "aten::log1p",       "aten::expm1",
     "aten::log_sigmoid", "aten::logit",         "aten::softsign",    "aten::round",       "aten::floor",
     "aten::ceil",       "aten::sin",            "aten::cos",         "aten::tanhshrink",  "aten::threshold"};
+// clang-format on
 // Arithmetic: a meeting point when two maps meet, per position with a constant or scalar.
 const std::set<std::string> kElementwise = {"aten::add",     "aten::sub",     "aten::rsub",    "aten::mul",
                                             "aten::div",     "aten::maximum", "aten::minimum", "aten::addcmul",
                                             "aten::addcdiv", "aten::lerp",    "aten::where",   "aten::pow"};
 // Operators on a map that has already become a vector (after flatten or global pooling).
-const std::set<std::string> kOnVectors = {"aten::linear",  "aten::addmm",   "aten::matmul",     "aten::softmax",
+const std::set<std::string> kOnVectors = {"aten::linear",      "aten::addmm",   "aten::matmul",    "aten::softmax",
                                           "aten::log_softmax", "aten::squeeze", "aten::unsqueeze", "aten::t"};
 // Slicing and splitting: per position along the batch and channel dimensions.
-const std::set<std::string> kSlicing = {"aten::chunk", "aten::unsafe_chunk", "aten::split", "aten::unsafe_split",
-                                        "aten::split_with_sizes", "aten::unbind", "aten::narrow", "aten::slice",
-                                        "aten::select", "aten::index_select"};
+const std::set<std::string> kSlicing = {
+    "aten::chunk",  "aten::unsafe_chunk", "aten::split", "aten::unsafe_split", "aten::split_with_sizes",
+    "aten::unbind", "aten::narrow",       "aten::slice", "aten::select",       "aten::index_select"};
 // Questions about a tensor's shape, not its values: their answers carry no map.
-const std::set<std::string> kShapeQueries = {"aten::size", "aten::dim", "aten::len", "aten::numel", "prim::device",
-                                             "prim::dtype", "prim::layout", "aten::is_floating_point"};
+const std::set<std::string> kShapeQueries = {"aten::size",   "aten::dim",   "aten::len",    "aten::numel",
+                                             "prim::device", "prim::dtype", "prim::layout", "aten::is_floating_point"};
 const std::set<std::string> kIgnored = {"prim::RaiseException", "prim::Uninitialized", "aten::warn", "prim::Print"};
 
 // "aten::relu_" (in place) is "aten::relu" here; "aten::__and__" keeps its underscores.
@@ -124,9 +126,9 @@ class GraphReader {
   std::unordered_map<const void*, std::string> tensor_names_;  // data pointer -> parameter name
   std::unordered_map<const Value*, int> spatial_;              // value -> layer whose map it is
   std::unordered_map<const Value*, std::vector<int>> spatial_lists_;
-  std::unordered_map<const Value*, IValue> known_;             // constants and attributes
+  std::unordered_map<const Value*, IValue> known_;  // constants and attributes
   std::unordered_map<const Value*, std::string> attribute_path_;
-  std::set<int> vectors_;  // layers whose map has become a vector
+  std::set<int> vectors_;                      // layers whose map has become a vector
   std::unordered_map<int, std::string> base_;  // layers named after an upstream layer: its name
   std::string pending_base_;
   // Maps flattened to a sequence of positions (attention's tokens), by the maps they came
@@ -214,8 +216,8 @@ class GraphReader {
     if (kind == "aten::max_pool2d" || kind == "aten::max_pool2d_with_indices" || kind == "aten::avg_pool2d")
       return pooling(node, kind);
     if (kind == "aten::adaptive_avg_pool2d" || kind == "aten::adaptive_max_pool2d") return adaptive_pooling(node);
-    if (kind == "aten::constant_pad_nd" || kind == "aten::pad" || kind == "aten::_pad_enum" || kind == "aten::reflection_pad2d" ||
-        kind == "aten::replication_pad2d")
+    if (kind == "aten::constant_pad_nd" || kind == "aten::pad" || kind == "aten::_pad_enum" ||
+        kind == "aten::reflection_pad2d" || kind == "aten::replication_pad2d")
       return padding(node);
     if (kind == "aten::upsample_nearest2d" || kind == "aten::upsample_bilinear2d") return upsampling(node, kind);
     if (kind == "aten::cat") return concatenation(node);
@@ -271,16 +273,20 @@ class GraphReader {
       return false;
     };
     Block* taken = nullptr;
-    if (condition && condition->isBool()) taken = node->blocks()[condition->toBool() ? 0 : 1];
-    else if (raises(node->blocks()[0])) taken = node->blocks()[1];
-    else if (raises(node->blocks()[1])) taken = node->blocks()[0];
+    if (condition && condition->isBool())
+      taken = node->blocks()[condition->toBool() ? 0 : 1];
+    else if (raises(node->blocks()[0]))
+      taken = node->blocks()[1];
+    else if (raises(node->blocks()[1]))
+      taken = node->blocks()[0];
     if (!taken) {
       bool carries_map = false;
       for (Block* b : node->blocks()) {
         walk(b);
         for (const Value* v : b->outputs()) carries_map = carries_map || spatial_.count(v) || spatial_lists_.count(v);
       }
-      if (carries_map) throw Error("prim::If (" + where(node) + ") chooses a feature map by a value known only at run time");
+      if (carries_map)
+        throw Error("prim::If (" + where(node) + ") chooses a feature map by a value known only at run time");
       return;
     }
     walk(taken);
@@ -303,11 +309,14 @@ class GraphReader {
   // An element of a list of maps or tokens; false for other lists.
   bool get_item(Node* node) {
     const Value* list = node->input(0);
-    if (const auto it = uniform_lists_.find(list); it != uniform_lists_.end()) spatial_[node->output()] = it->second;
-    else if (const auto t = token_lists_.find(list); t != token_lists_.end()) tokens_[node->output()] = t->second;
+    if (const auto it = uniform_lists_.find(list); it != uniform_lists_.end())
+      spatial_[node->output()] = it->second;
+    else if (const auto t = token_lists_.find(list); t != token_lists_.end())
+      tokens_[node->output()] = t->second;
     else if (const auto m = spatial_lists_.find(list); m != spatial_lists_.end() && known(node->input(1)))
       spatial_[node->output()] = m->second.at(static_cast<size_t>(known(node->input(1))->toInt()));
-    else return false;
+    else
+      return false;
     return true;
   }
 
@@ -401,9 +410,12 @@ class GraphReader {
     const Value* weight_value = argument(node, "weight");
     const auto weight = weight_value ? known(weight_value) : std::nullopt;
     std::vector<int64_t> kernel_shape;
-    if (weight && weight->isTensor()) kernel_shape = weight->toTensor().sizes().vec();
-    else if (const auto sizes = weight_value ? traced_sizes(weight_value) : std::nullopt) kernel_shape = *sizes;
-    else throw Error(op_kind(node) + " (" + where(node) + "): its weight's size is not known");
+    if (weight && weight->isTensor())
+      kernel_shape = weight->toTensor().sizes().vec();
+    else if (const auto sizes = weight_value ? traced_sizes(weight_value) : std::nullopt)
+      kernel_shape = *sizes;
+    else
+      throw Error(op_kind(node) + " (" + where(node) + "): its weight's size is not known");
     if (kernel_shape.size() != 4)
       throw Error(op_kind(node) + " (" + where(node) + "): only two-dimensional convolutions are analysed");
     if (const Value* t = argument(node, "transposed"); t && known(t) && known(t)->toBool())
@@ -413,12 +425,16 @@ class GraphReader {
     layer.inputs = {spatial_.at(node->input(0))};
     const IValue padding = required(node, "padding");
     std::array<int64_t, 2> pad{0, 0};
-    if (padding.isString()) layer.same_padding = padding.toStringRef() == "same";
-    else pad = pair(node, "padding", {0, 0});
-    window(layer, node, {kernel_shape[2], kernel_shape[3]}, pair(node, "stride", {1, 1}), pad, pair(node, "dilation", {1, 1}));
+    if (padding.isString())
+      layer.same_padding = padding.toStringRef() == "same";
+    else
+      pad = pair(node, "padding", {0, 0});
+    window(layer, node, {kernel_shape[2], kernel_shape[3]}, pair(node, "stride", {1, 1}), pad,
+           pair(node, "dilation", {1, 1}));
     // Named after its weight: the attribute path of a loaded module, the parameter of a traced one.
     std::string name;
-    if (const auto it = attribute_path_.find(weight_value); it != attribute_path_.end()) name = it->second;
+    if (const auto it = attribute_path_.find(weight_value); it != attribute_path_.end())
+      name = it->second;
     else if (weight && weight->isTensor())
       if (const auto p = tensor_names_.find(weight->toTensor().data_ptr()); p != tensor_names_.end()) name = p->second;
     const std::string suffix = ".weight";
@@ -578,17 +594,21 @@ class GraphReader {
     std::set<int> origins;
     for (const Value* v : node->inputs()) {
       if (const auto it = tokens_.find(v); it != tokens_.end()) origins.insert(it->second.begin(), it->second.end());
-      if (const auto it = token_lists_.find(v); it != token_lists_.end()) origins.insert(it->second.begin(), it->second.end());
+      if (const auto it = token_lists_.find(v); it != token_lists_.end())
+        origins.insert(it->second.begin(), it->second.end());
     }
     const bool back_to_map = (kind == "aten::view" || kind == "aten::reshape") && target_rank(node) == 4;
     if (!back_to_map) {
       for (const Value* out : node->outputs()) {
-        if (out->type()->kind() == c10::TypeKind::ListType) token_lists_[out] = origins;
-        else tokens_[out] = origins;
+        if (out->type()->kind() == c10::TypeKind::ListType)
+          token_lists_[out] = origins;
+        else
+          tokens_[out] = origins;
       }
       return;
     }
-    if (origins.size() != 1) throw Error(kind + " (" + where(node) + ") makes one feature map of tokens from several maps");
+    if (origins.size() != 1)
+      throw Error(kind + " (" + where(node) + ") makes one feature map of tokens from several maps");
     const int origin = *origins.begin();
     LayerNode pool;
     pool.op = LayerOp::adaptive_pool;
@@ -628,8 +648,10 @@ class GraphReader {
     if (dim < 0) dim += 4;
     if (dim != 0 && dim != 1) throw Error(kind + " (" + where(node) + ") slices height or width");
     for (const Value* out : node->outputs()) {
-      if (out->type()->kind() == c10::TypeKind::ListType) uniform_lists_[out] = input;
-      else spatial_[out] = input;
+      if (out->type()->kind() == c10::TypeKind::ListType)
+        uniform_lists_[out] = input;
+      else
+        spatial_[out] = input;
     }
   }
 };

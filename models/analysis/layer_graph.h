@@ -34,10 +34,10 @@ struct AxisWindow {
 struct LayerNode {
   std::string name;
   LayerOp op = LayerOp::input;
-  std::vector<int> inputs;          // indices of earlier nodes
-  std::array<AxisWindow, 2> window;  // height, width: conv and pooling
-  bool ceil_mode = false;           // pooling: PyTorch's ceil_mode output size
-  bool same_padding = false;        // padding chosen from the input size as TensorFlow's "SAME"
+  std::vector<int> inputs;                   // indices of earlier nodes
+  std::array<AxisWindow, 2> window;          // height, width: conv and pooling
+  bool ceil_mode = false;                    // pooling: PyTorch's ceil_mode output size
+  bool same_padding = false;                 // padding chosen from the input size as TensorFlow's "SAME"
   std::array<int64_t, 2> output_size{1, 1};  // adaptive_pool
   std::array<double, 2> scale{1, 1};         // upsample
   bool bilinear = false;                     // upsample: interpolates two neighbours per axis

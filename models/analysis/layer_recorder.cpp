@@ -47,7 +47,8 @@ torch::Tensor recorded_forward(torch::nn::BatchNorm2dImpl& norm, const torch::Te
 
 torch::Tensor recorded_forward(torch::nn::LinearImpl& linear, const torch::Tensor& input) {
   torch::Tensor output = linear.forward(input);
-  if (active) record({&linear, "Linear", shape_of(input), shape_of(output), per_example(output) * linear.options.in_features()});
+  if (active)
+    record({&linear, "Linear", shape_of(input), shape_of(output), per_example(output) * linear.options.in_features()});
   return output;
 }
 

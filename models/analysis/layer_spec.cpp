@@ -25,8 +25,10 @@ std::array<int64_t, 2> pair_of(const Json& value, const std::string& what) { ret
 
 void read_padding(const Json& value, const std::string& what, LayerNode& node) {
   if (value.is_string()) {
-    if (value == "same") node.same_padding = true;
-    else if (value != "valid") throw Error(what + ": expected a number, [h, w], [[top, bottom], [left, right]], valid or same");
+    if (value == "same")
+      node.same_padding = true;
+    else if (value != "valid")
+      throw Error(what + ": expected a number, [h, w], [[top, bottom], [left, right]], valid or same");
     return;
   }
   if (value.is_array() && value.size() == 2 && value[0].is_array()) {
@@ -50,7 +52,8 @@ LayerOp op_of(const std::string& type, const std::string& where) {
   if (type == "pad") return LayerOp::pad;
   if (type == "add" || type == "mul") return LayerOp::merge;
   if (type == "concat") return LayerOp::concat;
-  throw Error(where + ": unknown type " + type + " (expected conv, max_pool, avg_pool, pad, adaptive_pool, upsample, add, mul or concat)");
+  throw Error(where + ": unknown type " + type +
+              " (expected conv, max_pool, avg_pool, pad, adaptive_pool, upsample, add, mul or concat)");
 }
 
 LayerNode read_layer(const Json& layer, size_t position, const LayerGraph& graph) {
@@ -67,8 +70,10 @@ LayerNode read_layer(const Json& layer, size_t position, const LayerGraph& graph
 
   const bool has_window = windowed(node.op);
   std::set<std::string> known = {"name", "type", "inputs"};
-  if (node.op == LayerOp::pad) known.insert("padding");
-  else if (has_window) known.insert({"kernel", "stride", "padding", "dilation", "ceil_mode"});
+  if (node.op == LayerOp::pad)
+    known.insert("padding");
+  else if (has_window)
+    known.insert({"kernel", "stride", "padding", "dilation", "ceil_mode"});
   if (node.op == LayerOp::adaptive_pool) known.insert("output_size");
   if (node.op == LayerOp::upsample) known.insert({"scale", "mode"});
   check_keys(layer, known, where);
@@ -95,13 +100,14 @@ LayerNode read_layer(const Json& layer, size_t position, const LayerGraph& graph
     return layer[key];
   };
   if (has_window) {
-    const auto kernel = node.op == LayerOp::pad ? std::array<int64_t, 2>{1, 1}
-                                                : pair_of(required("kernel"), where + ": kernel");
+    const auto kernel =
+        node.op == LayerOp::pad ? std::array<int64_t, 2>{1, 1} : pair_of(required("kernel"), where + ": kernel");
     const bool pooling = node.op == LayerOp::max_pool || node.op == LayerOp::avg_pool;
     const auto stride = layer.contains("stride") ? pair_of(layer["stride"], where + ": stride")
-                        : pooling ? kernel : std::array<int64_t, 2>{1, 1};
-    const auto dilation = layer.contains("dilation") ? pair_of(layer["dilation"], where + ": dilation")
-                                                     : std::array<int64_t, 2>{1, 1};
+                        : pooling                ? kernel
+                                                 : std::array<int64_t, 2>{1, 1};
+    const auto dilation =
+        layer.contains("dilation") ? pair_of(layer["dilation"], where + ": dilation") : std::array<int64_t, 2>{1, 1};
     for (int a = 0; a < 2; ++a) {
       node.window[a].kernel = kernel[a];
       node.window[a].stride = stride[a];

@@ -27,7 +27,8 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 ModelInfo model_info(torch::nn::Module& model, const ForwardFn& forward, const std::vector<int64_t>& input_shape) {
   std::unordered_map<const torch::nn::Module*, std::string> names;
   names.emplace(&model, "");
-  for (const auto& item : model.named_modules("", /*include_self=*/false)) names.emplace(item.value().get(), item.key());
+  for (const auto& item : model.named_modules("", /*include_self=*/false))
+    names.emplace(item.value().get(), item.key());
 
   std::vector<LayerRecord> records;
   {
@@ -58,7 +59,8 @@ ModelInfo model_info(torch::nn::Module& model, const ForwardFn& forward, const s
 Json to_json(const ModelInfo& info) {
   Json layers = Json::array();
   for (const LayerInfo& l : info.layers)
-    layers.push_back({{"name", l.name}, {"type", l.type}, {"output_shape", l.output_shape}, {"params", l.params}, {"macs", l.macs}});
+    layers.push_back(
+        {{"name", l.name}, {"type", l.type}, {"output_shape", l.output_shape}, {"params", l.params}, {"macs", l.macs}});
   return {{"input_shape", info.input_shape},
           {"layers", layers},
           {"total_params", info.total_params},
@@ -73,7 +75,8 @@ std::string format_table(const ModelInfo& info) {
   out += line;
   for (const LayerInfo& l : info.layers) {
     std::snprintf(line, sizeof line, "%-36s %-12s %-22s %12lld %16lld\n", l.name.c_str(), l.type.c_str(),
-                  shape_string(l.output_shape).c_str(), static_cast<long long>(l.params), static_cast<long long>(l.macs));
+                  shape_string(l.output_shape).c_str(), static_cast<long long>(l.params),
+                  static_cast<long long>(l.macs));
     out += line;
   }
   std::snprintf(line, sizeof line, "input %s: %lld parameters (%.2fM), %lld multiply-adds (%.3fB)\n",

@@ -14,9 +14,7 @@ namespace {
 
 constexpr double kTolerance = 1e-9;
 
-std::string size_text(std::array<int64_t, 2> size) {
-  return std::to_string(size[0]) + "x" + std::to_string(size[1]);
-}
+std::string size_text(std::array<int64_t, 2> size) { return std::to_string(size[0]) + "x" + std::to_string(size[1]); }
 
 // "Same" padding is decided by the input: the output is ceil(n/s) and the window's overhang
 // is split with the smaller half before (TensorFlow's rule, torch's padding="same" at s = 1).
@@ -85,8 +83,7 @@ std::optional<AxisField> single_input_axis(const LayerNode& node, int a, const A
       out.jump = in.jump / f;
       return out;
     }
-    default:
-      return out;
+    default: return out;
   }
 }
 
@@ -293,7 +290,7 @@ std::string format_table(const ReceptiveFields& fields) {
     auto window = [&](auto get) { return has_window ? both(get, l.window) : std::string("-"); };
     const std::string pad = window([](const AxisWindow& w) { return w.pad_before; }) +
                             (has_window && (l.window[0].pad_after != l.window[0].pad_before ||
-                                          l.window[1].pad_after != l.window[1].pad_before)
+                                            l.window[1].pad_after != l.window[1].pad_before)
                                  ? "+" + both([](const AxisWindow& w) { return w.pad_after; }, l.window)
                                  : "");
     std::string notes = l.global_context ? "and the whole input through global pooling" : "";

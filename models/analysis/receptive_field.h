@@ -43,8 +43,8 @@ struct ReceptiveFields {
   std::array<int64_t, 2> input_size{0, 0};
   std::vector<LayerField> layers;  // the graph's nodes, in order
 
-  bool aligned() const;                       // every meeting point aligned
-  const LayerField& largest() const;          // the feature map (up to last_map, global pooling aside) with the largest field
+  bool aligned() const;               // every meeting point aligned
+  const LayerField& largest() const;  // the feature map (up to last_map, global pooling aside) with the largest field
   int index(const std::string& layer) const;  // zoo::Error naming the known layers if absent
   // The last layer that is still a map (more than one unit along an axis): the one to
   // ask about when none is named.

@@ -28,39 +28,41 @@ torch::Tensor pad(const torch::Tensor& x, const LayerNode& node) {
 
 torch::Tensor averaging_conv(const torch::Tensor& x, const LayerNode& node) {
   const AxisWindow &h = node.window[0], &w = node.window[1];
-  const torch::Tensor kernel = torch::full({1, 1, h.kernel, w.kernel}, 1.0 / static_cast<double>(h.kernel * w.kernel),
-                                           x.options());
-  return F::conv2d(pad(x, node), kernel, F::Conv2dFuncOptions().stride({h.stride, w.stride}).dilation({h.dilation, w.dilation}));
+  const torch::Tensor kernel =
+      torch::full({1, 1, h.kernel, w.kernel}, 1.0 / static_cast<double>(h.kernel * w.kernel), x.options());
+  return F::conv2d(pad(x, node), kernel,
+                   F::Conv2dFuncOptions().stride({h.stride, w.stride}).dilation({h.dilation, w.dilation}));
 }
 
 torch::Tensor run(const LayerNode& node, const std::vector<torch::Tensor>& maps, bool global_context) {
   const torch::Tensor& x = maps.at(node.inputs.empty() ? 0 : node.inputs[0]);
   const AxisWindow &h = node.window[0], &w = node.window[1];
   switch (node.op) {
-    case LayerOp::input:
-      return x;
-    case LayerOp::conv:
-      return averaging_conv(x, node);
-    case LayerOp::pad:
-      return pad(x, node);
+    case LayerOp::input: return x;
+    case LayerOp::conv: return averaging_conv(x, node);
+    case LayerOp::pad: return pad(x, node);
     case LayerOp::max_pool:
     case LayerOp::avg_pool: {
       // PyTorch's pooling, for its output-size rule (ceil_mode counts only leading padding).
       const bool symmetric = h.pad_before == h.pad_after && w.pad_before == w.pad_after && !node.same_padding;
-      if (symmetric && h.dilation == 1 && w.dilation == 1 && 2 * h.pad_before <= h.kernel && 2 * w.pad_before <= w.kernel)
+      if (symmetric && h.dilation == 1 && w.dilation == 1 && 2 * h.pad_before <= h.kernel &&
+          2 * w.pad_before <= w.kernel)
         return F::avg_pool2d(x, F::AvgPool2dFuncOptions({h.kernel, w.kernel})
                                     .stride({h.stride, w.stride})
                                     .padding({h.pad_before, w.pad_before})
                                     .ceil_mode(node.ceil_mode));
-      if (node.ceil_mode) throw Error("layer " + node.name + ": the check cannot run a dilated or asymmetric ceil-mode pooling");
+      if (node.ceil_mode)
+        throw Error("layer " + node.name + ": the check cannot run a dilated or asymmetric ceil-mode pooling");
       return averaging_conv(x, node);
     }
     case LayerOp::adaptive_pool:
       return F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions({node.output_size[0], node.output_size[1]}));
     case LayerOp::upsample: {
       auto options = F::InterpolateFuncOptions().scale_factor(std::vector<double>{node.scale[0], node.scale[1]});
-      if (node.bilinear) options.mode(torch::kBilinear).align_corners(false);
-      else options.mode(torch::kNearest);
+      if (node.bilinear)
+        options.mode(torch::kBilinear).align_corners(false);
+      else
+        options.mode(torch::kNearest);
       return F::interpolate(x, options);
     }
     case LayerOp::merge:

@@ -20,10 +20,12 @@ ClassEmbeddingImpl::ClassEmbeddingImpl(int64_t num_classes, int64_t channels, do
 torch::Tensor ClassEmbeddingImpl::forward(const torch::Tensor& labels, int64_t batch, const torch::Device& device) {
   const torch::Tensor none = torch::full({batch}, num_classes_, torch::TensorOptions(torch::kLong).device(device));
   if (!labels.defined()) return embedding_->forward(none);
-  if (labels.numel() != batch) throw Error("class labels: expected " + std::to_string(batch) + ", got " + std::to_string(labels.numel()));
+  if (labels.numel() != batch)
+    throw Error("class labels: expected " + std::to_string(batch) + ", got " + std::to_string(labels.numel()));
   torch::Tensor tokens = labels.to(device, torch::kLong);
   if ((tokens >= num_classes_).any().item<bool>())
-    throw Error("class label out of range for a model of " + std::to_string(num_classes_) + " classes", ErrorKind::input);
+    throw Error("class label out of range for a model of " + std::to_string(num_classes_) + " classes",
+                ErrorKind::input);
   tokens = torch::where(tokens < 0, none, tokens);
   if (is_training() && label_dropout_ > 0)
     tokens = torch::where(torch::rand({batch}, device) < label_dropout_, none, tokens);

@@ -10,7 +10,10 @@ namespace zoo::diffusion {
 namespace {
 
 Json precond_to_json(const PrecondOptions& p) {
-  return {{"kind", to_string(p.kind)}, {"sigma_data", p.sigma_data}, {"beta_d", p.beta_d}, {"beta_min", p.beta_min},
+  return {{"kind", to_string(p.kind)},
+          {"sigma_data", p.sigma_data},
+          {"beta_d", p.beta_d},
+          {"beta_min", p.beta_min},
           {"vp_m", p.vp_m}};
 }
 
@@ -23,8 +26,10 @@ PrecondOptions precond_from_json(const Json& json) {
     read_json_value(json["kind"], where + ": kind", kind);
     p.kind = parse_parameterization(kind);
   }
-  for (auto [key, field] : {std::pair<const char*, double*>{"sigma_data", &p.sigma_data}, {"beta_d", &p.beta_d},
-                            {"beta_min", &p.beta_min}, {"vp_m", &p.vp_m}})
+  for (auto [key, field] : {std::pair<const char*, double*>{"sigma_data", &p.sigma_data},
+                            {"beta_d", &p.beta_d},
+                            {"beta_min", &p.beta_min},
+                            {"vp_m", &p.vp_m}})
     if (json.contains(key)) *field = json_real(json[key], where + ": " + key);
   return p;
 }
@@ -49,7 +54,10 @@ const std::vector<std::string>& denoising_net_names() {
 }
 
 Json to_json(const DiffusionModelConfig& c) {
-  return {{"net", c.net}, {"net_config", c.net_config}, {"precond", precond_to_json(c.precond)}, {"shape", c.shape},
+  return {{"net", c.net},
+          {"net_config", c.net_config},
+          {"precond", precond_to_json(c.precond)},
+          {"shape", c.shape},
           {"symmetric_images", c.symmetric_images}};
 }
 
@@ -61,7 +69,8 @@ DiffusionModelConfig diffusion_model_config_from_json(const Json& json) {
   if (json.contains("net_config")) c.net_config = json["net_config"];
   if (json.contains("precond")) c.precond = precond_from_json(json["precond"]);
   if (json.contains("shape")) read_json_value(json["shape"], where + ": shape", c.shape);
-  if (json.contains("symmetric_images")) read_json_value(json["symmetric_images"], where + ": symmetric_images", c.symmetric_images);
+  if (json.contains("symmetric_images"))
+    read_json_value(json["symmetric_images"], where + ": symmetric_images", c.symmetric_images);
   return c;
 }
 
@@ -77,7 +86,8 @@ Denoiser DiffusionModel::denoiser(const torch::Tensor& labels, double guidance) 
   const int64_t classes = num_classes();
   if (guidance != 1 && classes == 0)
     throw Error("--guidance needs a class-conditional model; this one is unconditional", ErrorKind::usage);
-  if (labels.defined() && classes == 0) throw Error("--class needs a class-conditional model; this one is unconditional", ErrorKind::usage);
+  if (labels.defined() && classes == 0)
+    throw Error("--class needs a class-conditional model; this one is unconditional", ErrorKind::usage);
   if (labels.defined() && ((labels >= classes) | (labels < -1)).any().item<bool>())
     throw Error("class labels must be in 0.." + std::to_string(classes - 1) + " (or −1 for none)", ErrorKind::usage);
   const PrecondOptions precond = config_.precond;

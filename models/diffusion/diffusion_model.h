@@ -23,7 +23,7 @@
 namespace zoo::diffusion {
 
 struct DiffusionModelConfig {
-  std::string net = "unet";       // unet or mlp
+  std::string net = "unet";          // unet or mlp
   Json net_config = Json::object();  // the network's options (unknown keys are errors)
   PrecondOptions precond;
   std::vector<int64_t> shape;     // one example: [C, H, W] or [features]

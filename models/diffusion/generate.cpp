@@ -27,9 +27,10 @@ Generated generate(const DiffusionModel& model, int64_t n, const torch::Tensor& 
     const int64_t size = std::min(options.batch_size, n - start);
     const uint64_t index = first + static_cast<uint64_t>(start);
     shape[0] = size;
-    const torch::Tensor z = per_sample_randn(shape, options.sampler_options.seed, Stream::latent, index, options.device)
-                                .to(torch::kDouble);
-    CountingDenoiser counter{model.denoiser(labels.defined() ? labels.slice(0, start, start + size) : labels, options.guidance)};
+    const torch::Tensor z =
+        per_sample_randn(shape, options.sampler_options.seed, Stream::latent, index, options.device).to(torch::kDouble);
+    CountingDenoiser counter{
+        model.denoiser(labels.defined() ? labels.slice(0, start, start + size) : labels, options.guidance)};
     const Denoiser denoiser = [&](const torch::Tensor& x, const torch::Tensor& sigma) { return counter(x, sigma); };
     SamplerOptions sampler_options = options.sampler_options;
     sampler_options.first_index = index;

@@ -19,7 +19,7 @@ struct GenerateOptions {
   ScheduleOptions schedule;
   SamplerOptions sampler_options;  // its seed is the run's; first_index is set per batch
   int64_t batch_size = 256;
-  double guidance = 1;             // classifier-free guidance scale (1 = none)
+  double guidance = 1;  // classifier-free guidance scale (1 = none)
   torch::Device device = torch::kCPU;
 };
 

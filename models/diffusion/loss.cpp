@@ -16,7 +16,8 @@ torch::Tensor per_example(const torch::Tensor& v, const torch::Tensor& like) {
 
 }  // namespace
 
-torch::Tensor draw_sigma(const LossOptions& loss, const PrecondOptions& precond, int64_t n, const torch::Device& device) {
+torch::Tensor draw_sigma(const LossOptions& loss, const PrecondOptions& precond, int64_t n,
+                         const torch::Device& device) {
   return sigma_from_uniform(loss, precond, torch::rand({n}, torch::TensorOptions(torch::kFloat).device(device)));
 }
 
@@ -24,12 +25,9 @@ torch::Tensor sigma_from_uniform(const LossOptions& loss, const PrecondOptions& 
   const torch::Tensor u = uniform.clamp(1e-6, 1 - 1e-6);
   const auto normal = [&] { return std::sqrt(2.0) * torch::erfinv(2 * u - 1); };
   switch (loss.objective) {
-    case Parameterization::edm:
-      return (normal() * loss.p_std + loss.p_mean).exp();
-    case Parameterization::vp:
-      return vp_sigma(precond, 1 + u * (loss.vp_epsilon_t - 1));
-    case Parameterization::ve:
-      return loss.ve_sigma_min * torch::pow(loss.ve_sigma_max / loss.ve_sigma_min, u);
+    case Parameterization::edm: return (normal() * loss.p_std + loss.p_mean).exp();
+    case Parameterization::vp: return vp_sigma(precond, 1 + u * (loss.vp_epsilon_t - 1));
+    case Parameterization::ve: return loss.ve_sigma_min * torch::pow(loss.ve_sigma_max / loss.ve_sigma_min, u);
     case Parameterization::rf: {
       torch::Tensor t;
       if (loss.rf_time == "uniform")
@@ -51,10 +49,8 @@ torch::Tensor loss_weight(const LossOptions& loss, const PrecondOptions& precond
       return (sigma.square() + sd * sd) / (sigma * sd).square();
     }
     case Parameterization::vp:
-    case Parameterization::ve:
-      return 1 / sigma.square();
-    case Parameterization::rf:
-      return 1 / rf_time(sigma).square();
+    case Parameterization::ve: return 1 / sigma.square();
+    case Parameterization::rf: return 1 / rf_time(sigma).square();
   }
   throw Error("unknown objective", ErrorKind::runtime);
 }

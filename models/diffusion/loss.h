@@ -20,10 +20,10 @@ namespace zoo::diffusion {
 
 struct LossOptions {
   Parameterization objective = Parameterization::edm;
-  double p_mean = -1.2, p_std = 1.2;              // edm
-  double vp_epsilon_t = 1e-5;                     // vp (β_d, β_min from the preconditioning)
+  double p_mean = -1.2, p_std = 1.2;               // edm
+  double vp_epsilon_t = 1e-5;                      // vp (β_d, β_min from the preconditioning)
   double ve_sigma_min = 0.02, ve_sigma_max = 100;  // ve
-  std::string rf_time = "uniform";                // rf: uniform or logit_normal (t = sigmoid(N(0, 1)))
+  std::string rf_time = "uniform";                 // rf: uniform or logit_normal (t = sigmoid(N(0, 1)))
 };
 
 // σ of each example from its own uniform draw u ∈ (0, 1) by inverse-CDF sampling (log-normal
@@ -31,7 +31,8 @@ struct LossOptions {
 // random stream; u is clamped to [1e-6, 1 − 1e-6]. float32, like u.
 torch::Tensor sigma_from_uniform(const LossOptions& loss, const PrecondOptions& precond, const torch::Tensor& u);
 // σ for n examples, float32 [n], from the global generator.
-torch::Tensor draw_sigma(const LossOptions& loss, const PrecondOptions& precond, int64_t n, const torch::Device& device);
+torch::Tensor draw_sigma(const LossOptions& loss, const PrecondOptions& precond, int64_t n,
+                         const torch::Device& device);
 
 // λ(σ) of the D-form loss; for rf, 1/t².
 torch::Tensor loss_weight(const LossOptions& loss, const PrecondOptions& precond, const torch::Tensor& sigma);

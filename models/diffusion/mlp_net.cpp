@@ -12,10 +12,11 @@ MlpNetImpl::MlpNetImpl(const MlpNetOptions& o) : options_(o) {
   noise_embedding_ = register_module("noise_embedding", NoiseEmbedding(o.embedding_kind, o.embedding));
   embedding_mlp_ = register_module(
       "embedding_mlp", nn::Sequential(nn::Linear(o.embedding, o.hidden), models::Activation(o.activation, o.hidden),
-                                     nn::Linear(o.hidden, o.hidden)));
+                                      nn::Linear(o.hidden, o.hidden)));
   embedding_act_ = register_module("embedding_act", models::Activation(o.activation, o.hidden));
   output_act_ = register_module("output_act", models::Activation(o.activation, o.hidden));
-  if (o.num_classes > 0) class_embedding_ = register_module("class_embedding", ClassEmbedding(o.num_classes, o.hidden, o.label_dropout));
+  if (o.num_classes > 0)
+    class_embedding_ = register_module("class_embedding", ClassEmbedding(o.num_classes, o.hidden, o.label_dropout));
   input_ = register_module("input", nn::Linear(o.features, o.hidden));
   blocks_ = register_module("blocks", nn::ModuleList());
   block_embeds_ = register_module("block_embeds", nn::ModuleList());

@@ -10,14 +10,14 @@
 namespace zoo::diffusion {
 
 struct MlpNetOptions {
-  int64_t features = 2;      // length of the vectors
-  int64_t hidden = 256;      // width of every block
-  int64_t blocks = 3;        // residual blocks
-  int64_t embedding = 64;    // noise-embedding channels
+  int64_t features = 2;                       // length of the vectors
+  int64_t hidden = 256;                       // width of every block
+  int64_t blocks = 3;                         // residual blocks
+  int64_t embedding = 64;                     // noise-embedding channels
   std::string embedding_kind = "positional";  // positional or fourier
-  int64_t num_classes = 0;   // 0: unconditional
-  double label_dropout = 0;  // classifier-free guidance training
-  std::string activation = "silu";  // models/nn/activations.h
+  int64_t num_classes = 0;                    // 0: unconditional
+  double label_dropout = 0;                   // classifier-free guidance training
+  std::string activation = "silu";            // models/nn/activations.h
 };
 
 template <class Visit>
@@ -46,7 +46,7 @@ class MlpNetImpl : public DenoisingNetImpl {
   ClassEmbedding class_embedding_{nullptr};
   torch::nn::Linear input_{nullptr}, output_{nullptr};
   models::Activation embedding_act_{nullptr}, output_act_{nullptr};
-  torch::nn::ModuleList blocks_{nullptr};      // per block: LayerNorm, Linear, activation, Linear
+  torch::nn::ModuleList blocks_{nullptr};        // per block: LayerNorm, Linear, activation, Linear
   torch::nn::ModuleList block_embeds_{nullptr};  // per block: the embedding's projection
 };
 TORCH_MODULE(MlpNet);

@@ -12,7 +12,9 @@ std::vector<ModelEntry> diffusion_model_entries() {
   e.family = "diffusion";
   e.description = "the denoising U-Net of train_diffusion (DDPM++/ADM style), 1x28x28 by default";
   e.default_config = fields_to_json(diffusion::UNetOptions{});
-  e.resolve = [](const Json& config) { return fields_to_json(fields_from_json<diffusion::UNetOptions>(config, "unet config")); };
+  e.resolve = [](const Json& config) {
+    return fields_to_json(fields_from_json<diffusion::UNetOptions>(config, "unet config"));
+  };
   e.build = [](const Json& config) -> std::shared_ptr<torch::nn::Module> {
     return diffusion::UNet(fields_from_json<diffusion::UNetOptions>(config, "unet config")).ptr();
   };

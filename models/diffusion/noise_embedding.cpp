@@ -8,7 +8,8 @@ namespace zoo::diffusion {
 
 NoiseEmbeddingImpl::NoiseEmbeddingImpl(const std::string& kind, int64_t channels, double fourier_scale) {
   if (channels < 2 || channels % 2 != 0)
-    throw Error("noise embedding: channels must be even and at least 2, got " + std::to_string(channels), ErrorKind::usage);
+    throw Error("noise embedding: channels must be even and at least 2, got " + std::to_string(channels),
+                ErrorKind::usage);
   const int64_t half = channels / 2;
   if (kind == "positional") {
     frequencies_ = torch::pow(1e-4, torch::arange(half, torch::kFloat) / static_cast<double>(half));

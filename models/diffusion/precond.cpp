@@ -52,10 +52,8 @@ Coefficients coefficients(const PrecondOptions& o, const torch::Tensor& sigma) {
     }
     case Parameterization::vp:
       return {one, -sigma, (sigma.square() + 1).rsqrt(), (o.vp_m - 1) * vp_sigma_inverse(o, sigma)};
-    case Parameterization::ve:
-      return {one, sigma, one, (0.5 * sigma).log()};
-    case Parameterization::rf:
-      return {1 / (1 + sigma), -sigma / (1 + sigma), 1 / (1 + sigma), rf_time(sigma)};
+    case Parameterization::ve: return {one, sigma, one, (0.5 * sigma).log()};
+    case Parameterization::rf: return {1 / (1 + sigma), -sigma / (1 + sigma), 1 / (1 + sigma), rf_time(sigma)};
   }
   throw Error("unknown parameterization", ErrorKind::runtime);
 }

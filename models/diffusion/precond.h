@@ -48,8 +48,8 @@ torch::Tensor denoised_from_velocity(const torch::Tensor& x_t, const torch::Tens
 torch::Tensor velocity_from_denoised(const torch::Tensor& x_t, const torch::Tensor& t, const torch::Tensor& denoised);
 
 // The network F: (scaled input, c_noise per example [B], class labels or undefined) -> output.
-using Network = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& c_noise,
-                                            const torch::Tensor& labels)>;
+using Network =
+    std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& c_noise, const torch::Tensor& labels)>;
 
 // D(x; σ) for a batch x [B, ...] and σ per example [B] (or one scalar for all).
 torch::Tensor denoise(const PrecondOptions& options, const Network& network, const torch::Tensor& x,

@@ -87,8 +87,9 @@ torch::Tensor sample_edm(const Denoiser& model, torch::Tensor x, const torch::Te
   const int64_t n = steps_of(sigmas);
   for (int64_t i = 0; i < n; ++i) {
     const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
-    const double gamma =
-        (o.s_tmin <= sigma && sigma <= o.s_tmax) ? std::min(o.s_churn / static_cast<double>(n), std::sqrt(2.0) - 1) : 0.0;
+    const double gamma = (o.s_tmin <= sigma && sigma <= o.s_tmax)
+                             ? std::min(o.s_churn / static_cast<double>(n), std::sqrt(2.0) - 1)
+                             : 0.0;
     const double sigma_hat = sigma * (1 + gamma);
     if (gamma > 0) x = x + std::sqrt(sigma_hat * sigma_hat - sigma * sigma) * o.s_noise * noise(x, o, i);
     const torch::Tensor denoised = denoised_at(model, x, sigma_hat);
@@ -121,8 +122,8 @@ torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const torch::T
 
 // DPM-Solver++(2M) (Lu et al. 2022) in λ = −ln σ: a second-order multistep method that
 // reuses the previous step's denoised estimate.
-torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions&,
-                              const StepCallback& callback) {
+torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                              const SamplerOptions&, const StepCallback& callback) {
   torch::Tensor previous;
   for (int64_t i = 0; i < steps_of(sigmas); ++i) {
     const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
@@ -212,8 +213,10 @@ torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::T
 
 Sampler find_sampler(const std::string& name) {
   static const std::map<std::string, Sampler> samplers = {
-      {"euler", sample_euler}, {"heun", sample_heun},           {"edm", sample_edm},   {"euler_ancestral", sample_euler_ancestral},
-      {"ddim", sample_ddim},   {"dpmpp_2m", sample_dpmpp_2m},   {"rk45", sample_rk45}};
+      {"euler", sample_euler}, {"heun", sample_heun},
+      {"edm", sample_edm},     {"euler_ancestral", sample_euler_ancestral},
+      {"ddim", sample_ddim},   {"dpmpp_2m", sample_dpmpp_2m},
+      {"rk45", sample_rk45}};
   auto it = samplers.find(name);
   if (it == samplers.end()) {
     std::string known;

@@ -19,7 +19,7 @@ using Denoiser = std::function<torch::Tensor(const torch::Tensor& x, const torch
 struct SamplerOptions {
   // EDM's stochastic sampler (Karras et al. Algorithm 2).
   double s_churn = 0, s_tmin = 0, s_tmax = std::numeric_limits<double>::infinity(), s_noise = 1;
-  double eta = 1;                  // euler_ancestral and ddim: 0 = deterministic
+  double eta = 1;                   // euler_ancestral and ddim: 0 = deterministic
   double rtol = 1e-5, atol = 1e-5;  // rk45
   // Fresh noise for example k of the batch comes from (seed, first_index + k), so a
   // sample never depends on the batch it was drawn in.
@@ -38,23 +38,23 @@ using StepCallback = std::function<void(const StepInfo&)>;
 using Sampler = std::function<torch::Tensor(const Denoiser&, torch::Tensor, const torch::Tensor&, const SamplerOptions&,
                                             const StepCallback&)>;
 
-torch::Tensor sample_euler(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& options,
-                           const StepCallback& callback = {});
-torch::Tensor sample_heun(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& options,
-                          const StepCallback& callback = {});
-torch::Tensor sample_edm(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& options,
-                         const StepCallback& callback = {});
+torch::Tensor sample_euler(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                           const SamplerOptions& options, const StepCallback& callback = {});
+torch::Tensor sample_heun(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                          const SamplerOptions& options, const StepCallback& callback = {});
+torch::Tensor sample_edm(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                         const SamplerOptions& options, const StepCallback& callback = {});
 torch::Tensor sample_euler_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                                      const SamplerOptions& options, const StepCallback& callback = {});
-torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& options,
-                          const StepCallback& callback = {});
+torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                          const SamplerOptions& options, const StepCallback& callback = {});
 torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                               const SamplerOptions& options, const StepCallback& callback = {});
 // Adaptive Dormand–Prince 5(4) from σ_0 to the last nonzero σ, each example with its own
 // step size, then (when the schedule ends at 0) one denoising step to σ = 0. Only the
 // schedule's endpoints matter.
-torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& options,
-                          const StepCallback& callback = {});
+torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                          const SamplerOptions& options, const StepCallback& callback = {});
 
 // By name: euler, heun, edm, euler_ancestral, ddim, dpmpp_2m, rk45.
 Sampler find_sampler(const std::string& name);

@@ -5,7 +5,9 @@
 namespace zoo::diffusion {
 
 namespace {
-torch::Tensor append_zero(const torch::Tensor& sigmas) { return torch::cat({sigmas, torch::zeros({1}, torch::kDouble)}); }
+torch::Tensor append_zero(const torch::Tensor& sigmas) {
+  return torch::cat({sigmas, torch::zeros({1}, torch::kDouble)});
+}
 
 torch::Tensor ramp(int64_t n) {  // 0, 1/(n−1), …, 1 (just 0 when n = 1)
   return n == 1 ? torch::zeros({1}, torch::kDouble) : torch::linspace(0, 1, n, torch::kDouble);

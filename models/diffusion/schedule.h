@@ -12,9 +12,9 @@ struct ScheduleOptions {
   int64_t steps = 18;           // N: noise levels before the final 0
   double sigma_min = 0.002;
   double sigma_max = 80;
-  double rho = 7;               // karras and polyexponential
+  double rho = 7;                                      // karras and polyexponential
   double beta_d = 19.9, beta_min = 0.1, eps_s = 1e-3;  // vp
-  double t_max = 0.999;         // uniform_t: rectified-flow time of the first level (σ = t/(1 − t))
+  double t_max = 0.999;  // uniform_t: rectified-flow time of the first level (σ = t/(1 − t))
 };
 
 // σ_i = (σ_max^{1/ρ} + i/(N−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ  (Karras et al., eq. 5).

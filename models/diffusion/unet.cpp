@@ -50,8 +50,9 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Te
 
 AttentionBlockImpl::AttentionBlockImpl(int64_t channels, int64_t heads) : heads_(heads) {
   if (channels % heads != 0)
-    throw Error("attention: " + std::to_string(channels) + " channels do not split into " + std::to_string(heads) + " heads",
-                ErrorKind::usage);
+    throw Error(
+        "attention: " + std::to_string(channels) + " channels do not split into " + std::to_string(heads) + " heads",
+        ErrorKind::usage);
   norm_ = register_module("norm", group_norm(channels));
   qkv_ = register_module("qkv", conv(channels, 3 * channels, 1));
   proj_ = register_module("proj", conv(channels, channels, 1));
@@ -63,7 +64,8 @@ torch::Tensor AttentionBlockImpl::forward(const torch::Tensor& x) {
   const auto qkv = qkv_->forward(norm_->forward(x)).reshape({b, 3, heads_, d, pixels}).unbind(1);
   auto tokens = [&](const torch::Tensor& t) { return t.reshape({b * heads_, d, pixels}).transpose(1, 2); };
   const torch::Tensor q = tokens(qkv[0]), k = tokens(qkv[1]), v = tokens(qkv[2]);
-  const torch::Tensor weights = torch::softmax(torch::bmm(q, k.transpose(1, 2)) / std::sqrt(static_cast<double>(d)), -1);
+  const torch::Tensor weights =
+      torch::softmax(torch::bmm(q, k.transpose(1, 2)) / std::sqrt(static_cast<double>(d)), -1);
   const torch::Tensor out = torch::bmm(weights, v).transpose(1, 2).reshape({b, c, x.size(2), x.size(3)});
   return (x + proj_->forward(out)) * kSkipScale;
 }
@@ -78,10 +80,10 @@ UNetLayerImpl::UNetLayerImpl(Kind kind, int64_t in, int64_t out, int64_t heads, 
   }
 }
 
-torch::Tensor UNetLayerImpl::forward(torch::Tensor h, const torch::Tensor& embedding, std::vector<torch::Tensor>& skips) {
+torch::Tensor UNetLayerImpl::forward(torch::Tensor h, const torch::Tensor& embedding,
+                                     std::vector<torch::Tensor>& skips) {
   switch (kind_) {
-    case Kind::down:
-      return conv_->forward(h);
+    case Kind::down: return conv_->forward(h);
     case Kind::up:
       h = F::interpolate(h, F::InterpolateFuncOptions()
                                 .size(std::vector<int64_t>{skips.back().size(2), skips.back().size(3)})
@@ -99,14 +101,18 @@ torch::Tensor UNetLayerImpl::forward(torch::Tensor h, const torch::Tensor& embed
 }
 
 UNetImpl::UNetImpl(const UNetOptions& o) : options_(o) {
-  if (o.in_channels < 1 || o.resolution < 1 || o.channels < 1 || o.blocks < 1 || o.channel_mult.empty() || o.num_classes < 0)
-    throw Error("unet config: in_channels, resolution, channels, blocks and channel_mult must be positive", ErrorKind::usage);
+  if (o.in_channels < 1 || o.resolution < 1 || o.channels < 1 || o.blocks < 1 || o.channel_mult.empty() ||
+      o.num_classes < 0)
+    throw Error("unet config: in_channels, resolution, channels, blocks and channel_mult must be positive",
+                ErrorKind::usage);
   const int64_t emb = 4 * o.channels;  // as UNetLayer's blocks take it
   noise_embedding_ = register_module("noise_embedding", NoiseEmbedding(o.embedding_kind, o.channels));
-  embedding_mlp_ = register_module("embedding_mlp", nn::Sequential(nn::Linear(o.channels, emb), models::Activation(o.activation, emb),
-                                                                    nn::Linear(emb, emb)));
+  embedding_mlp_ = register_module(
+      "embedding_mlp",
+      nn::Sequential(nn::Linear(o.channels, emb), models::Activation(o.activation, emb), nn::Linear(emb, emb)));
   embedding_act_ = register_module("embedding_act", models::Activation(o.activation, emb));
-  if (o.num_classes > 0) class_embedding_ = register_module("class_embedding", ClassEmbedding(o.num_classes, emb, o.label_dropout));
+  if (o.num_classes > 0)
+    class_embedding_ = register_module("class_embedding", ClassEmbedding(o.num_classes, emb, o.label_dropout));
   conv_in_ = register_module("conv_in", conv(o.in_channels, o.channels, 3));
 
   auto heads_at = [&](int64_t resolution, int64_t channels) -> int64_t {
@@ -160,14 +166,16 @@ UNetImpl::UNetImpl(const UNetOptions& o) : options_(o) {
 
 torch::Tensor UNetImpl::embed(const torch::Tensor& x, const torch::Tensor& c_noise, const torch::Tensor& labels) {
   if (x.dim() != 4 || x.size(1) != options_.in_channels)
-    throw Error("unet: expected images [B, " + std::to_string(options_.in_channels) + ", H, W], got " + c10::str(x.sizes()),
-                ErrorKind::input);
+    throw Error(
+        "unet: expected images [B, " + std::to_string(options_.in_channels) + ", H, W], got " + c10::str(x.sizes()),
+        ErrorKind::input);
   torch::Tensor emb = embedding_mlp_->forward(noise_embedding_->forward(c_noise));
   if (class_embedding_) emb = emb + class_embedding_->forward(labels, x.size(0), x.device());
   return embedding_act_->forward(emb);
 }
 
-torch::Tensor UNetImpl::encode(const torch::Tensor& x, const torch::Tensor& embedding, std::vector<torch::Tensor>& skips) {
+torch::Tensor UNetImpl::encode(const torch::Tensor& x, const torch::Tensor& embedding,
+                               std::vector<torch::Tensor>& skips) {
   torch::Tensor h = conv_in_->forward(x);
   skips.push_back(h);
   for (const auto& layer : *encoder_) {

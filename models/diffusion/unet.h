@@ -9,10 +9,10 @@
 //   activation by concatenation, attention likewise, then nearest upsampling to the
 //   encoder's size (odd sizes such as 7 → 14 → 28 work) → GroupNorm, SiLU, conv_out.
 //
-// Residual blocks (SiLU unless options.activation says otherwise): GroupNorm, SiLU, 3×3 conv, + the embedding projected to a per-channel
-// scale and shift, GroupNorm, SiLU, dropout, 3×3 conv; the sum with the skip is scaled by
-// 1/√2 (EDM's skip_scale). The embedding is the noise embedding (positional or Fourier)
-// through a two-layer MLP, plus a class embedding when the net is class-conditional.
+// Residual blocks (SiLU unless options.activation says otherwise): GroupNorm, SiLU, 3×3 conv, + the embedding projected
+// to a per-channel scale and shift, GroupNorm, SiLU, dropout, 3×3 conv; the sum with the skip is scaled by 1/√2 (EDM's
+// skip_scale). The embedding is the noise embedding (positional or Fourier) through a two-layer MLP, plus a class
+// embedding when the net is class-conditional.
 #include <vector>
 
 #include "core/json_fields.h"
@@ -24,17 +24,17 @@ namespace zoo::diffusion {
 
 struct UNetOptions {
   int64_t in_channels = 1;
-  int64_t resolution = 28;                         // input height = width
-  int64_t channels = 32;                           // at the first level
-  std::vector<int64_t> channel_mult = {1, 2, 2};   // per level; each level after the first halves the size
-  int64_t blocks = 2;                              // residual blocks per level (encoder)
+  int64_t resolution = 28;                        // input height = width
+  int64_t channels = 32;                          // at the first level
+  std::vector<int64_t> channel_mult = {1, 2, 2};  // per level; each level after the first halves the size
+  int64_t blocks = 2;                             // residual blocks per level (encoder)
   std::vector<int64_t> attention_resolutions = {7};
-  int64_t attention_head_channels = 64;            // heads = channels / this (at least 1)
+  int64_t attention_head_channels = 64;  // heads = channels / this (at least 1)
   double dropout = 0.1;
-  std::string embedding_kind = "positional";       // positional (DDPM++) or fourier (NCSN++)
-  int64_t num_classes = 0;                         // 0: unconditional
-  double label_dropout = 0.1;                      // classifier-free guidance training
-  std::string activation = "silu";                 // models/nn/activations.h
+  std::string embedding_kind = "positional";  // positional (DDPM++) or fourier (NCSN++)
+  int64_t num_classes = 0;                    // 0: unconditional
+  double label_dropout = 0.1;                 // classifier-free guidance training
+  std::string activation = "silu";            // models/nn/activations.h
 };
 
 template <class Visit>

@@ -68,7 +68,8 @@ void check_sizes(const EfficientNetConfig& c) {
     const std::string stage = where + "stages[" + std::to_string(i) + "].";
     const double in = static_cast<double>(s.in_channels) * c.width_mult();
     check_limit(stage + "in_channels x width_mult", in, kMaxChannels);
-    check_limit(stage + "out_channels x width_mult", static_cast<double>(s.out_channels) * c.width_mult(), kMaxChannels);
+    check_limit(stage + "out_channels x width_mult", static_cast<double>(s.out_channels) * c.width_mult(),
+                kMaxChannels);
     check_limit(stage + "in_channels x width_mult x expand_ratio", in * s.expand_ratio, kMaxChannels);
     blocks += std::ceil(static_cast<double>(s.repeats) * c.depth_mult());
   }
@@ -126,9 +127,10 @@ void validate(const EfficientNetConfig& c) {
     require(s.in_channels >= 1 && s.out_channels >= 1, where + "in_channels and out_channels must be at least 1");
     require(s.repeats >= 1, where + "repeats must be at least 1");
     if (i > 0)
-      require(s.in_channels == c.stages()[i - 1].out_channels,
-              where + "in_channels (" + std::to_string(s.in_channels) + ") must equal the previous stage's out_channels (" +
-                  std::to_string(c.stages()[i - 1].out_channels) + ")");
+      require(s.in_channels == c.stages()[i - 1].out_channels, where + "in_channels (" + std::to_string(s.in_channels) +
+                                                                   ") must equal the previous stage's out_channels (" +
+                                                                   std::to_string(c.stages()[i - 1].out_channels) +
+                                                                   ")");
   }
   check_activation(c.activation());
   check_sizes(c);
@@ -224,9 +226,8 @@ EfficientNetConfig efficientnet_v2_l() {
 namespace {
 
 Json stage_to_json(const StageConfig& s) {
-  return {{"block", to_string(s.block)},  {"expand_ratio", s.expand_ratio},  {"kernel", s.kernel},
-          {"stride", s.stride},           {"in_channels", s.in_channels},    {"out_channels", s.out_channels},
-          {"repeats", s.repeats}};
+  return {{"block", to_string(s.block)},  {"expand_ratio", s.expand_ratio}, {"kernel", s.kernel},  {"stride", s.stride},
+          {"in_channels", s.in_channels}, {"out_channels", s.out_channels}, {"repeats", s.repeats}};
 }
 
 int64_t get_int(const Json& json, const std::string& key, const std::string& where) {
@@ -279,12 +280,12 @@ Json to_json(const EfficientNetConfig& c) {
 EfficientNetConfig efficientnet_config_from_json(const Json& json) {
   const std::string where = "EfficientNet config";
   check_keys(json,
-             {"phi", "stages", "width_mult", "depth_mult", "resolution", "dropout", "stochastic_depth_prob", "num_classes",
-              "in_channels", "norm_eps", "norm_momentum", "last_channel", "same_padding", "activation"},
+             {"phi", "stages", "width_mult", "depth_mult", "resolution", "dropout", "stochastic_depth_prob",
+              "num_classes", "in_channels", "norm_eps", "norm_momentum", "last_channel", "same_padding", "activation"},
              where);
   const std::string field = where + ": ";
-  EfficientNetConfig c = json.contains("phi") ? efficientnet_config_from_phi(get_real(json, "phi", field))
-                                              : EfficientNetConfig();
+  EfficientNetConfig c =
+      json.contains("phi") ? efficientnet_config_from_phi(get_real(json, "phi", field)) : EfficientNetConfig();
   if (json.contains("stages")) {
     if (!json["stages"].is_array()) throw Error(field + "stages must be an array, got " + json["stages"].dump());
     std::vector<StageConfig> stages;
@@ -313,7 +314,8 @@ EfficientNetConfig efficientnet_config_from_json(const Json& json) {
     c.same_padding(json["same_padding"].get<bool>());
   }
   if (json.contains("activation")) {
-    if (!json["activation"].is_string()) throw Error(field + "activation must be a string, got " + json["activation"].dump());
+    if (!json["activation"].is_string())
+      throw Error(field + "activation must be a string, got " + json["activation"].dump());
     c.activation(json["activation"].get<std::string>());
   }
   validate(c);

@@ -14,8 +14,8 @@
 //   expanded  make_divisible(scaled_in · expand_ratio), no second width multiplier;
 //   repeats   ceil(n · depth_mult) in double (3 × 1.1 = 3.3000000000000003 → 4).
 #include <c10/util/Optional.h>
-#include <nlohmann/json.hpp>
 #include <torch/arg.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
@@ -28,7 +28,7 @@ using Json = nlohmann::json;
 // MBConv: 1×1 expand, k×k depthwise, squeeze-excitation, 1×1 project (EfficientNet).
 // FusedMBConv: one k×k full convolution in place of expand + depthwise, no SE (V2's early stages).
 enum class BlockKind { mbconv, fused_mbconv };
-std::string to_string(BlockKind kind);          // "mbconv", "fused_mbconv"
+std::string to_string(BlockKind kind);           // "mbconv", "fused_mbconv"
 BlockKind parse_block_kind(const std::string&);  // throws zoo::Error naming the accepted values
 
 // One row of the stage table. Channels and repeats are the unscaled (B0 / paper) values.

@@ -54,7 +54,8 @@ void MBConvImpl::reset() {
   auto add = [&](auto module) { block->push_back(std::to_string(index++), module); };
   if (expanded != in) add(unit(options, in, expanded, 1, 1, 1, true));
   add(unit(options, expanded, expanded, options.kernel_size(), options.stride(), expanded, true));
-  add(SqueezeExcitation(SqueezeExcitationOptions(expanded, std::max<int64_t>(1, in / 4)).activation(options.activation())));
+  add(SqueezeExcitation(
+      SqueezeExcitationOptions(expanded, std::max<int64_t>(1, in / 4)).activation(options.activation())));
   add(unit(options, expanded, options.out_channels(), 1, 1, 1, false));
   block = register_module("block", block);
   stochastic_depth = register_module("stochastic_depth", StochasticDepth(options.stochastic_depth_prob()));
@@ -74,8 +75,7 @@ void FusedMBConvImpl::reset() {
     block->push_back("0", unit(options, in, expanded, options.kernel_size(), options.stride(), 1, true));
     block->push_back("1", unit(options, expanded, options.out_channels(), 1, 1, 1, false));
   } else {
-    block->push_back("0", unit(options, in, options.out_channels(), options.kernel_size(), options.stride(), 1,
-                               true));
+    block->push_back("0", unit(options, in, options.out_channels(), options.kernel_size(), options.stride(), 1, true));
   }
   block = register_module("block", block);
   stochastic_depth = register_module("stochastic_depth", StochasticDepth(options.stochastic_depth_prob()));

@@ -27,7 +27,9 @@ ModelEntry entry(std::string name, std::string description, Json defaults) {
   e.build = [](const Json& config) -> std::shared_ptr<torch::nn::Module> {
     return EfficientNet(efficientnet_config_from_json(config)).ptr();
   };
-  e.classify = [](torch::nn::Module& module, const torch::Tensor& images) { return as_efficientnet(module).forward(images); };
+  e.classify = [](torch::nn::Module& module, const torch::Tensor& images) {
+    return as_efficientnet(module).forward(images);
+  };
   e.features = [](torch::nn::Module& module, const torch::Tensor& images) {
     return as_efficientnet(module).forward_features(images);
   };
@@ -51,9 +53,8 @@ std::vector<ModelEntry> efficientnet_model_entries() {
     const std::string version = n.rfind("efficientnet_v2", 0) == 0 ? "EfficientNetV2-" : "EfficientNet-";
     std::string suffix = n.substr(n.rfind('_') + 1);
     for (char& ch : suffix) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    entries.push_back(entry(n,
-                            version + suffix + " (torchvision layout), " + std::to_string(config.resolution()) + "px",
-                            to_json(config)));
+    entries.push_back(entry(
+        n, version + suffix + " (torchvision layout), " + std::to_string(config.resolution()) + "px", to_json(config)));
   }
   entries.push_back(entry("efficientnet_phi",
                           "EfficientNet compound-scaled from B0 by \"phi\": depth 1.2^phi, width 1.1^phi, resolution "

@@ -12,8 +12,9 @@ void EfficientNetStageImpl::reset() {
   for (int64_t b = 0; b < s.repeats; ++b) {
     MBConvOptions block(b == 0 ? s.in_channels : s.out_channels, s.out_channels, s.expand_ratio, s.kernel,
                         b == 0 ? s.stride : 1);
-    block.stochastic_depth_prob(options.stochastic_depth_prob() * static_cast<double>(options.first_block() + b) /
-                                static_cast<double>(options.total_blocks()))
+    block
+        .stochastic_depth_prob(options.stochastic_depth_prob() * static_cast<double>(options.first_block() + b) /
+                               static_cast<double>(options.total_blocks()))
         .norm_eps(options.norm_eps())
         .norm_momentum(options.norm_momentum())
         .same_padding(options.same_padding())

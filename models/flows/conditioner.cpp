@@ -40,9 +40,9 @@ class SequentialConditioner : public ConditionerImpl {
 class ResidualBlock : public nn::Module {
  public:
   ResidualBlock(bool image, int64_t channels, const std::string& act) {
-    body_ = register_module("body", nn::Sequential(norm(image, channels), activation(act, channels),
-                                                   layer(image, channels, channels, 3), norm(image, channels),
-                                                   activation(act, channels), layer(image, channels, channels, 3)));
+    body_ = register_module(
+        "body", nn::Sequential(norm(image, channels), activation(act, channels), layer(image, channels, channels, 3),
+                               norm(image, channels), activation(act, channels), layer(image, channels, channels, 3)));
   }
   torch::Tensor forward(const torch::Tensor& x) { return x + body_->forward(x); }
 
@@ -54,7 +54,8 @@ class ResNetConditioner : public ConditionerImpl {
  public:
   explicit ResNetConditioner(const ConditionerOptions& o) {
     in_ = register_module("in", nn::Sequential(layer(o.image, o.in, o.hidden, 3)));
-    for (int64_t i = 0; i < o.layers; ++i) blocks_->push_back(std::make_shared<ResidualBlock>(o.image, o.hidden, o.activation));
+    for (int64_t i = 0; i < o.layers; ++i)
+      blocks_->push_back(std::make_shared<ResidualBlock>(o.image, o.hidden, o.activation));
     register_module("blocks", blocks_);
     out_ = register_module("out", nn::Sequential(norm(o.image, o.hidden), activation(o.activation, o.hidden),
                                                  layer(o.image, o.hidden, o.out, 3)));

@@ -18,7 +18,7 @@ struct ConditionerOptions {
   std::string kind = "mlp";  // mlp, resnet or glow
   int64_t in = 1, out = 1;   // features or channels
   int64_t hidden = 64;
-  int64_t layers = 2;        // mlp: hidden layers; resnet: residual blocks
+  int64_t layers = 2;  // mlp: hidden layers; resnet: residual blocks
   bool image = false;
   std::string activation = "relu";  // of the hidden layers (models/nn/activations.h)
 };

@@ -27,8 +27,8 @@ std::pair<torch::Tensor, torch::Tensor> CouplingImpl::parameters(const torch::Te
   const torch::Tensor h = net_->forward(partition_.conditioner_input(x));
   if (options_.kind == "additive") return {h, torch::Tensor()};
   const auto halves = h.chunk(2, 1);
-  const torch::Tensor log_scale = options_.scale == "sigmoid" ? torch::log_sigmoid(halves[0] + 2.0)
-                                                              : tanh_scale_ * torch::tanh(halves[0]);
+  const torch::Tensor log_scale =
+      options_.scale == "sigmoid" ? torch::log_sigmoid(halves[0] + 2.0) : tanh_scale_ * torch::tanh(halves[0]);
   return {halves[1], log_scale};
 }
 

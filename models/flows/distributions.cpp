@@ -13,7 +13,9 @@ const double kHalfLog2Pi = 0.5 * std::log(2 * M_PI);
 class StandardNormal : public DistributionImpl {
  public:
   explicit StandardNormal(int64_t d) : d_(d) {}
-  torch::Tensor log_prob(const torch::Tensor& z) override { return -0.5 * z.pow(2).sum(1) - kHalfLog2Pi * static_cast<double>(d_); }
+  torch::Tensor log_prob(const torch::Tensor& z) override {
+    return -0.5 * z.pow(2).sum(1) - kHalfLog2Pi * static_cast<double>(d_);
+  }
   torch::Tensor sample(int64_t n, double t, const torch::TensorOptions& options) override {
     return torch::randn({n, d_}, options) * t;
   }
@@ -67,7 +69,8 @@ DistributionPtr make_distribution(const std::string& name, int64_t d) {
   if (name == "standard_normal") return std::make_shared<StandardNormal>(d);
   if (name == "logistic") return std::make_shared<Logistic>(d);
   if (name == "diagonal_gaussian") return std::make_shared<DiagonalGaussian>(d);
-  throw Error("base distribution " + name + ": expected standard_normal, logistic or diagonal_gaussian", ErrorKind::usage);
+  throw Error("base distribution " + name + ": expected standard_normal, logistic or diagonal_gaussian",
+              ErrorKind::usage);
 }
 
 }  // namespace zoo::flows

@@ -34,9 +34,12 @@ std::string resolve_preprocessing(const FlowModelConfig& c) {
   if (p == "auto") p = !images ? "none" : c.model == "nice" ? "unit" : c.model == "realnvp" ? "logit" : "center";
   if (p != "none" && p != "unit" && p != "center" && p != "logit")
     throw Error("flow preprocessing " + p + ": expected auto, none, unit, center or logit", ErrorKind::usage);
-  if (!images && p != "none") throw Error("flow preprocessing " + p + " is for images; vectors use none", ErrorKind::usage);
-  if (images && p == "none") throw Error("flow preprocessing none is for vectors; images use unit, center or logit", ErrorKind::usage);
-  if (!(c.logit_alpha > 0 && c.logit_alpha < 0.5)) throw Error("flow logit_alpha must be in (0, 0.5)", ErrorKind::usage);
+  if (!images && p != "none")
+    throw Error("flow preprocessing " + p + " is for images; vectors use none", ErrorKind::usage);
+  if (images && p == "none")
+    throw Error("flow preprocessing none is for vectors; images use unit, center or logit", ErrorKind::usage);
+  if (!(c.logit_alpha > 0 && c.logit_alpha < 0.5))
+    throw Error("flow logit_alpha must be in (0, 0.5)", ErrorKind::usage);
   return p;
 }
 
@@ -48,7 +51,10 @@ const std::vector<std::string>& flow_model_names() {
 }
 
 Json to_json(const FlowModelConfig& c) {
-  return {{"model", c.model}, {"options", c.options}, {"shape", c.shape}, {"preprocessing", c.preprocessing},
+  return {{"model", c.model},
+          {"options", c.options},
+          {"shape", c.shape},
+          {"preprocessing", c.preprocessing},
           {"logit_alpha", c.logit_alpha}};
 }
 
@@ -58,7 +64,8 @@ FlowModelConfig flow_model_config_from_json(const Json& json) {
   read_json_value(json.at("model"), "flow config: model", c.model);
   if (json.contains("options")) c.options = json["options"];
   read_json_value(json.at("shape"), "flow config: shape", c.shape);
-  if (json.contains("preprocessing")) read_json_value(json["preprocessing"], "flow config: preprocessing", c.preprocessing);
+  if (json.contains("preprocessing"))
+    read_json_value(json["preprocessing"], "flow config: preprocessing", c.preprocessing);
   if (json.contains("logit_alpha")) read_json_value(json["logit_alpha"], "flow config: logit_alpha", c.logit_alpha);
   return c;
 }
@@ -103,8 +110,9 @@ torch::Tensor FlowModelImpl::log_prob(const torch::Tensor& x, const torch::Tenso
   std::vector<int64_t> expected{x.size(0)};
   expected.insert(expected.end(), config_.shape.begin(), config_.shape.end());
   if (x.sizes() != torch::IntArrayRef(expected))
-    throw Error("flow: expected data of shape " + c10::str(torch::IntArrayRef(expected)) + ", got " + c10::str(x.sizes()),
-                ErrorKind::input);
+    throw Error(
+        "flow: expected data of shape " + c10::str(torch::IntArrayRef(expected)) + ", got " + c10::str(x.sizes()),
+        ErrorKind::input);
   torch::Tensor input = x;
   if (noise.defined() && images()) input = data::dequantize(x, noise);
   const auto [y, pre_log_det] = preprocess(input);
@@ -125,7 +133,8 @@ torch::Tensor FlowModelImpl::decode(const torch::Tensor& z) {
 }
 
 torch::Tensor FlowModelImpl::draw_latents(int64_t n, double temperature) {
-  if (!(temperature > 0)) throw Error("--temperature must be positive, got " + std::to_string(temperature), ErrorKind::usage);
+  if (!(temperature > 0))
+    throw Error("--temperature must be positive, got " + std::to_string(temperature), ErrorKind::usage);
   if (n < 1) throw Error("the number of samples must be at least 1", ErrorKind::usage);
   // Drawn on the CPU, whatever the model's device, so that a seed gives the same samples
   // everywhere; a learned prior's parameters are copied to the draw.

@@ -30,7 +30,8 @@ class FlattenImpl : public TransformImpl {
 
 void check_shape(const std::vector<int64_t>& shape, const char* model) {
   if (shape.size() != 1 && shape.size() != 3)
-    throw Error(std::string(model) + ": expected vectors [D] or images [C, H, W], got " + c10::str(shape), ErrorKind::usage);
+    throw Error(std::string(model) + ": expected vectors [D] or images [C, H, W], got " + c10::str(shape),
+                ErrorKind::usage);
 }
 
 void check_positive(std::initializer_list<int64_t> values, const char* model) {
@@ -41,7 +42,8 @@ void check_positive(std::initializer_list<int64_t> values, const char* model) {
 std::vector<int64_t> squeezed(const std::vector<int64_t>& shape, const char* model) {
   if (shape[1] % 2 != 0 || shape[2] % 2 != 0)
     throw Error(std::string(model) + ": a squeeze needs even height and width, got " + std::to_string(shape[1]) + "×" +
-                    std::to_string(shape[2]) + " (use fewer levels or --image-size)", ErrorKind::usage);
+                    std::to_string(shape[2]) + " (use fewer levels or --image-size)",
+                ErrorKind::usage);
   return {shape[0] * 4, shape[1] / 2, shape[2] / 2};
 }
 
@@ -92,7 +94,8 @@ BuiltFlow build_realnvp(const RealNvpOptions& o, const std::vector<int64_t>& sha
     return coupling(s, c);
   };
   // `count` couplings alternating their partition, each followed by batch norm.
-  const auto stage = [&](std::vector<TransformPtr>& out, const std::vector<int64_t>& s, const std::string& partition, int64_t count) {
+  const auto stage = [&](std::vector<TransformPtr>& out, const std::vector<int64_t>& s, const std::string& partition,
+                         int64_t count) {
     for (int64_t i = 0; i < count; ++i) {
       out.push_back(affine(s, partition, i % 2 == 1));
       if (o.batch_norm) out.push_back(std::make_shared<FlowBatchNormImpl>(s));

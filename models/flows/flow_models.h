@@ -28,20 +28,20 @@ struct NiceOptions {
 };
 
 struct RealNvpOptions {
-  int64_t scales = 2;      // images: squeeze-and-split scales before the last one
-  int64_t couplings = 8;   // vectors
-  int64_t hidden = 64;     // s/t network width (channels for images)
-  int64_t blocks = 4;      // residual blocks in each s/t network
+  int64_t scales = 2;     // images: squeeze-and-split scales before the last one
+  int64_t couplings = 8;  // vectors
+  int64_t hidden = 64;    // s/t network width (channels for images)
+  int64_t blocks = 4;     // residual blocks in each s/t network
   bool batch_norm = true;
   std::string prior = "standard_normal";
   std::string activation = "relu";
 };
 
 struct GlowOptions {
-  int64_t levels = 2;      // L (images)
-  int64_t steps = 8;       // K per level
-  int64_t hidden = 256;    // coupling network width
-  bool lu = true;          // LU-decomposed 1×1 convolutions
+  int64_t levels = 2;               // L (images)
+  int64_t steps = 8;                // K per level
+  int64_t hidden = 256;             // coupling network width
+  bool lu = true;                   // LU-decomposed 1×1 convolutions
   std::string coupling = "affine";  // or additive
   bool split_prior = true;
   bool top_prior = true;

@@ -42,8 +42,9 @@ torch::Tensor InvertibleConv1x1Impl::inverse_weight() const {
   if (!lu_) return torch::inverse(weight_.to(torch::kDouble));
   const Factors f = factors();
   const torch::Tensor eye = torch::eye(f.l.size(0), f.l.options().dtype(torch::kDouble));
-  const torch::Tensor l_inv = torch::linalg_solve_triangular(f.l.to(torch::kDouble), eye, /*upper=*/false, /*left=*/true,
-                                                                  /*unitriangular=*/true);
+  const torch::Tensor l_inv =
+      torch::linalg_solve_triangular(f.l.to(torch::kDouble), eye, /*upper=*/false, /*left=*/true,
+                                     /*unitriangular=*/true);
   const torch::Tensor u_inv = torch::linalg_solve_triangular(f.u.to(torch::kDouble), eye, /*upper=*/true);
   return u_inv.matmul(l_inv).matmul(f.p.to(torch::kDouble).t());
 }
@@ -67,6 +68,8 @@ FlowResult InvertibleConv1x1Impl::inverse(const torch::Tensor& y) {
   return {invert(y), same_for_batch(-log_abs_det().to(y.scalar_type()) * positions(y), y.size(0))};
 }
 
-torch::Tensor InvertibleConv1x1Impl::invert(const torch::Tensor& y) { return mix(y, inverse_weight().to(y.scalar_type())); }
+torch::Tensor InvertibleConv1x1Impl::invert(const torch::Tensor& y) {
+  return mix(y, inverse_weight().to(y.scalar_type()));
+}
 
 }  // namespace zoo::flows

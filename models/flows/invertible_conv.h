@@ -21,14 +21,14 @@ class InvertibleConv1x1Impl : public TransformImpl {
   struct Factors {
     torch::Tensor p, l, u;  // W = P·L·U
   };
-  Factors factors() const;          // LU form only
+  Factors factors() const;               // LU form only
   torch::Tensor inverse_weight() const;  // W⁻¹ in float64
   torch::Tensor log_abs_det() const;
   static torch::Tensor mix(const torch::Tensor& x, const torch::Tensor& w);  // W applied per position
 
   bool lu_;
-  torch::Tensor weight_;                                          // plain
-  torch::Tensor permutation_, lower_, upper_, log_s_, sign_s_;    // LU
+  torch::Tensor weight_;                                        // plain
+  torch::Tensor permutation_, lower_, upper_, log_s_, sign_s_;  // LU
 };
 
 }  // namespace zoo::flows

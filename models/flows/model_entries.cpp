@@ -16,7 +16,9 @@ ModelEntry entry(const std::string& model, const std::string& description) {
   defaults.model = model;
   defaults.shape = {1, 28, 28};
   e.default_config = to_json(defaults);
-  e.resolve = [](const Json& config) { return flows::FlowModel(flows::flow_model_config_from_json(config))->config_json(); };
+  e.resolve = [](const Json& config) {
+    return flows::FlowModel(flows::flow_model_config_from_json(config))->config_json();
+  };
   e.build = [](const Json& config) -> std::shared_ptr<torch::nn::Module> {
     return flows::FlowModel(flows::flow_model_config_from_json(config)).ptr();
   };
@@ -36,8 +38,9 @@ ModelEntry entry(const std::string& model, const std::string& description) {
 }  // namespace
 
 std::vector<ModelEntry> flow_model_entries() {
-  return {entry("realnvp", "RealNVP (multi-scale, residual s/t networks), 1x28x28 by default"),
-          entry("glow", "Glow (L levels of K steps: actnorm, invertible 1x1 conv, affine coupling), 1x28x28 by default")};
+  return {
+      entry("realnvp", "RealNVP (multi-scale, residual s/t networks), 1x28x28 by default"),
+      entry("glow", "Glow (L levels of K steps: actnorm, invertible 1x1 conv, affine coupling), 1x28x28 by default")};
 }
 
 }  // namespace zoo::models

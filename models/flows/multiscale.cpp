@@ -27,7 +27,8 @@ MultiScaleImpl::MultiScaleImpl(std::vector<TransformPtr> levels, std::vector<std
     if (i + 1 == levels_.size()) break;
     if (shape[0] % 2 != 0)
       throw Error("multi-scale flow: level " + std::to_string(i) + " has " + std::to_string(shape[0]) +
-                      " channels, which do not split in half", ErrorKind::usage);
+                      " channels, which do not split in half",
+                  ErrorKind::usage);
     if (options_.split_prior) {
       // Glow's Conv2dZeros: the prior starts as N(0, I).
       torch::nn::Conv2d prior(torch::nn::Conv2dOptions(shape[0] / 2, shape[0], 3).padding(1));

@@ -24,7 +24,8 @@ class MultiScaleImpl : public TransformImpl {
  public:
   // levels[i] maps the (kept) input of level i to an image of shape level_shapes[i]
   // ([C, H, W], C even for every level but the last).
-  MultiScaleImpl(std::vector<TransformPtr> levels, std::vector<std::vector<int64_t>> level_shapes, MultiScaleOptions options);
+  MultiScaleImpl(std::vector<TransformPtr> levels, std::vector<std::vector<int64_t>> level_shapes,
+                 MultiScaleOptions options);
   FlowResult forward(const torch::Tensor& x) override;
   FlowResult inverse(const torch::Tensor& z) override;
   torch::Tensor invert(const torch::Tensor& z) override;

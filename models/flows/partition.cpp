@@ -6,7 +6,8 @@ namespace zoo::flows {
 
 Partition Partition::make(const std::string& kind, const std::vector<int64_t>& shape, bool swap) {
   const bool image = shape.size() == 3;
-  if (shape.size() != 1 && !image) throw Error("partition: expected vector [D] or image [C, H, W] shape", ErrorKind::usage);
+  if (shape.size() != 1 && !image)
+    throw Error("partition: expected vector [D] or image [C, H, W] shape", ErrorKind::usage);
   Partition p;
   if (kind == "checkerboard") {
     if (!image) throw Error("partition checkerboard needs images [C, H, W]", ErrorKind::usage);
@@ -17,7 +18,8 @@ Partition Partition::make(const std::string& kind, const std::vector<int64_t>& s
     return p;
   }
   const int64_t n = shape[0];
-  if (n < 2) throw Error("partition " + kind + ": needs at least 2 " + (image ? "channels" : "features"), ErrorKind::usage);
+  if (n < 2)
+    throw Error("partition " + kind + ": needs at least 2 " + (image ? "channels" : "features"), ErrorKind::usage);
   torch::Tensor first, second;
   if ((kind == "halves" && !image) || (kind == "channel" && image)) {
     first = torch::arange(n / 2);
@@ -26,7 +28,8 @@ Partition Partition::make(const std::string& kind, const std::vector<int64_t>& s
     first = torch::arange(0, n, 2);
     second = torch::arange(1, n, 2);
   } else {
-    throw Error("partition " + kind + ": expected " + (image ? "channel or checkerboard for images" : "halves or odd_even for vectors"),
+    throw Error("partition " + kind + ": expected " +
+                    (image ? "channel or checkerboard for images" : "halves or odd_even for vectors"),
                 ErrorKind::usage);
   }
   p.keep_ = swap ? second : first;

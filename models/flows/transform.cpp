@@ -10,7 +10,8 @@ int64_t positions(const torch::Tensor& x) { return x.dim() == 4 ? x.size(2) * x.
 
 torch::Tensor same_for_batch(const torch::Tensor& value, int64_t batch) { return value.expand({batch}); }
 
-SequentialTransformImpl::SequentialTransformImpl(std::vector<TransformPtr> transforms) : transforms_(std::move(transforms)) {
+SequentialTransformImpl::SequentialTransformImpl(std::vector<TransformPtr> transforms)
+    : transforms_(std::move(transforms)) {
   for (size_t i = 0; i < transforms_.size(); ++i) register_module(std::to_string(i), transforms_[i]);
 }
 

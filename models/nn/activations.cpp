@@ -40,7 +40,7 @@ bool takes_parameter(const std::string& base) {
 
 const std::vector<std::string>& activation_names() {
   static const std::vector<std::string> names = {
-      "identity", "step",      "sigmoid", "tanh",  "relu",         "leaky_relu", "prelu",   "elu",  "selu",
+      "identity", "step",      "sigmoid", "tanh",  "relu", "leaky_relu",   "prelu",      "elu",     "selu",
       "gelu",     "gelu_tanh", "silu",    "swish", "mish", "hard_sigmoid", "hard_swish", "softplus"};
   return names;
 }
@@ -66,7 +66,8 @@ ActivationFn activation_function(const std::string& name) {
   if (base == "hard_sigmoid") return [](const torch::Tensor& x) { return torch::hardsigmoid(x); };
   if (base == "hard_swish") return [](const torch::Tensor& x) { return torch::hardswish(x); };
   if (base == "softplus") return [p](const torch::Tensor& x) { return torch::softplus(x, p); };
-  if (base == "prelu") throw Error("activation prelu learns its slope: build it as a module (Activation)", ErrorKind::usage);
+  if (base == "prelu")
+    throw Error("activation prelu learns its slope: build it as a module (Activation)", ErrorKind::usage);
   throw Error("unknown activation " + name + " (known: " + known_names() + ")", ErrorKind::usage);
 }
 

@@ -37,17 +37,19 @@ void ConvNormActivationImpl::reset() {
   norm = nullptr;
   if (o.norm())
     norm = register_module(
-        "1", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(o.out_channels()).eps(o.norm_eps()).momentum(o.norm_momentum())));
+        "1", torch::nn::BatchNorm2d(
+                 torch::nn::BatchNorm2dOptions(o.out_channels()).eps(o.norm_eps()).momentum(o.norm_momentum())));
   activation = nullptr;
   if (o.activation() != "identity")
     activation = register_module(o.norm() ? "2" : "1", Activation(o.activation(), o.out_channels()));
 }
 
 torch::Tensor ConvNormActivationImpl::forward(const torch::Tensor& input) {
-  torch::Tensor x = options.same_padding() ? pad_same(input, options.kernel_size(), options.stride(), options.dilation())
-                                           : input;
+  torch::Tensor x =
+      options.same_padding() ? pad_same(input, options.kernel_size(), options.stride(), options.dilation()) : input;
   x = analysis::recorded_forward(*conv, x);
-  if (norm) x = sync_group && is_training() ? sync_batch_norm(x, *norm, *sync_group) : analysis::recorded_forward(*norm, x);
+  if (norm)
+    x = sync_group && is_training() ? sync_batch_norm(x, *norm, *sync_group) : analysis::recorded_forward(*norm, x);
   return activation ? activation->forward(x) : x;
 }
 

@@ -10,7 +10,9 @@ FoldedConv fold_batch_norm(const torch::Tensor& weight, const torch::Tensor& bia
   const auto out_channels = weight.size(0);
   const auto d = [](const torch::Tensor& t) { return t.detach().to(torch::kDouble); };
   // Defaults live on the weight's device, so a model folds where it is (CPU or CUDA).
-  const auto filled = [&](double value) { return torch::full({out_channels}, value, weight.options().dtype(torch::kDouble)); };
+  const auto filled = [&](double value) {
+    return torch::full({out_channels}, value, weight.options().dtype(torch::kDouble));
+  };
   const torch::Tensor gamma = norm.options.affine() ? d(norm.weight) : filled(1);
   const torch::Tensor beta = norm.options.affine() ? d(norm.bias) : filled(0);
   const torch::Tensor scale = gamma / (d(norm.running_var) + norm.options.eps()).sqrt();

@@ -32,9 +32,9 @@ torch::Tensor class_counts(const torch::Tensor& predictions, const torch::Tensor
 double macro_f1_from_counts(const torch::Tensor& counts);
 
 struct ClassificationLossOptions {
-  std::string name = "ce";       // ce, soft_accuracy, soft_f1 or ce+soft_f1
-  double label_smoothing = 0;    // of the cross-entropy term
-  double f1_weight = 1;          // of the soft F1 term in ce+soft_f1
+  std::string name = "ce";     // ce, soft_accuracy, soft_f1 or ce+soft_f1
+  double label_smoothing = 0;  // of the cross-entropy term
+  double f1_weight = 1;        // of the soft F1 term in ce+soft_f1
 };
 
 const std::vector<std::string>& classification_loss_names();

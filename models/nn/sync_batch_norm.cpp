@@ -53,7 +53,8 @@ torch::Tensor sync_batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl
   if (x.dim() != 4) throw Error("sync_batch_norm: expected [N, C, H, W], got " + c10::str(x.sizes()), ErrorKind::input);
   const auto& o = norm.options;
   if (!o.affine() || !o.track_running_stats() || !o.momentum())
-    throw Error("sync_batch_norm: needs an affine BatchNorm2d that tracks running statistics with a momentum", ErrorKind::usage);
+    throw Error("sync_batch_norm: needs an affine BatchNorm2d that tracks running statistics with a momentum",
+                ErrorKind::usage);
   torch::Tensor mean, invstd;
   double count = 0;
   {
@@ -61,7 +62,8 @@ torch::Tensor sync_batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl
     const std::vector<int64_t> dims = {0, 2, 3};
     const torch::Tensor wide = x.to(torch::kDouble);
     const double local = static_cast<double>(x.numel() / x.size(1));
-    torch::Tensor stats = torch::cat({wide.sum(dims), wide.square().sum(dims), torch::full({1}, local, wide.options())});
+    torch::Tensor stats =
+        torch::cat({wide.sum(dims), wide.square().sum(dims), torch::full({1}, local, wide.options())});
     group.all_reduce_sum({stats});
     const int64_t c = x.size(1);
     count = stats[2 * c].item<double>();
@@ -71,7 +73,8 @@ torch::Tensor sync_batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl
     invstd = (variance + o.eps()).rsqrt().to(x.scalar_type());
     const double m = *o.momentum();
     norm.running_mean.mul_(1 - m).add_(global_mean.to(norm.running_mean.scalar_type()), m);
-    norm.running_var.mul_(1 - m).add_((variance * (count / std::max(1.0, count - 1))).to(norm.running_var.scalar_type()), m);
+    norm.running_var.mul_(1 - m).add_(
+        (variance * (count / std::max(1.0, count - 1))).to(norm.running_var.scalar_type()), m);
     norm.num_batches_tracked.add_(1);
   }
   return SyncBatchNormFunction::apply(x, norm.weight, norm.bias, mean, invstd, count,

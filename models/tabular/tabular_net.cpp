@@ -8,9 +8,10 @@ namespace zoo::models {
 TabularNetImpl::TabularNetImpl(const TabularNetOptions& o) : options_(o) {
   if (o.dense < 0 || o.hidden < 1 || o.layers < 0 || o.outputs < 1 || !(o.dropout >= 0 && o.dropout < 1) ||
       o.buckets.size() != o.embedding_dims.size())
-    throw Error("tabular net config: hidden and outputs must be positive, dropout in [0, 1), one embedding_dims entry per "
-                "bucket slot",
-                ErrorKind::usage);
+    throw Error(
+        "tabular net config: hidden and outputs must be positive, dropout in [0, 1), one embedding_dims entry per "
+        "bucket slot",
+        ErrorKind::usage);
   // Sizes from flags or a checkpoint, before layers that large are built, in double so
   // that nothing overflows before it is caught.
   check_limit("tabular net config: hidden", static_cast<double>(o.hidden), kMaxChannels, ErrorKind::usage);
@@ -49,8 +50,9 @@ TabularNetImpl::TabularNetImpl(const TabularNetOptions& o) : options_(o) {
 torch::Tensor TabularNetImpl::features(const torch::Tensor& rows) {
   const int64_t slots = static_cast<int64_t>(options_.buckets.size());
   if (rows.dim() != 2 || rows.size(1) != options_.dense + slots)
-    throw Error("tabular net: expected rows [B, " + std::to_string(options_.dense + slots) + "], got " + c10::str(rows.sizes()),
-                ErrorKind::input);
+    throw Error(
+        "tabular net: expected rows [B, " + std::to_string(options_.dense + slots) + "], got " + c10::str(rows.sizes()),
+        ErrorKind::input);
   std::vector<torch::Tensor> parts;
   if (options_.dense > 0) parts.push_back(rows.narrow(1, 0, options_.dense));
   size_t embedding = 0;

@@ -16,14 +16,14 @@
 namespace zoo::models {
 
 struct TabularNetOptions {
-  int64_t dense = 0;                      // numeric features
-  std::vector<int64_t> buckets;           // per categorical slot
-  std::vector<int64_t> embedding_dims;    // per slot; 0 = indicator (one-hot)
+  int64_t dense = 0;                    // numeric features
+  std::vector<int64_t> buckets;         // per categorical slot
+  std::vector<int64_t> embedding_dims;  // per slot; 0 = indicator (one-hot)
   int64_t hidden = 64;
   int64_t layers = 2;
   std::string activation = "relu";
   double dropout = 0.1;
-  int64_t outputs = 1;                    // classes, or regression targets
+  int64_t outputs = 1;  // classes, or regression targets
 };
 
 template <class Visit>

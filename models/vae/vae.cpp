@@ -53,8 +53,9 @@ torch::Tensor VaeImpl::decode_logits(const torch::Tensor& z) {
 
 ElboTerms VaeImpl::elbo(const torch::Tensor& x, double temperature, bool relaxed, const torch::Tensor& noise) {
   if (x.dim() != static_cast<int64_t>(options_.shape.size()) + 1 || x.numel() != x.size(0) * pixels_)
-    throw Error("vae: expected inputs [B, " + c10::str(c10::IntArrayRef(options_.shape)) + "], got " + c10::str(x.sizes()),
-                ErrorKind::input);
+    throw Error(
+        "vae: expected inputs [B, " + c10::str(c10::IntArrayRef(options_.shape)) + "], got " + c10::str(x.sizes()),
+        ErrorKind::input);
   const torch::Tensor h = encoder_->forward(x.reshape({x.size(0), pixels_}));
   torch::Tensor z, kl;
   if (options_.latent == "gaussian") {
@@ -71,7 +72,9 @@ ElboTerms VaeImpl::elbo(const torch::Tensor& x, double temperature, bool relaxed
                 : torch::one_hot(gumbel_max(logits, gumbel), options_.categories).to(logits.scalar_type());
   }
   const torch::Tensor reconstruction =
-      -torch::binary_cross_entropy_with_logits(decode_logits(z), x, {}, {}, at::Reduction::None).reshape({x.size(0), -1}).sum(1);
+      -torch::binary_cross_entropy_with_logits(decode_logits(z), x, {}, {}, at::Reduction::None)
+           .reshape({x.size(0), -1})
+           .sum(1);
   return {reconstruction, kl};
 }
 
@@ -93,7 +96,8 @@ torch::Tensor VaeImpl::sample(int64_t n) {
   if (options_.latent == "gaussian") {
     z = torch::randn({n, options_.latent_dim}, options);
   } else {
-    const torch::Tensor classes = torch::randint(options_.categories, {n, options_.variables}, options.dtype(torch::kLong));
+    const torch::Tensor classes =
+        torch::randint(options_.categories, {n, options_.variables}, options.dtype(torch::kLong));
     z = torch::one_hot(classes, options_.categories).to(options.dtype());
   }
   return torch::sigmoid(decode_logits(z));

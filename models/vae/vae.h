@@ -57,7 +57,8 @@ class VaeImpl : public torch::nn::Module {
   // noise: the latent's standard draws — ε ~ N(0, I) [B, latent_dim] (Gaussian) or uniforms
   // in [0, 1) [B, variables, categories] for the Gumbel noise — or undefined to draw them
   // from the default generator.
-  ElboTerms elbo(const torch::Tensor& x, double temperature = 1.0, bool relaxed = true, const torch::Tensor& noise = {});
+  ElboTerms elbo(const torch::Tensor& x, double temperature = 1.0, bool relaxed = true,
+                 const torch::Tensor& noise = {});
   // The `noise` elbo() takes for the examples `indices` [B], each from (seed, its index)
   // alone (core/seed.h): the same draw in any batch and on any rank.
   torch::Tensor indexed_noise(uint64_t seed, const torch::Tensor& indices) const;

@@ -74,8 +74,12 @@ TEST(Cuda, GenerationOnTheGpuMatchesTheCpu) {
   torch::manual_seed(2);
   zoo::diffusion::DiffusionModelConfig config;
   config.net = "unet";
-  config.net_config = {{"in_channels", 1}, {"resolution", 8}, {"channels", 8}, {"blocks", 1},
-                       {"attention_resolutions", {4}}, {"attention_head_channels", 8}};
+  config.net_config = {{"in_channels", 1},
+                       {"resolution", 8},
+                       {"channels", 8},
+                       {"blocks", 1},
+                       {"attention_resolutions", {4}},
+                       {"attention_head_channels", 8}};
   config.shape = {1, 8, 8};
   config.symmetric_images = true;
   zoo::diffusion::DiffusionModel model(config);

@@ -10,8 +10,9 @@ using zoo::test::TempDir;
 TEST(ActivationsCli, ListsNamesAndPlotsEveryFunction) {
   const auto listed = run_zoo("activations", "");
   ASSERT_EQ(listed.exit_code, 0) << listed.output;
-  EXPECT_EQ(listed.output, "identity\nstep\nsigmoid\ntanh\nrelu\nleaky_relu\nprelu\nelu\nselu\ngelu\ngelu_tanh\nsilu\nswish\nmish\n"
-                           "hard_sigmoid\nhard_swish\nsoftplus\n");
+  EXPECT_EQ(listed.output,
+            "identity\nstep\nsigmoid\ntanh\nrelu\nleaky_relu\nprelu\nelu\nselu\ngelu\ngelu_tanh\nsilu\nswish\nmish\n"
+            "hard_sigmoid\nhard_swish\nsoftplus\n");
   TempDir dir;
   const auto plotted = run_zoo("activations", "--plot " + dir.file("a.png"));
   ASSERT_EQ(plotted.exit_code, 0) << plotted.output;

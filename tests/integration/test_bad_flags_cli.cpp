@@ -64,8 +64,10 @@ TEST(HostileFlagsCli, ARefusedRunLeavesNoDirectoryAndAStrayOneIsNotAppendedTo) {
   // corrected command runs.
   expect_clean_error("train_flow", "--data toy:moons --model nope --out " + out, "nope");
   EXPECT_FALSE(std::filesystem::exists(out));
-  const auto ok = zoo::test::run_zoo("train_flow", "--data toy:moons,train=256,test=64 --model nice --set hidden=8 --steps 2 "
-                                                   "--batch-size 64 --workers 0 --threads 1 --out " + out);
+  const auto ok = zoo::test::run_zoo("train_flow",
+                                     "--data toy:moons,train=256,test=64 --model nice --set hidden=8 --steps 2 "
+                                     "--batch-size 64 --workers 0 --threads 1 --out " +
+                                         out);
   ASSERT_EQ(ok.exit_code, 0) << ok.output;
   // A directory with files but no run is refused, and its files are left as they were.
   std::filesystem::create_directories(dir.file("stray"));
@@ -77,7 +79,8 @@ TEST(HostileFlagsCli, ARefusedRunLeavesNoDirectoryAndAStrayOneIsNotAppendedTo) {
 TEST(HostileFlagsCli, AFailedResumeKeepsTheConfig) {
   TempDir dir;
   const std::string out = dir.file("run");
-  const std::string args = "--data toy:moons,train=256,test=64 --model nice --steps 2 --batch-size 64 --workers 0 --threads 1 ";
+  const std::string args =
+      "--data toy:moons,train=256,test=64 --model nice --steps 2 --batch-size 64 --workers 0 --threads 1 ";
   const auto first = zoo::test::run_zoo("train_flow", args + "--set hidden=8 --out " + out);
   ASSERT_EQ(first.exit_code, 0) << first.output;
   const std::string config = zoo::test::read_bytes(out + "/config.json");

@@ -24,7 +24,8 @@ std::vector<zoo::Json> comparable_records(const std::string& run) {
   std::vector<zoo::Json> records = zoo::read_metrics(run + "/metrics.jsonl");
   for (zoo::Json& record : records) {
     record.erase("seconds");
-    if (record.contains("samples")) record["samples"] = fs::relative(record["samples"].get<std::string>(), run).string();
+    if (record.contains("samples"))
+      record["samples"] = fs::relative(record["samples"].get<std::string>(), run).string();
   }
   return records;
 }
@@ -40,8 +41,9 @@ void expect_same_weights(const std::string& a, const std::string& b, const std::
 TEST(CheckpointKills, AKillAtAnyFileOperationLeavesARunThatContinuesExactly) {
   TempDir dir;
   // Two epochs of 4 steps: two checkpoints, each with an EMA, samples and their distance.
-  const std::string args = "train_diffusion --data toy:moons,train=256,test=64 --batch-size 64 --steps 8 --lr 1e-3 "
-                           "--sample-n 64 --sample-steps 2 --threads 1 --workers 0 --seed 3 ";
+  const std::string args =
+      "train_diffusion --data toy:moons,train=256,test=64 --batch-size 64 --steps 8 --lr 1e-3 "
+      "--sample-n 64 --sample-steps 2 --threads 1 --workers 0 --seed 3 ";
   const std::string straight = dir.file("straight");
   auto result = run_zoo(args, "--out " + straight);
   ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -50,8 +52,8 @@ TEST(CheckpointKills, AKillAtAnyFileOperationLeavesARunThatContinuesExactly) {
   for (int n = 1; n <= 60; ++n) {
     SCOPED_TRACE("killed before file operation " + std::to_string(n));
     const std::string run = dir.file("run" + std::to_string(n));
-    result = run_command("ZOO_KILL_AT=" + std::to_string(n) + " ZOO_KILL_UNDER=" + run + " LD_PRELOAD=" ZOO_KILL_SHIM " " +
-                         ZOO_BIN_DIR + "/" + args + "--out " + run);
+    result = run_command("ZOO_KILL_AT=" + std::to_string(n) + " ZOO_KILL_UNDER=" + run +
+                         " LD_PRELOAD=" ZOO_KILL_SHIM " " + ZOO_BIN_DIR + "/" + args + "--out " + run);
     if (result.exit_code == 0) break;  // the run makes fewer than n operations
     ASSERT_EQ(result.exit_code, 128 + 9) << result.output;
     operations = n;
@@ -67,7 +69,8 @@ TEST(CheckpointKills, AKillAtAnyFileOperationLeavesARunThatContinuesExactly) {
     EXPECT_EQ(comparable_records(run), comparable_records(straight));
     // Every sample picture the log reports is there; nothing half-written or orphaned is.
     for (const zoo::Json& record : comparable_records(run))
-      if (record.contains("samples")) EXPECT_TRUE(fs::exists(run + "/" + record["samples"].get<std::string>())) << record;
+      if (record.contains("samples"))
+        EXPECT_TRUE(fs::exists(run + "/" + record["samples"].get<std::string>())) << record;
     int files = 0;
     for (const auto& entry : fs::recursive_directory_iterator(run)) {
       EXPECT_FALSE(zoo::is_temporary_file_name(entry.path().filename().string())) << entry.path();

@@ -24,10 +24,11 @@ TEST(ClassifierCli, TrainClassifyAndConvert) {
   // the configurations tried, the one whose accuracy varied least over seeds and thread
   // counts (batch 64 at lr 0.01 ranged 0.20-0.36 over seeds 1-3 with 1 and 2 threads, this
   // one 0.434-0.480).
-  auto result = run_zoo("train_classifier", "--out " + run +
-                                                " --model efficientnet_phi --set phi=-3 --image-size 32 --limit 1024"
-                                                " --eval-limit 2000 --epochs 3 --batch-size 16 --lr 1e-3 --warmup-epochs 0.2"
-                                                " --no-augment --set dropout=0 --set stochastic_depth_prob=0 --ema 0 --seed 1");
+  auto result =
+      run_zoo("train_classifier", "--out " + run +
+                                      " --model efficientnet_phi --set phi=-3 --image-size 32 --limit 1024"
+                                      " --eval-limit 2000 --epochs 3 --batch-size 16 --lr 1e-3 --warmup-epochs 0.2"
+                                      " --no-augment --set dropout=0 --set stochastic_depth_prob=0 --ema 0 --seed 1");
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
   // It learns: chance is 10%, and on 2,000 test images its standard deviation is 0.7%, so
@@ -53,8 +54,9 @@ TEST(ClassifierCli, TrainClassifyAndConvert) {
 
   // ...and on a tensor of prepared inputs, writing logits.
   namespace F = torch::nn::functional;
-  const torch::Tensor batch = F::interpolate((torch::stack(images) - 0.286) / 0.353,
-                                             F::InterpolateFuncOptions().size(std::vector<int64_t>{32, 32}).mode(torch::kBilinear).align_corners(false));
+  const torch::Tensor batch = F::interpolate(
+      (torch::stack(images) - 0.286) / 0.353,
+      F::InterpolateFuncOptions().size(std::vector<int64_t>{32, 32}).mode(torch::kBilinear).align_corners(false));
   zoo::weights::write_safetensors(dir.file("in.safetensors"), {{"input", batch}});
   result = run_zoo("classify", "--checkpoint " + run + " --input " + dir.file("in.safetensors") + " --output " +
                                    dir.file("logits.safetensors"));
@@ -72,14 +74,17 @@ TEST(ClassifierCli, TrainClassifyAndConvert) {
     ASSERT_EQ(result.exit_code, 0) << result.output;
     const auto back = zoo::weights::read_safetensors(dir.file(out + ".safetensors"));
     ASSERT_EQ(original.tensors.size(), back.tensors.size()) << out;
-    for (const auto& [name, tensor] : original.tensors) EXPECT_TRUE(torch::equal(tensor, back.at(name))) << out << " " << name;
+    for (const auto& [name, tensor] : original.tensors)
+      EXPECT_TRUE(torch::equal(tensor, back.at(name))) << out << " " << name;
   }
   // train_classifier --init starts from weights in any format.
-  result = run_zoo("train_classifier", "--out " + dir.file("run2") + " --init " + dir.file("w.pth") +
-                                           " --model efficientnet_phi --set phi=-3 --image-size 32 --limit 64"
-                                           " --eval-limit 64 --steps 1 --batch-size 32 --ema 0 --random-erasing 0.5 --channels-last");
+  result = run_zoo("train_classifier",
+                   "--out " + dir.file("run2") + " --init " + dir.file("w.pth") +
+                       " --model efficientnet_phi --set phi=-3 --image-size 32 --limit 64"
+                       " --eval-limit 64 --steps 1 --batch-size 32 --ema 0 --random-erasing 0.5 --channels-last");
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_NE(result.output.find("init: loaded " + std::to_string(original.tensors.size()) + " tensors"), std::string::npos)
+  EXPECT_NE(result.output.find("init: loaded " + std::to_string(original.tensors.size()) + " tensors"),
+            std::string::npos)
       << result.output;
 
   result = run_zoo("convert_weights", "inspect " + dir.file("w.pth") + " --format json");
@@ -94,7 +99,8 @@ TEST(ClassifierCliErrors, BadInputGetsOneErrorLine) {
   expect_clean_error("train_classifier", "--out " + dir.file("r") + " --model efficientnet_b9", "efficientnet_b9");
   expect_clean_error("train_classifier", "--out " + dir.file("r") + " --data toy:moons", "labelled images");
   expect_clean_error("train_classifier", "--out " + dir.file("r") + " --optimizer lion --limit 64", "lion");
-  expect_clean_error("train_classifier", "--out " + dir.file("r") + " --random-erasing 1.5 --limit 64", "random erasing");
+  expect_clean_error("train_classifier", "--out " + dir.file("r") + " --random-erasing 1.5 --limit 64",
+                     "random erasing");
   expect_clean_error("classify", "--checkpoint " + dir.file("none") + " --image x.png", "none");
   zoo::test::write_bytes(dir.file("junk.pth"), "PK\x03\x04 not really a zip");
   expect_clean_error("convert_weights", "inspect " + dir.file("junk.pth"), "junk.pth");

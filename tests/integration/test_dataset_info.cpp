@@ -9,9 +9,9 @@
 #include "zoo/build_config.h"
 
 using nlohmann::json;
+using zoo::test::expect_clean_error;
 using zoo::test::run_zoo;
 using zoo::test::TempDir;
-using zoo::test::expect_clean_error;
 
 namespace {
 
@@ -33,7 +33,8 @@ void write_idx_dir(const std::string& dir, int n) {
     labels.push_back(static_cast<char>(i % 2));
   }
   for (const char* split : {"train", "t10k"}) {
-    zoo::test::write_bytes(dir + "/" + split + "-images-idx3-ubyte", idx_bytes({static_cast<uint32_t>(n), 4, 4}, pixels));
+    zoo::test::write_bytes(dir + "/" + split + "-images-idx3-ubyte",
+                           idx_bytes({static_cast<uint32_t>(n), 4, 4}, pixels));
     zoo::test::write_bytes(dir + "/" + split + "-labels-idx1-ubyte", idx_bytes({static_cast<uint32_t>(n)}, labels));
   }
 }
@@ -98,7 +99,8 @@ TEST(DatasetInfo, ImageFolder) {
   for (const char* cls : {"cats", "dogs"}) {
     std::filesystem::create_directories(dir.file(std::string("pets/") + cls));
     for (int i = 0; i < 10; ++i)
-      zoo::save_image(dir.file(std::string("pets/") + cls + "/" + std::to_string(i) + ".png"), torch::rand({3, 20, 24}));
+      zoo::save_image(dir.file(std::string("pets/") + cls + "/" + std::to_string(i) + ".png"),
+                      torch::rand({3, 20, 24}));
   }
   const json report = run_json("--data folder:" + dir.file("pets") + ",size=16 --grid " + dir.file("g.png"));
   EXPECT_EQ(report["classes"], json::array({"cats", "dogs"}));

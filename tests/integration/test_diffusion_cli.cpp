@@ -26,8 +26,9 @@ torch::Tensor samples_in(const std::string& path) { return zoo::weights::read_sa
 TEST(DiffusionCli, ToyTrainSampleEvaluateResumeReflow) {
   TempDir dir;
   const std::string run = dir.file("rf");
-  auto result = run_zoo("train_diffusion", "--out " + run + " --data toy:moons --objective rf --steps 600 --batch-size 256"
-                                                            " --lr 2e-3 --sample-every 4 --seed 1 --threads 1 --workers 0");
+  auto result = run_zoo("train_diffusion", "--out " + run +
+                                               " --data toy:moons --objective rf --steps 600 --batch-size 256"
+                                               " --lr 2e-3 --sample-every 4 --seed 1 --threads 1 --workers 0");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   for (const char* file : {"config.json", "loss.png", "metrics.jsonl", "checkpoints/last.safetensors"})
     EXPECT_TRUE(std::filesystem::exists(run + "/" + file)) << file;
@@ -40,15 +41,18 @@ TEST(DiffusionCli, ToyTrainSampleEvaluateResumeReflow) {
   EXPECT_LT(swd, 0.5);  // moons span about 4 units; an untrained model is far off
 
   // Samples: independent of the batch size, and scored against fresh data.
-  result = run_zoo("sample_diffusion", "--checkpoint " + run + " --n 2000 --batch-size 2000 --sampler euler --steps 32 --threads 1 --out " +
+  result = run_zoo("sample_diffusion", "--checkpoint " + run +
+                                           " --n 2000 --batch-size 2000 --sampler euler --steps 32 --threads 1 --out " +
                                            dir.file("a.safetensors"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("NFE 32"), std::string::npos) << result.output;
-  result = run_zoo("sample_diffusion", "--checkpoint " + run + " --n 5 --first 3 --batch-size 2 --sampler euler --steps 32 --threads 1 --out " +
-                                           dir.file("b.safetensors"));
+  result =
+      run_zoo("sample_diffusion", "--checkpoint " + run +
+                                      " --n 5 --first 3 --batch-size 2 --sampler euler --steps 32 --threads 1 --out " +
+                                      dir.file("b.safetensors"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_TRUE(torch::allclose(samples_in(dir.file("a.safetensors")).slice(0, 3, 8), samples_in(dir.file("b.safetensors")),
-                              1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(samples_in(dir.file("a.safetensors")).slice(0, 3, 8),
+                              samples_in(dir.file("b.safetensors")), 1e-5, 1e-5));
   const json score = run_zoo_json("evaluate_samples", "--data toy:moons --samples " + dir.file("a.safetensors"));
   EXPECT_GT(score["swd"].get<double>(), 0);
   EXPECT_LT(score["ratio"].get<double>(), 10);
@@ -61,18 +65,22 @@ TEST(DiffusionCli, ToyTrainSampleEvaluateResumeReflow) {
 
   // Reflow: pairs from the first flow, a second flow trained on them, then 1-step distillation.
   const std::string reflow = dir.file("reflow");
-  result = run_zoo("train_diffusion", "--out " + reflow + " --objective rf --reflow-from " + run +
-                                          " --pairs 512 --pair-sampler euler --pair-steps 16 --steps 40 --sample-every 100 --threads 1 --workers 0");
+  result = run_zoo(
+      "train_diffusion",
+      "--out " + reflow + " --objective rf --reflow-from " + run +
+          " --pairs 512 --pair-sampler euler --pair-steps 16 --steps 40 --sample-every 100 --threads 1 --workers 0");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto pairs = zoo::weights::read_safetensors(reflow + "/pairs.safetensors");
   EXPECT_EQ(pairs.at("noise").sizes(), (std::vector<int64_t>{512, 2}));
   EXPECT_EQ(pairs.at("samples").sizes(), (std::vector<int64_t>{512, 2}));
-  result = run_zoo("train_diffusion", "--out " + dir.file("distilled") + " --objective rf --reflow-from " + reflow +
-                                          " --distill-steps 1 --pairs 256 --pair-sampler euler --pair-steps 8 --steps 40 --sample-every 100"
-                                          " --threads 1 --workers 0");
+  result =
+      run_zoo("train_diffusion",
+              "--out " + dir.file("distilled") + " --objective rf --reflow-from " + reflow +
+                  " --distill-steps 1 --pairs 256 --pair-sampler euler --pair-steps 8 --steps 40 --sample-every 100"
+                  " --threads 1 --workers 0");
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  result = run_zoo("sample_diffusion", "--checkpoint " + dir.file("distilled") + " --n 16 --sampler euler --steps 1 --out " +
-                                           dir.file("one_step.png"));
+  result = run_zoo("sample_diffusion", "--checkpoint " + dir.file("distilled") +
+                                           " --n 16 --sampler euler --steps 1 --out " + dir.file("one_step.png"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("NFE 1 "), std::string::npos) << result.output;
 }
@@ -80,8 +88,9 @@ TEST(DiffusionCli, ToyTrainSampleEvaluateResumeReflow) {
 TEST(DiffusionCli, ConditionalUNetOnImagesWithAClassifierScore) {
   TempDir dir;
   const std::string run = dir.file("unet");
-  auto result = run_zoo("train_diffusion", "--out " + run + " --data fashion-mnist --limit 64 --steps 3 --batch-size 16"
-                                                            " --classes --set channels=8 --set blocks=1 --sample-n 4");
+  auto result = run_zoo("train_diffusion", "--out " + run +
+                                               " --data fashion-mnist --limit 64 --steps 3 --batch-size 16"
+                                               " --classes --set channels=8 --set blocks=1 --sample-n 4");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_TRUE(std::filesystem::exists(run + "/samples/step_00000003.png"));
   result = run_zoo("sample_diffusion", "--checkpoint " + run + " --n 6 --class 3 --guidance 2 --steps 3 --out " +
@@ -95,8 +104,9 @@ TEST(DiffusionCli, ConditionalUNetOnImagesWithAClassifierScore) {
 
   // FD-fashion-mnist needs a classifier trained on the same data.
   const std::string classifier = dir.file("classifier");
-  result = run_zoo("train_classifier", "--out " + classifier + " --model efficientnet_phi --set phi=-3 --image-size 32"
-                                                               " --limit 128 --eval-limit 64 --steps 2 --batch-size 64");
+  result = run_zoo("train_classifier", "--out " + classifier +
+                                           " --model efficientnet_phi --set phi=-3 --image-size 32"
+                                           " --limit 128 --eval-limit 64 --steps 2 --batch-size 64");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const json score = run_zoo_json("evaluate_samples", "--data fashion-mnist --samples " + dir.file("s.safetensors") +
                                                           " --classifier " + classifier);
@@ -106,7 +116,8 @@ TEST(DiffusionCli, ConditionalUNetOnImagesWithAClassifierScore) {
   EXPECT_LE(score["classifier_agreement"].get<double>(), 1);
   expect_clean_error("evaluate_samples", "--data fashion-mnist --samples " + dir.file("s.safetensors"), "--classifier");
   expect_clean_error("evaluate_samples", "--data toy:moons --samples " + dir.file("s.safetensors"), "do not match");
-  expect_clean_error("sample_diffusion", "--checkpoint " + classifier + " --out " + dir.file("x.png"), "not a diffusion checkpoint");
+  expect_clean_error("sample_diffusion", "--checkpoint " + classifier + " --out " + dir.file("x.png"),
+                     "not a diffusion checkpoint");
 }
 
 TEST(DiffusionCliErrors, BadInputGetsOneErrorLine) {
@@ -119,7 +130,8 @@ TEST(DiffusionCliErrors, BadInputGetsOneErrorLine) {
   expect_clean_error("sample_diffusion", ckpt + " --steps 0", "--steps");
   expect_clean_error("sample_diffusion", ckpt + " --guidance 3", "unconditional");
   expect_clean_error("sample_diffusion", ckpt + " --class 1", "unconditional");
-  expect_clean_error("sample_diffusion", " --checkpoint " + run + " --out " + dir.file("x.jpg"), ".png or .safetensors");
+  expect_clean_error("sample_diffusion", " --checkpoint " + run + " --out " + dir.file("x.jpg"),
+                     ".png or .safetensors");
   expect_clean_error("train_diffusion", "--out " + dir.file("b") + " --objective ddpm", "ddpm");
   expect_clean_error("train_diffusion", "--out " + dir.file("c") + " --net unet", "square images");
   expect_clean_error("train_diffusion", "--out " + dir.file("d") + " --set hiden=3", "hiden");

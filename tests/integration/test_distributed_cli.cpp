@@ -29,8 +29,9 @@ bool is_running_statistic(const std::string& name) {
 
 // The largest difference of two checkpoints' tensors (those `chosen`), relative to each
 // tensor's magnitude where that exceeds 1.
-double distance(const zoo::weights::SafeTensors& x, const zoo::weights::SafeTensors& y,
-                const std::function<bool(const std::string&)>& chosen = [](const std::string&) { return true; }) {
+double distance(
+    const zoo::weights::SafeTensors& x, const zoo::weights::SafeTensors& y,
+    const std::function<bool(const std::string&)>& chosen = [](const std::string&) { return true; }) {
   double worst = 0;
   for (const auto& [name, tensor] : x.tensors) {
     if (!chosen(name)) continue;
@@ -71,8 +72,8 @@ void expect_two_processes_equal_one(const std::string& executable, const std::st
   ASSERT_EQ(half.exit_code, 0) << half.output;
   const auto c = zoo::weights::read_safetensors(dir.file("half/checkpoints/last.safetensors"));
   EXPECT_GT(distance(a, c, is_parameter), 100 * tolerance.parameters) << executable;
-  const bool has_statistics =
-      std::any_of(a.tensors.begin(), a.tensors.end(), [](const auto& named) { return is_running_statistic(named.first); });
+  const bool has_statistics = std::any_of(a.tensors.begin(), a.tensors.end(),
+                                          [](const auto& named) { return is_running_statistic(named.first); });
   if (has_statistics) EXPECT_GT(distance(a, c, is_running_statistic), 10 * tolerance.statistics) << executable;
   // Only rank 0 wrote the log: as many records as the single process's, not twice as many;
   // and the training losses and test scores, which each rank computed on its half and
@@ -100,18 +101,20 @@ void expect_two_processes_equal_one(const std::string& executable, const std::st
 
 TEST(DistributedCli, TwoProcessesTrainAsOneWithTheDoubleBatch) {
   expect_two_processes_equal_one("train_diffusion", "--data toy:moons,train=2000,test=500 --steps 30 --lr 1e-3", 32);
-  expect_two_processes_equal_one("train_flow", "--data toy:moons,train=2000,test=500 --model nice --set hidden=32 --steps 30",
-                                 32);
+  expect_two_processes_equal_one("train_flow",
+                                 "--data toy:moons,train=2000,test=500 --model nice --set hidden=32 --steps 30", 32);
   TempDir table;
   std::string csv = "x,c,y\n";
-  for (int i = 0; i < 256; ++i) csv += std::to_string(i / 256.0) + "," + (i % 3 ? "a" : "b") + "," + std::to_string(i % 7) + "\n";
+  for (int i = 0; i < 256; ++i)
+    csv += std::to_string(i / 256.0) + "," + (i % 3 ? "a" : "b") + "," + std::to_string(i % 7) + "\n";
   zoo::test::write_bytes(table.file("t.csv"), csv);
-  zoo::test::write_bytes(table.file("c.json"),
-                         R"({"columns": [{"type": "numeric", "key": "x"}, {"type": "indicator", "categorical": {"type": "vocabulary", "key": "c"}}]})");
-  expect_two_processes_equal_one("train_tabular",
-                                 "--data csv:" + table.file("t.csv") + " --columns " + table.file("c.json") +
-                                     " --target y --dropout 0 --steps 30",
-                                 16);
+  zoo::test::write_bytes(
+      table.file("c.json"),
+      R"({"columns": [{"type": "numeric", "key": "x"}, {"type": "indicator", "categorical": {"type": "vocabulary", "key": "c"}}]})");
+  expect_two_processes_equal_one(
+      "train_tabular",
+      "--data csv:" + table.file("t.csv") + " --columns " + table.file("c.json") + " --target y --dropout 0 --steps 30",
+      16);
 }
 
 TEST(DistributedCli, ClassifierWithSyncBatchNormAndVaeTrainAsOne) {
@@ -146,7 +149,8 @@ TEST(DistributedCli, ResumeContinuesWithAnyNumberOfProcesses) {
   TempDir dir;
   const std::string args = "--data toy:moons,train=2000,test=500 --lr 1e-3 --lr-decay none --threads 1 --seed 4 ";
   const auto launch = [&](const std::string& more) {
-    const auto r = run_command(kBin + "/zoo_launch --nproc 2 -- train_diffusion " + args + "--batch-size 32 " + more + " 2>&1");
+    const auto r =
+        run_command(kBin + "/zoo_launch --nproc 2 -- train_diffusion " + args + "--batch-size 32 " + more + " 2>&1");
     ASSERT_EQ(r.exit_code, 0) << r.output;
   };
   launch("--steps 30 --out " + dir.file("straight"));
@@ -156,8 +160,9 @@ TEST(DistributedCli, ResumeContinuesWithAnyNumberOfProcesses) {
   const auto alone = run_zoo("train_diffusion", args + "--batch-size 64 --steps 30 --resume --out " + dir.file("one"));
   ASSERT_EQ(alone.exit_code, 0) << alone.output;
   for (const std::string run : {"two", "one"})
-    EXPECT_LT(distance(dir.file("straight/checkpoints/last.safetensors"), dir.file(run + "/checkpoints/last.safetensors")),
-              1e-5)
+    EXPECT_LT(
+        distance(dir.file("straight/checkpoints/last.safetensors"), dir.file(run + "/checkpoints/last.safetensors")),
+        1e-5)
         << run;
 }
 
@@ -166,18 +171,21 @@ TEST(DistributedCli, AnotherMachineNeedsNoRunDirectory) {
   // a shared filesystem: it writes nothing, and receives rank 0's reflow pairs, so the run
   // ends where one process with the double batch does.
   TempDir dir;
-  auto source = run_zoo("train_diffusion", "--data toy:moons,train=2000,test=500 --objective rf --steps 20 --threads 1 "
-                                           "--workers 0 --out " + dir.file("rf1"));
+  auto source = run_zoo("train_diffusion",
+                        "--data toy:moons,train=2000,test=500 --objective rf --steps 20 --threads 1 "
+                        "--workers 0 --out " +
+                            dir.file("rf1"));
   ASSERT_EQ(source.exit_code, 0) << source.output;
-  const std::string reflow = kBin + "/train_diffusion --objective rf --reflow-from " + dir.file("rf1") +
-                             " --pairs 256 --pair-sampler euler --pair-steps 4 --steps 20 --sample-every 100 --lr-decay none --threads 1 "
-                             "--workers 0 --seed 4 ";
+  const std::string reflow =
+      kBin + "/train_diffusion --objective rf --reflow-from " + dir.file("rf1") +
+      " --pairs 256 --pair-sampler euler --pair-steps 4 --steps 20 --sample-every 100 --lr-decay none --threads 1 "
+      "--workers 0 --seed 4 ";
   auto alone = run_command(reflow + "--batch-size 64 --out " + dir.file("one") + " 2>&1");
   ASSERT_EQ(alone.exit_code, 0) << alone.output;
   const std::string env = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$((29000 + ($$ + 450) % 900)) ";
-  const auto two = run_command("bash -c '" + env + "RANK=0 " + reflow + "--batch-size 32 --out " + dir.file("two") + " & r0=$!; " +
-                               env + "RANK=1 " + reflow + "--batch-size 32 --out " + dir.file("elsewhere") +
-                               "; s1=$?; wait $r0; echo status $? $s1' 2>&1");
+  const auto two = run_command("bash -c '" + env + "RANK=0 " + reflow + "--batch-size 32 --out " + dir.file("two") +
+                               " & r0=$!; " + env + "RANK=1 " + reflow + "--batch-size 32 --out " +
+                               dir.file("elsewhere") + "; s1=$?; wait $r0; echo status $? $s1' 2>&1");
   ASSERT_NE(two.output.find("status 0 0"), std::string::npos) << two.output;
   EXPECT_FALSE(std::filesystem::exists(dir.file("elsewhere")));
   EXPECT_LT(distance(dir.file("one/checkpoints/last.safetensors"), dir.file("two/checkpoints/last.safetensors")), 1e-5);
@@ -189,12 +197,15 @@ TEST(DistributedCli, AKilledWorkerStopsTheOthersAndTheCheckpointSurvives) {
   // Two workers started by hand (as torchrun would), a short collective timeout, and rank 1
   // killed once the first checkpoint exists: rank 0 must fail with one error line.
   const std::string env = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$((29000 + $$ % 900)) ZOO_DIST_TIMEOUT=20 ";
-  const std::string worker = kBin + "/train_diffusion --data toy:moons,train=2000,test=500 --steps 1000000 --batch-size 32 "
-                             "--threads 1 --workers 0 --out " + run;
-  const std::string script = "set -u; " + env + "RANK=0 " + worker + " > " + dir.file("rank0.log") + " 2>&1 & r0=$!; " + env +
-                             "RANK=1 " + worker + " > " + dir.file("rank1.log") + " 2>&1 & r1=$!; " +
-                             "for i in $(seq 600); do [ -f " + run + "/checkpoints/last.safetensors ] && break; sleep 0.1; done; " +
-                             "sleep 1; kill -9 $r1; start=$(date +%s); wait $r0; echo \"rank0 status $? after $(( $(date +%s) - start )) s\"";
+  const std::string worker = kBin +
+                             "/train_diffusion --data toy:moons,train=2000,test=500 --steps 1000000 --batch-size 32 "
+                             "--threads 1 --workers 0 --out " +
+                             run;
+  const std::string script =
+      "set -u; " + env + "RANK=0 " + worker + " > " + dir.file("rank0.log") + " 2>&1 & r0=$!; " + env + "RANK=1 " +
+      worker + " > " + dir.file("rank1.log") + " 2>&1 & r1=$!; " + "for i in $(seq 600); do [ -f " + run +
+      "/checkpoints/last.safetensors ] && break; sleep 0.1; done; " +
+      "sleep 1; kill -9 $r1; start=$(date +%s); wait $r0; echo \"rank0 status $? after $(( $(date +%s) - start )) s\"";
   const auto result = run_command("bash -c '" + script + "'");
   ASSERT_NE(result.output.find("rank0 status"), std::string::npos) << result.output;
   EXPECT_EQ(result.output.find("rank0 status 0 "), std::string::npos) << result.output;
@@ -207,7 +218,8 @@ TEST(DistributedCli, AKilledWorkerStopsTheOthersAndTheCheckpointSurvives) {
   EXPECT_FALSE(checkpoint.tensors.empty());
 
   // zoo_launch stops the survivors itself and returns the failed worker's status.
-  const auto launched = run_command(kBin + "/zoo_launch --nproc 2 --grace 2 -- bash -c 'if [ \"$RANK\" = 1 ]; then exit 3; fi; sleep 60' 2>&1");
+  const auto launched = run_command(
+      kBin + "/zoo_launch --nproc 2 --grace 2 -- bash -c 'if [ \"$RANK\" = 1 ]; then exit 3; fi; sleep 60' 2>&1");
   EXPECT_EQ(launched.exit_code, 3) << launched.output;
   zoo::test::expect_clean_error("zoo_launch", "--nproc 2", "no program");
 }

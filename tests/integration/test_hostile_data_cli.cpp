@@ -31,8 +31,10 @@ std::string idx_bytes(char type, const std::vector<uint32_t>& dims, const std::s
 void write_idx_split(const std::string& dir, const std::string& prefix, const std::vector<uint8_t>& labels) {
   fs::create_directories(dir);
   const auto n = static_cast<uint32_t>(labels.size());
-  zoo::test::write_bytes(dir + "/" + prefix + "-images-idx3-ubyte", idx_bytes(8, {n, 2, 2}, std::string(4 * n, '\x40')));
-  zoo::test::write_bytes(dir + "/" + prefix + "-labels-idx1-ubyte", idx_bytes(8, {n}, std::string(labels.begin(), labels.end())));
+  zoo::test::write_bytes(dir + "/" + prefix + "-images-idx3-ubyte",
+                         idx_bytes(8, {n, 2, 2}, std::string(4 * n, '\x40')));
+  zoo::test::write_bytes(dir + "/" + prefix + "-labels-idx1-ubyte",
+                         idx_bytes(8, {n}, std::string(labels.begin(), labels.end())));
 }
 
 std::vector<uint8_t> labels_up_to(int highest) {
@@ -101,7 +103,8 @@ TEST(HostileDataCli, ATruncatedPngIsOneLineNamingTheFile) {
   for (const char* split : {"train", "test"}) {
     fs::create_directories(dir.file(std::string("pets/") + split + "/cat"));
     for (int i = 0; i < 2; ++i)
-      zoo::save_image(dir.file(std::string("pets/") + split + "/cat/" + std::to_string(i) + ".png"), torch::rand({3, 8, 8}));
+      zoo::save_image(dir.file(std::string("pets/") + split + "/cat/" + std::to_string(i) + ".png"),
+                      torch::rand({3, 8, 8}));
   }
   const std::string cut = dir.file("pets/train/cat/1.png");
   const std::string bytes = zoo::test::read_bytes(cut);
@@ -132,7 +135,7 @@ TEST(HostileDataCli, ATabularHashColumnOfAHundredBillionBucketsIsRefused) {
     {"type": "indicator", "categorical": {"type": "hash", "key": "city", "buckets": 100000000000}}]})");
   // Before: std::bad_alloc, exit 1.
   expect_clean_error("train_tabular",
-                     "--data csv:" + dir.file("t.csv") + " --columns " + dir.file("columns.json") + " --target y --out " +
-                         dir.file("run"),
+                     "--data csv:" + dir.file("t.csv") + " --columns " + dir.file("columns.json") +
+                         " --target y --out " + dir.file("run"),
                      "buckets is 100000000000, over the limit of 1048576 buckets (kMaxBuckets in core/limits.h)");
 }

@@ -26,8 +26,8 @@ std::string pickled_str(const std::string& text) {  // BINUNICODE
 // A torch.save-like file: a state dict {"w": tensor([1., 2.])} beside
 // "payload": os.system("touch <marker>"), which Python's pickle would run on loading.
 std::string hostile_pth(const std::string& marker) {
-  const std::string storage = "(" + pickled_str("storage") + "ctorch\nFloatStorage\n" + pickled_str("0") +
-                              pickled_str("cpu") + "K\x02tQ";
+  const std::string storage =
+      "(" + pickled_str("storage") + "ctorch\nFloatStorage\n" + pickled_str("0") + pickled_str("cpu") + "K\x02tQ";
   // _rebuild_tensor_v2(storage, 0, (2,), (1,), False, {})
   const std::string tensor = "ctorch._utils\n_rebuild_tensor_v2\n(" + storage + "K\x00(K\x02t(K\x01t\x89}tR"s;
   const std::string pickle = "\x80\x02}(" + pickled_str("state_dict") + "}" + pickled_str("w") + tensor + "s" +
@@ -62,13 +62,15 @@ TEST(HostileWeightsCli, PthGlobalsNeedTheOptInAndAreNeverRun) {
   expect_clean_error("convert_weights", "inspect " + pth, refused);
   expect_clean_error("convert_weights", "convert " + pth + " " + dir.file("out.safetensors"), refused);
   expect_clean_error("classify", "--checkpoint " + pth + " --model efficientnet_b0 --image x.png", refused);
-  expect_clean_error("train_classifier", "--out " + dir.file("run") + " --init " + pth + " --limit 64 --steps 1", refused);
+  expect_clean_error("train_classifier", "--out " + dir.file("run") + " --init " + pth + " --limit 64 --steps 1",
+                     refused);
 
   // Trusted, the file is read (and the call is still not made).
   const auto inspected = run_zoo("convert_weights", "inspect " + pth + " --allow-unknown-globals");
   EXPECT_EQ(inspected.exit_code, 0) << inspected.output;
   EXPECT_NE(inspected.output.find("pth, 1 tensors, 2 elements"), std::string::npos) << inspected.output;
-  expect_clean_error("classify", "--checkpoint " + pth + " --model efficientnet_b0 --image x.png --allow-unknown-globals",
+  expect_clean_error("classify",
+                     "--checkpoint " + pth + " --model efficientnet_b0 --image x.png --allow-unknown-globals",
                      "state dict does not fit the module");
   EXPECT_FALSE(std::filesystem::exists(marker)) << "the pickled command ran";
 }

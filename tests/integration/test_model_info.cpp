@@ -55,7 +55,8 @@ TEST(ModelInfo, OverridesAndTable) {
   const auto table = run_zoo("model_info", "--model efficientnet_v2_s --image-size 96");
   EXPECT_EQ(table.exit_code, 0) << table.output;
   EXPECT_NE(table.output.find("features.1.0.block.0.0"), std::string::npos);
-  EXPECT_NE(table.output.find("21458488 parameters"), std::string::npos) << table.output.substr(table.output.size() - 200);
+  EXPECT_NE(table.output.find("21458488 parameters"), std::string::npos)
+      << table.output.substr(table.output.size() - 200);
 }
 
 TEST(ModelInfo, ConfigOverridesWithSet) {
@@ -63,7 +64,8 @@ TEST(ModelInfo, ConfigOverridesWithSet) {
   const json report = run_json("--model efficientnet_phi --set phi=1 --image-size 64");
   EXPECT_EQ(report["total_params"], 9109994);
   EXPECT_EQ(report["config"]["resolution"], 256);
-  EXPECT_EQ(run_json("--model efficientnet_b0 --set same_padding=true --image-size 65")["config"]["same_padding"], true);
+  EXPECT_EQ(run_json("--model efficientnet_b0 --set same_padding=true --image-size 65")["config"]["same_padding"],
+            true);
 }
 
 TEST(ModelInfo, UnknownModelIsOneLineExitTwo) {

@@ -71,11 +71,14 @@ TEST(TabularCli, BadTablesAndFlagsAreCleanErrors) {
   zoo::test::write_bytes(dir.file("bad.csv"), "x,city,class\n0.5,a,high\n0.7,b,low\nwarm,c,low\n");
   zoo::test::write_bytes(dir.file("columns.json"), kColumns);
   const std::string base = " --columns " + dir.file("columns.json") + " --out " + dir.file("run");
-  expect_clean_error("train_tabular", "--data csv:" + dir.file("bad.csv") + base + " --target class", "line 4, column 'x'");
+  expect_clean_error("train_tabular", "--data csv:" + dir.file("bad.csv") + base + " --target class",
+                     "line 4, column 'x'");
   zoo::test::write_bytes(dir.file("t.csv"), synthetic_csv());
-  expect_clean_error("train_tabular", "--data csv:" + dir.file("t.csv") + base + " --target weather", "no column 'weather'");
+  expect_clean_error("train_tabular", "--data csv:" + dir.file("t.csv") + base + " --target weather",
+                     "no column 'weather'");
   expect_clean_error("train_tabular", "--data fashion-mnist" + base + " --target class", "csv:FILE");
-  expect_clean_error("train_tabular", "--data csv:" + dir.file("t.csv") + base + " --target class --loss hinge", "hinge");
+  expect_clean_error("train_tabular", "--data csv:" + dir.file("t.csv") + base + " --target class --loss hinge",
+                     "hinge");
   EXPECT_FALSE(std::filesystem::exists(dir.file("run/checkpoints")));
 }
 
@@ -83,10 +86,12 @@ TEST(VaeCli, BothLatentsTrainAndReportTheTestElbo) {
   for (const std::string latent : {"gaussian", "categorical"}) {
     TempDir dir;
     const std::string run = dir.file("run");
-    const auto result = run_zoo("train_vae", "--latent " + latent +
-                                                 " --limit 1024 --eval-limit 256 --epochs 3 --hidden 128 --variables 8"
-                                                 " --categories 4 --latent-dim 8 --batch-size 64 --threads 1 --workers 0"
-                                                 " --seed 3 --out " + run);
+    const auto result =
+        run_zoo("train_vae", "--latent " + latent +
+                                 " --limit 1024 --eval-limit 256 --epochs 3 --hidden 128 --variables 8"
+                                 " --categories 4 --latent-dim 8 --batch-size 64 --threads 1 --workers 0"
+                                 " --seed 3 --out " +
+                                 run);
     ASSERT_EQ(result.exit_code, 0) << result.output;
     std::vector<double> elbo;
     for (const json& record : zoo::read_metrics(run + "/metrics.jsonl"))

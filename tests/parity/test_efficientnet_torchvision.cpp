@@ -2,8 +2,8 @@
 // the same state_dict names and shapes in the same order, the same parameter counts, and
 // the same logits from the same random weights (tools/export_torchvision.py writes them).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "models/registry.h"
 #include "support/test_support.h"
@@ -70,11 +70,13 @@ TEST(EfficientNetTorchvision, LogitsMatchFromEveryWeightFormat) {
   for (const Case& c : {Case{"efficientnet_b0", 224}, Case{"efficientnet_b1", 160}, Case{"efficientnet_b4", 128},
                         Case{"efficientnet_b5", 128}, Case{"efficientnet_v2_s", 128}}) {
     TempDir dir;
-    run_export("--model " + c.name + " --image-size " + std::to_string(c.image_size) + " --batch 2 --out " + dir.path());
+    run_export("--model " + c.name + " --image-size " + std::to_string(c.image_size) + " --batch 2 --out " +
+               dir.path());
     torch::NoGradGuard no_grad;
     const torch::Tensor input = zoo::weights::read_safetensors(dir.file("input.safetensors")).at("input");
     const torch::Tensor expected = zoo::weights::read_safetensors(dir.file("logits.safetensors")).at("logits");
-    EXPECT_GT(expected.std().item<double>(), 1e-3) << c.name << ": the logits must differ for the check to mean anything";
+    EXPECT_GT(expected.std().item<double>(), 1e-3)
+        << c.name << ": the logits must differ for the check to mean anything";
     for (const std::string file : {"weights.safetensors", "weights.pth", "model.pt"}) {
       zoo::models::Classifier net = zoo::models::build_classifier(c.name);
       const auto tensors = zoo::weights::read_weights(dir.file(file));

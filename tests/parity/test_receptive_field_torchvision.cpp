@@ -19,9 +19,9 @@ namespace {
 using Region = std::array<std::array<int64_t, 2>, 2>;
 
 json trace(const std::string& model, int64_t size, const TempDir& dir, bool script = false) {
-  const auto result = run_command("/usr/bin/python3 " + std::string(ZOO_SOURCE_DIR) + "/tools/trace_conv_nets.py --model " +
-                                  model + " --input-size " + std::to_string(size) + " --out " + dir.path() +
-                                  (script ? " --script" : "") + " 2>&1");
+  const auto result = run_command(
+      "/usr/bin/python3 " + std::string(ZOO_SOURCE_DIR) + "/tools/trace_conv_nets.py --model " + model +
+      " --input-size " + std::to_string(size) + " --out " + dir.path() + (script ? " --script" : "") + " 2>&1");
   EXPECT_EQ(result.exit_code, 0) << result.output;
   std::string output = result.output;  // the JSON is the last line, after any warnings
   while (!output.empty() && output.back() == '\n') output.pop_back();
@@ -93,6 +93,6 @@ TEST(ReceptiveFieldTorchvision, LayersAreNamedAfterTheirModules) {
 TEST(ReceptiveFieldTorchvision, AnUnknownOperatorIsNamedWithItsNode) {
   TempDir dir;
   const json traced = trace("unknown_op", 32, dir);
-  EXPECT_TRUE(zoo::test::throws_error_with([&] { layer_graph_from_torchscript(traced["file"]); },
-                                           {"aten::roll", "node %"}));
+  EXPECT_TRUE(
+      zoo::test::throws_error_with([&] { layer_graph_from_torchscript(traced["file"]); }, {"aten::roll", "node %"}));
 }

@@ -92,14 +92,16 @@ TEST(Activations, PreluLearnsItsSlopePerChannel) {
 
 TEST(Activations, GatedLinearUnitsGateOneProjectionByAnother) {
   torch::manual_seed(0);
-  const std::pair<const char*, const char*> kinds[] = {{"glu", "sigmoid"}, {"reglu", "relu"}, {"geglu", "gelu"}, {"swiglu", "silu"}};
+  const std::pair<const char*, const char*> kinds[] = {
+      {"glu", "sigmoid"}, {"reglu", "relu"}, {"geglu", "gelu"}, {"swiglu", "silu"}};
   for (const auto& [kind, gate] : kinds) {
     GatedLinearUnit unit(GatedLinearUnitOptions{6, 4, kind, true});
     const auto params = unit->named_parameters();
     const torch::Tensor x = torch::randn({5, 6});
     const torch::Tensor g = torch::matmul(x, params["gate.weight"].t()) + params["gate.bias"];
     const torch::Tensor v = torch::matmul(x, params["value.weight"].t()) + params["value.bias"];
-    EXPECT_TRUE(torch::allclose(unit->forward(x), closed_form(gate, g.to(torch::kFloat64)).to(torch::kFloat) * v, 1e-5, 1e-6))
+    EXPECT_TRUE(
+        torch::allclose(unit->forward(x), closed_form(gate, g.to(torch::kFloat64)).to(torch::kFloat) * v, 1e-5, 1e-6))
         << kind;
   }
   GatedLinearUnit no_bias(GatedLinearUnitOptions{6, 4, "swiglu", false});
@@ -107,7 +109,8 @@ TEST(Activations, GatedLinearUnitsGateOneProjectionByAnother) {
 }
 
 TEST(Activations, BadNamesAreUsageErrors) {
-  EXPECT_TRUE(zoo::test::throws_error_with([] { activation_function("relu7"); }, {"unknown activation relu7", "gelu_tanh"}));
+  EXPECT_TRUE(
+      zoo::test::throws_error_with([] { activation_function("relu7"); }, {"unknown activation relu7", "gelu_tanh"}));
   EXPECT_TRUE(zoo::test::throws_error_with([] { activation_function("relu:2"); }, {"takes no parameter"}));
   EXPECT_TRUE(zoo::test::throws_error_with([] { activation_function("swish:fast"); }, {"must be a number"}));
   EXPECT_TRUE(zoo::test::throws_error_with([] { activation_function("prelu"); }, {"module"}));

@@ -119,7 +119,8 @@ TEST(Adam, ChoosesFusedOnTheCpuAndLibTorchsUpdateForSparseGradients) {
   EXPECT_EQ(automatic.last_kernel(), AdamKernel::fused);
 
   torch::Tensor table = torch::randn({5, 2}).requires_grad_();
-  torch::nn::functional::embedding(torch::tensor({1, 3}), table, torch::nn::functional::EmbeddingFuncOptions().sparse(true))
+  torch::nn::functional::embedding(torch::tensor({1, 3}), table,
+                                   torch::nn::functional::EmbeddingFuncOptions().sparse(true))
       .sum()
       .backward();
   ASSERT_TRUE(table.grad().is_sparse());

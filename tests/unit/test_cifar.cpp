@@ -38,7 +38,8 @@ void expect_image(const zoo::data::Example& example, int64_t image) {
   for (int64_t c = 0; c < 3; ++c)
     for (int64_t y = 0; y < 32; ++y)
       for (int64_t x = 0; x < 32; ++x)
-        ASSERT_FLOAT_EQ(values[c][y][x], pixel(image, c, y, x) / 255.0f) << "image " << image << " at " << c << "," << y << "," << x;
+        ASSERT_FLOAT_EQ(values[c][y][x], pixel(image, c, y, x) / 255.0f)
+            << "image " << image << " at " << c << "," << y << "," << x;
 }
 
 std::string lines(const std::string& prefix, int count) {
@@ -108,12 +109,12 @@ TEST(Cifar, TruncatedFilesAreErrors) {
   write_cifar10(dir.path(), kTrainBatches, {1, 1, 2, 1, 1});
   const std::string third = dir.file("data_batch_3.bin");
   write_bytes(third, zoo::test::read_bytes(third).substr(0, 2 * 3073 - 5));
-  EXPECT_TRUE(throws_error_with(
-      [&] { load_cifar10(dir.path(), Split::train); },
-      {third + ": truncated or corrupt: 6141 bytes is not a multiple of the 3073-byte record"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { load_cifar10(dir.path(), Split::train); },
+                        {third + ": truncated or corrupt: 6141 bytes is not a multiple of the 3073-byte record"}));
   write_bytes(third, "");
-  EXPECT_TRUE(throws_error_with([&] { load_cifar10(dir.path(), Split::train); },
-                                {third + ": truncated or corrupt: 0 bytes"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { load_cifar10(dir.path(), Split::train); }, {third + ": truncated or corrupt: 0 bytes"}));
 }
 
 TEST(Cifar, LabelsAboveNineAreErrors) {

@@ -11,7 +11,11 @@ namespace {
 
 Cli example_cli() {
   Cli cli("example", "test program");
-  cli.common().integer("batch-size", "batch", 64).real("lr", "rate", 1e-3).flag("resume", "resume").texts("image", "images");
+  cli.common()
+      .integer("batch-size", "batch", 64)
+      .real("lr", "rate", 1e-3)
+      .flag("resume", "resume")
+      .texts("image", "images");
   return cli;
 }
 
@@ -45,7 +49,7 @@ TEST(Cli, ConfigFileOverridesDefaultsAndFlagsOverrideConfig) {
   zoo::test::TempDir dir;
   zoo::test::write_bytes(dir.file("run.json"), R"({"batch_size": 8, "lr": 2, "seed": 5})");
   const Json options = parse(example_cli(), {"--config", dir.file("run.json"), "--batch-size", "16"});
-  EXPECT_EQ(options["batch_size"], 16);               // flag wins
+  EXPECT_EQ(options["batch_size"], 16);                // flag wins
   EXPECT_DOUBLE_EQ(options["lr"].get<double>(), 2.0);  // from the file (an integer standing for a real)
   EXPECT_EQ(options["seed"], 5);
 }
@@ -97,11 +101,11 @@ TEST(Cli, HelpListsOptionsWithDefaults) {
 
 TEST(Cli, RunMainTurnsErrorsIntoExitCodes) {
   testing::internal::CaptureStderr();
-  EXPECT_EQ(zoo::run_main([] () -> int { throw zoo::Error("bad file x\nsecond line"); }), 2);
+  EXPECT_EQ(zoo::run_main([]() -> int { throw zoo::Error("bad file x\nsecond line"); }), 2);
   EXPECT_EQ(testing::internal::GetCapturedStderr(), "error: bad file x\n");
   testing::internal::CaptureStderr();
-  EXPECT_EQ(zoo::run_main([] () -> int { throw zoo::Error("disk", zoo::ErrorKind::runtime); }), 1);
-  EXPECT_EQ(zoo::run_main([] () -> int { return torch::ones({2}).matmul(torch::ones({3})).item<int>(); }), 1);
+  EXPECT_EQ(zoo::run_main([]() -> int { throw zoo::Error("disk", zoo::ErrorKind::runtime); }), 1);
+  EXPECT_EQ(zoo::run_main([]() -> int { return torch::ones({2}).matmul(torch::ones({3})).item<int>(); }), 1);
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_EQ(err.rfind("error: disk\nerror: ", 0), 0u) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 2) << "a c10 error must print one line, got: " << err;

@@ -36,7 +36,9 @@ double error_at(const std::string& sampler, int64_t n) {
   return (out - exact(x0, 80, 0.002)).abs().max().item<double>();
 }
 
-double observed_order(const std::string& sampler, int64_t n) { return std::log2(error_at(sampler, n) / error_at(sampler, 2 * n)); }
+double observed_order(const std::string& sampler, int64_t n) {
+  return std::log2(error_at(sampler, n) / error_at(sampler, 2 * n));
+}
 
 }  // namespace
 
@@ -186,7 +188,8 @@ TEST(Samplers, StochasticSamplersReproduceTheDataDistribution) {
   options.s_noise = 1.003;
   // Ancestral sampling is first order with a bias that shrinks with the step size; EDM's
   // churn with Heun steps gets there in far fewer.
-  for (const auto& [name, steps] : std::vector<std::pair<std::string, int64_t>>{{"edm", 40}, {"euler_ancestral", 400}}) {
+  for (const auto& [name, steps] :
+       std::vector<std::pair<std::string, int64_t>>{{"edm", 40}, {"euler_ancestral", 400}}) {
     const torch::Tensor sigmas = karras_sigmas(steps, 0.002, 80, 7);
     const torch::Tensor x0 = 80 * torch::randn({3000, 2}, torch::kDouble);
     const torch::Tensor out = find_sampler(name)(correlated_denoiser, x0, sigmas, options, {});

@@ -79,7 +79,8 @@ TEST(ClassEmbedding, DropsLabelsOnlyInTraining) {
   const torch::Tensor labels = torch::zeros({2000}, torch::kLong);
   const torch::Tensor none = embedding->forward({}, 1, torch::kCPU);
   embedding->eval();
-  EXPECT_TRUE(torch::allclose(embedding->forward(labels, 2000, torch::kCPU), embedding->forward(labels, 2000, torch::kCPU)));
+  EXPECT_TRUE(
+      torch::allclose(embedding->forward(labels, 2000, torch::kCPU), embedding->forward(labels, 2000, torch::kCPU)));
   const torch::Tensor unlabelled = embedding->forward(torch::full({1}, -1, torch::kLong), 1, torch::kCPU);
   EXPECT_TRUE(torch::allclose(unlabelled, none));
   embedding->train();
@@ -206,7 +207,8 @@ TEST(DiffusionModel, GuidanceInterpolatesBetweenTheUnconditionalAndConditionalMo
   const torch::Tensor unconditional = model.denoiser(torch::full({5}, -1, torch::kLong))(x, sigma);
   EXPECT_FALSE(torch::allclose(conditional, unconditional));
   EXPECT_TRUE(torch::allclose(model.denoiser(labels, 0)(x, sigma), unconditional, 1e-5, 1e-6));
-  EXPECT_TRUE(torch::allclose(model.denoiser(labels, 3)(x, sigma), unconditional + 3 * (conditional - unconditional), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(model.denoiser(labels, 3)(x, sigma), unconditional + 3 * (conditional - unconditional),
+                              1e-5, 1e-5));
   EXPECT_EQ(conditional.scalar_type(), torch::kDouble);
 
   DiffusionModel plain(mlp_model(Parameterization::edm));

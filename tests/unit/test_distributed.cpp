@@ -38,7 +38,8 @@ std::vector<std::vector<int64_t>> shard(const data::DatasetPtr& dataset, int64_t
     int64_t b = 0;
     while (auto batch = reader->next()) {
       if (static_cast<int64_t>(batches.size()) <= b) batches.emplace_back();
-      for (int64_t i = 0; i < batch->indices.numel(); ++i) batches[static_cast<size_t>(b)].push_back(batch->indices[i].item<int64_t>());
+      for (int64_t i = 0; i < batch->indices.numel(); ++i)
+        batches[static_cast<size_t>(b)].push_back(batch->indices[i].item<int64_t>());
       ++b;
     }
   }
@@ -107,7 +108,8 @@ TEST(Distributed, ContiguousSharesTileTheItemsInRankOrderWithinOneOfEachOther) {
       EXPECT_GE(smallest, 1);
       EXPECT_LE(largest - smallest, 1);
     }
-  EXPECT_TRUE(test::throws_error_with([] { contiguous_share(2, 0, 3); }, {"cannot share 2 examples among 3 processes"}));
+  EXPECT_TRUE(
+      test::throws_error_with([] { contiguous_share(2, 0, 3); }, {"cannot share 2 examples among 3 processes"}));
   // The loader splits a short last global batch by the same rule: 103 = 3 × 30 + 13 → 5, 4, 4.
   for (int64_t rank = 0; rank < 3; ++rank) {
     data::LoaderOptions o;
@@ -151,8 +153,8 @@ TEST(Distributed, GlooCollectivesAndBucketedGradientsEqualTheFullBatch) {
   const torch::Tensor x = torch::randn({8, 5}), y = torch::randn({8, 2});
   auto make_model = [] {
     torch::manual_seed(1);
-    return torch::nn::Sequential(torch::nn::Linear(5, 16), torch::nn::Tanh(), torch::nn::Linear(16, 16), torch::nn::Tanh(),
-                                 torch::nn::Linear(16, 2));
+    return torch::nn::Sequential(torch::nn::Linear(5, 16), torch::nn::Tanh(), torch::nn::Linear(16, 16),
+                                 torch::nn::Tanh(), torch::nn::Linear(16, 2));
   };
   // The gradient of the mean loss over all 8 examples, in one process.
   auto full = make_model();

@@ -24,17 +24,17 @@ namespace {
 struct Preset {
   const char* name;
   EfficientNetConfig (*make)();
-  int64_t params;  // torchvision's, at 1000 classes (REFERENCE.md; v2 from torchvision 0.14.1's weight docs,
-                   // checked with /usr/bin/python3 and again by the parity suite)
+  int64_t params;      // torchvision's, at 1000 classes (REFERENCE.md; v2 from torchvision 0.14.1's weight docs,
+                       // checked with /usr/bin/python3 and again by the parity suite)
   double paper_gmacs;  // Tan & Le 2019, Table 2 ("FLOPs" are multiply-adds); 0 where none
 };
 
 const Preset kPresets[] = {
-    {"b0", efficientnet_b0, 5288548, 0.39},         {"b1", efficientnet_b1, 7794184, 0.70},
-    {"b2", efficientnet_b2, 9109994, 1.0},          {"b3", efficientnet_b3, 12233232, 1.8},
-    {"b4", efficientnet_b4, 19341616, 4.2},         {"b5", efficientnet_b5, 30389784, 9.9},
-    {"b6", efficientnet_b6, 43040704, 19},          {"b7", efficientnet_b7, 66347960, 37},
-    {"v2_s", efficientnet_v2_s, 21458488, 0},       {"v2_m", efficientnet_v2_m, 54139356, 0},
+    {"b0", efficientnet_b0, 5288548, 0.39},    {"b1", efficientnet_b1, 7794184, 0.70},
+    {"b2", efficientnet_b2, 9109994, 1.0},     {"b3", efficientnet_b3, 12233232, 1.8},
+    {"b4", efficientnet_b4, 19341616, 4.2},    {"b5", efficientnet_b5, 30389784, 9.9},
+    {"b6", efficientnet_b6, 43040704, 19},     {"b7", efficientnet_b7, 66347960, 37},
+    {"v2_s", efficientnet_v2_s, 21458488, 0},  {"v2_m", efficientnet_v2_m, 54139356, 0},
     {"v2_l", efficientnet_v2_l, 118515272, 0},
 };
 
@@ -116,12 +116,12 @@ TEST(EfficientNet, PresetCoefficientsAndBatchNorm) {
 
 TEST(EfficientNet, TorchvisionRounding) {
   EXPECT_EQ(make_divisible(32 * 1.1), 32);
-  EXPECT_EQ(make_divisible(32 * 1.4), 48);   // int(44.8 + 4) // 8 * 8
+  EXPECT_EQ(make_divisible(32 * 1.4), 48);  // int(44.8 + 4) // 8 * 8
   EXPECT_EQ(make_divisible(112 * 1.1), 120);
-  EXPECT_EQ(make_divisible(3), 8);           // never below the divisor
-  EXPECT_EQ(make_divisible(100, 64), 128);   // 64 < 0.9·100: one step up
+  EXPECT_EQ(make_divisible(3), 8);          // never below the divisor
+  EXPECT_EQ(make_divisible(100, 64), 128);  // 64 < 0.9·100: one step up
   EXPECT_EQ(make_divisible(16 * 6), 96);
-  EXPECT_EQ(scale_depth(3, 1.1), 4);         // 3.3000000000000003
+  EXPECT_EQ(scale_depth(3, 1.1), 4);  // 3.3000000000000003
   EXPECT_EQ(scale_depth(4, 3.1), 13);
   EXPECT_EQ(scale_depth(1, 1.0), 1);
   EXPECT_EQ(stem_channels(efficientnet_b7()), 64);
@@ -246,7 +246,8 @@ TEST(EfficientNet, ChannelsLastTrainsLikeTheDefaultLayout) {
       EXPECT_EQ(grad.suggest_memory_format(), torch::MemoryFormat::ChannelsLast) << p.key();
     }
     const torch::Tensor& expected = reference[p.key()].grad();
-    EXPECT_LE((grad - expected).abs().max().item<double>(), 5e-4 * (1 + expected.abs().max().item<double>())) << p.key();
+    EXPECT_LE((grad - expected).abs().max().item<double>(), 5e-4 * (1 + expected.abs().max().item<double>()))
+        << p.key();
   }
 }
 
@@ -257,7 +258,8 @@ TEST(EfficientNet, StateDictKeysAreTorchvisions) {
   std::set<std::string> keys;
   for (const auto& item : sd) keys.insert(item.first);
   for (const char* key :
-       {"features.0.0.weight", "features.0.1.num_batches_tracked", "features.1.0.block.0.0.weight",  // stage 1: depthwise first
+       {"features.0.0.weight", "features.0.1.num_batches_tracked",
+        "features.1.0.block.0.0.weight",  // stage 1: depthwise first
         "features.1.0.block.1.fc1.weight", "features.1.0.block.1.fc2.bias", "features.1.0.block.2.1.running_var",
         "features.2.0.block.0.0.weight", "features.2.1.block.3.1.bias", "features.6.3.block.2.fc1.bias",
         "features.8.0.weight", "features.8.1.running_mean", "classifier.1.weight", "classifier.1.bias"})
@@ -380,7 +382,8 @@ TEST(EfficientNet, FusedInferenceEqualsUnfused) {
     EXPECT_TRUE(net->forward(x).equal(expected)) << "the original is untouched";
 
     bool any_norm = false;
-    for (const auto& item : weights::state_dict(*fused_net)) any_norm |= item.first.find("running_mean") != std::string::npos;
+    for (const auto& item : weights::state_dict(*fused_net))
+      any_norm |= item.first.find("running_mean") != std::string::npos;
     EXPECT_FALSE(any_norm);
     EXPECT_EQ(count_parameters(*fused_net) < count_parameters(*net), true);
 

@@ -57,7 +57,9 @@ struct LayerCase {
 
 std::vector<LayerCase> layer_cases() {
   const Shape vec{6}, odd{5}, img{2, 4, 4};
-  const auto c = [](Shape s, CouplingOptions o) { return [=] { return TransformPtr(std::make_shared<CouplingImpl>(s, o)); }; };
+  const auto c = [](Shape s, CouplingOptions o) {
+    return [=] { return TransformPtr(std::make_shared<CouplingImpl>(s, o)); };
+  };
   return {
       {"additive halves", vec, c(vec, coupling_options("additive", "", "halves", "mlp", false))},
       {"additive odd_even swapped", vec, c(vec, coupling_options("additive", "", "odd_even", "mlp", true))},
@@ -206,8 +208,10 @@ TEST(FlowModels, EveryModelInvertsInFloat64AndFloat32) {
       EXPECT_TRUE(torch::equal(model->transform()->invert(f.output), b.output));
       if (shape.size() == 1) {
         const torch::Tensor one = xd.slice(0, 0, 1);
-        const double expected = autograd_log_det([&](const torch::Tensor& in) { return model->transform()->forward(in).output; }, one);
-        EXPECT_NEAR(model->transform()->forward(one).log_det.item<double>(), expected, 1e-8 * std::max(1.0, std::abs(expected)));
+        const double expected =
+            autograd_log_det([&](const torch::Tensor& in) { return model->transform()->forward(in).output; }, one);
+        EXPECT_NEAR(model->transform()->forward(one).log_det.item<double>(), expected,
+                    1e-8 * std::max(1.0, std::abs(expected)));
       }
     }
   }
@@ -258,7 +262,9 @@ TEST(FlowModels, AFlowTrainedOnMoonsBeatsTheBestGaussian) {
   const torch::Tensor cov = centred.t().matmul(centred) / xs.size(0);
   const torch::Tensor d = xt - mean;
   const double gaussian_nll =
-      (0.5 * (d.matmul(torch::inverse(cov)) * d).sum(1) + 0.5 * torch::logdet(cov) + std::log(2 * M_PI)).mean().item<double>();
+      (0.5 * (d.matmul(torch::inverse(cov)) * d).sum(1) + 0.5 * torch::logdet(cov) + std::log(2 * M_PI))
+          .mean()
+          .item<double>();
 
   FlowModelConfig c;
   c.model = "glow";
@@ -283,7 +289,8 @@ TEST(FlowModels, BadInputIsAClearError) {
   FlowModel model(small_model("glow", {2}));
   EXPECT_TRUE(zoo::test::throws_error_with([&] { model->sample(4, 0); }, {"temperature"}));
   EXPECT_TRUE(zoo::test::throws_error_with([&] { model->log_prob(torch::zeros({3, 5})); }, {"shape"}));
-  EXPECT_TRUE(zoo::test::throws_error_with([] { FlowModel(small_model("maf", {2})); }, {"maf", "nice, realnvp or glow"}));
+  EXPECT_TRUE(
+      zoo::test::throws_error_with([] { FlowModel(small_model("maf", {2})); }, {"maf", "nice, realnvp or glow"}));
   FlowModelConfig odd = small_model("glow", {1, 6, 6});
   EXPECT_TRUE(zoo::test::throws_error_with([&] { FlowModel m(odd); }, {"even"}));
   FlowModelConfig unknown = small_model("nice", {4});

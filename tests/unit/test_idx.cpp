@@ -80,8 +80,8 @@ struct PixelStats {
 
 // Checks one split of the real Fashion-MNIST: size, shape, balanced labels and pixel statistics.
 void check_fashion_mnist(Split split, int64_t size, PixelStats expected) {
-  const auto data = load_idx_dataset(zoo::data::kFashionMnistDir, split, "fashion-mnist",
-                                     zoo::data::fashion_mnist_classes());
+  const auto data =
+      load_idx_dataset(zoo::data::kFashionMnistDir, split, "fashion-mnist", zoo::data::fashion_mnist_classes());
   ASSERT_EQ(data->size(), size);
   EXPECT_EQ(data->info().shape, (std::vector<int64_t>{1, 28, 28}));
   EXPECT_EQ(data->info().classes, zoo::data::fashion_mnist_classes());
@@ -121,9 +121,9 @@ TEST(Idx, RoundTripsEveryTypeRawAndGzipped) {
       {0x08, torch::arange(24, torch::kLong).mul(11).view({2, 3, 4}).to(torch::kByte)},
       {0x09, torch::tensor({-128, -1, 0, 1, 127}, torch::kChar)},
       {0x0B, torch::tensor({-32768, -2, 0, 258, 32767}, torch::kShort).view({5, 1})},
-      {0x0C, torch::tensor({std::numeric_limits<int32_t>::min(), -2, 65539, std::numeric_limits<int32_t>::max()},
-                           torch::kInt)
-                 .view({1, 2, 1, 2})},
+      {0x0C,
+       torch::tensor({std::numeric_limits<int32_t>::min(), -2, 65539, std::numeric_limits<int32_t>::max()}, torch::kInt)
+           .view({1, 2, 1, 2})},
       {0x0D, torch::tensor({-1.5f, 3.25e-3f, 1e30f, -0.0f, 7.0f, 0.1f}, torch::kFloat).view({3, 2})},
       {0x0E, torch::tensor({3.141592653589793, -1e-300, 1e300}, torch::kDouble)},
   };
@@ -147,8 +147,9 @@ TEST(IdxOnFashionMnist, TruncatedDataIsAnError) {
   ASSERT_EQ(whole.size(), 16u + 10000u * 28u * 28u);
   const std::string path = dir.file("t10k-images-idx3-ubyte");
   write_bytes(path, whole.substr(0, 16 + 1200));
-  EXPECT_TRUE(throws_error_with([&] { read_idx(path); },
-                                {path + ": truncated: header says 10000x28x28 = 7840000 bytes of data but the file holds 1200"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] { read_idx(path); },
+      {path + ": truncated: header says 10000x28x28 = 7840000 bytes of data but the file holds 1200"}));
 }
 
 TEST(Idx, TrailingDataIsAnError) {
@@ -285,9 +286,10 @@ TEST(HostileIdx, ATestLabelTheTrainingLabelsCannotPredictIsAnErrorAtLoad) {
   TempDir dir;
   write_tiny_dataset(dir, "train", {0, 9, 4});
   write_tiny_dataset(dir, "t10k", {3, 200, 1});
-  EXPECT_TRUE(throws_error_with([&] { load_idx_dataset(dir.path(), Split::test, "idx", {}); },
-                                {dir.file("t10k-labels-idx1-ubyte") + ": label 200 (example 1) is out of range for 10 classes",
-                                 dir.file("train-labels-idx1-ubyte")}));
+  EXPECT_TRUE(
+      throws_error_with([&] { load_idx_dataset(dir.path(), Split::test, "idx", {}); },
+                        {dir.file("t10k-labels-idx1-ubyte") + ": label 200 (example 1) is out of range for 10 classes",
+                         dir.file("train-labels-idx1-ubyte")}));
   // Named classes bound both splits the same way.
   EXPECT_TRUE(throws_error_with([&] { load_idx_dataset(dir.path(), Split::test, "mnist", zoo::data::mnist_classes()); },
                                 {"label 200 (example 1) is out of range for 10 classes"}));
@@ -302,8 +304,9 @@ TEST(HostileIdx, AHugeLabelIsRefusedBeforeItsClassNamesAreMade) {
                                 {dir.file("train-labels-idx1-ubyte"), "largest label 2147483647", "2147483648",
                                  "over the limit of 100000 classes (kMaxClasses in core/limits.h)"}));
   write_bytes(dir.file("train-labels-idx1-ubyte"), int32_labels({1, -3}));
-  EXPECT_TRUE(throws_error_with([&] { load_idx_dataset(dir.path(), Split::train, "idx", {}); },
-                                {dir.file("train-labels-idx1-ubyte") + ": label -3 (example 1) is out of range for 2 classes"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] { load_idx_dataset(dir.path(), Split::train, "idx", {}); },
+      {dir.file("train-labels-idx1-ubyte") + ": label -3 (example 1) is out of range for 2 classes"}));
 }
 
 TEST(HostileIdx, TheSizeAHeaderDeclaresIsLimitedBeforeInflating) {
@@ -312,12 +315,13 @@ TEST(HostileIdx, TheSizeAHeaderDeclaresIsLimitedBeforeInflating) {
   // (8 GiB) over a megabyte of zeros is refused from its header, before inflating.
   const std::string bomb = dir.file("bomb.gz");
   write_gzip(bomb, idx_header(0x08, {2, 65536, 65536}) + std::string(1 << 20, '\0'));
-  EXPECT_TRUE(throws_error_with([&] { read_idx(bomb); },
-                                {bomb + ": the data its header declares (2x65536x65536) is 8589934592",
-                                 "(kMaxIdxBytes in core/limits.h)"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] { read_idx(bomb); },
+      {bomb + ": the data its header declares (2x65536x65536) is 8589934592", "(kMaxIdxBytes in core/limits.h)"}));
   // Within the limit, inflating stops one byte past what the header declares.
   const std::string padded = dir.file("padded.gz");
   write_gzip(padded, idx_file_bytes(0x08, torch::zeros({2, 2}, torch::kByte)) + std::string(1 << 20, '\0'));
-  EXPECT_TRUE(throws_error_with([&] { read_idx(padded); },
-                                {padded + ": trailing data: header says 2x2 = 4 bytes of data but the gzip stream holds more"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] { read_idx(padded); },
+      {padded + ": trailing data: header says 2x2 = 4 bytes of data but the gzip stream holds more"}));
 }

@@ -102,13 +102,13 @@ struct PngParts {
   uint32_t width = 3, height = 2;
   uint8_t depth = 8, color = 0, interlace = 0;
   std::string scanlines = std::string("\0\x0a\x14\x1e\0\x28\x32\x3c", 8);  // gray 10 20 30 / 40 50 60
-  std::string before_data;   // chunks between IHDR and IDAT
-  std::string after_stream;  // bytes in IDAT after the zlib stream
+  std::string before_data;                                                 // chunks between IHDR and IDAT
+  std::string after_stream;                                                // bytes in IDAT after the zlib stream
 };
 
 std::string png_header(const PngParts& p) {
-  return big_endian(p.width) + big_endian(p.height) + std::string{static_cast<char>(p.depth), static_cast<char>(p.color), 0, 0,
-                                                                   static_cast<char>(p.interlace)};
+  return big_endian(p.width) + big_endian(p.height) +
+         std::string{static_cast<char>(p.depth), static_cast<char>(p.color), 0, 0, static_cast<char>(p.interlace)};
 }
 
 std::string png_file(const PngParts& p) {
@@ -178,7 +178,8 @@ TEST(HostilePng, DamageIsAnErrorNamingTheFileAndTheProblem) {
   parts.before_data = png_chunk("ABCD", "?");
   refused(png_file(parts), "unknown critical chunk ABCD");
   refused(std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IEND", ""), "the first chunk is IEND, not IHDR");
-  const std::string no_data = std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", png_header({})) + png_chunk("IEND", "");
+  const std::string no_data =
+      std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", png_header({})) + png_chunk("IEND", "");
   refused(no_data, "no IDAT chunk");
   const std::string not_zlib = std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", png_header({})) +
                                png_chunk("IDAT", "not a zlib stream") + png_chunk("IEND", "");
@@ -188,9 +189,10 @@ TEST(HostilePng, DamageIsAnErrorNamingTheFileAndTheProblem) {
 TEST(HostilePng, SizesAreCheckedFromTheHeaderBeforeInflating) {
   PngParts huge;  // 20000 x 20000 claimed over six bytes of pixels
   huge.width = huge.height = 20000;
-  EXPECT_TRUE(throws_error_with([&] { zoo::verified_png("huge.png", png_file(huge)); },
-                                {"huge.png: the PNG's 20000 x 20000 pixels is 400000000, over the limit of 268435456 pixels "
-                                 "(kMaxImagePixels in core/limits.h)"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { zoo::verified_png("huge.png", png_file(huge)); },
+                        {"huge.png: the PNG's 20000 x 20000 pixels is 400000000, over the limit of 268435456 pixels "
+                         "(kMaxImagePixels in core/limits.h)"}));
   PngParts wide;
   wide.width = 2000000;
   wide.height = 1;
@@ -206,9 +208,8 @@ TEST(HostileImage, ATruncatedPngIsOneErrorAndLibpngSaysNothing) {
   const std::string bytes = zoo::test::read_bytes(path);
   zoo::test::write_bytes(path, bytes.substr(0, bytes.size() / 2));
   // Decoded as it was, libpng printed "libpng error: Read Error" before our error.
-  const std::string printed = stderr_of([&] {
-    EXPECT_TRUE(throws_error_with([&] { zoo::load_image(path); }, {path + ": corrupt PNG: truncated"}));
-  });
+  const std::string printed = stderr_of(
+      [&] { EXPECT_TRUE(throws_error_with([&] { zoo::load_image(path); }, {path + ": corrupt PNG: truncated"})); });
   EXPECT_EQ(printed, "");
 }
 
@@ -216,8 +217,10 @@ TEST(HostileImage, AMissingFileOrAFolderIsAnErrorAndOpenCvSaysNothing) {
   zoo::test::TempDir dir;
   // cv::imread logged "[ WARN:0@...] ... can't open/read file" for a missing file.
   const std::string printed = stderr_of([&] {
-    EXPECT_TRUE(throws_error_with([&] { zoo::load_image(dir.file("absent.png")); }, {dir.file("absent.png") + ": cannot read"}));
-    EXPECT_TRUE(throws_error_with([&] { zoo::load_image(dir.path()); }, {dir.path() + ": cannot read the image: not a regular file"}));
+    EXPECT_TRUE(throws_error_with([&] { zoo::load_image(dir.file("absent.png")); },
+                                  {dir.file("absent.png") + ": cannot read"}));
+    EXPECT_TRUE(throws_error_with([&] { zoo::load_image(dir.path()); },
+                                  {dir.path() + ": cannot read the image: not a regular file"}));
   });
   EXPECT_EQ(printed, "");
 }
@@ -260,7 +263,8 @@ TEST(HostileImage, OddButValidPngsDecodeSilently) {
   }
   interlaced.interlace = 1;
   interlaced.scanlines.clear();
-  const uint32_t adam7[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
+  const uint32_t adam7[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
+                                {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
   for (const auto& [x0, y0, dx, dy] : adam7)
     for (uint32_t y = y0; y < height && x0 < width; y += dy) {
       interlaced.scanlines += '\0';

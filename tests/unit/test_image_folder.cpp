@@ -142,8 +142,8 @@ TEST(ImageFolder, ACorruptImageFailsWhenReadNamingTheFile) {
 
 TEST(ImageFolder, EmptyOrMissingFoldersAreErrors) {
   TempDir dir;
-  EXPECT_TRUE(throws_error_with([&] { load_image_folder(dir.path(), Split::train, {}); },
-                                {dir.path() + ": no class folders"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { load_image_folder(dir.path(), Split::train, {}); }, {dir.path() + ": no class folders"}));
   EXPECT_TRUE(throws_error_with([&] { load_image_folder(dir.file("absent"), Split::train, {}); },
                                 {dir.file("absent") + ": no such directory"}));
   write_gray(dir.file("full/1.png"), 1);
@@ -199,8 +199,9 @@ TEST(HostileImageFolder, TheImageSizeIsLimitedBeforeAnyImageIsRead) {
   TempDir dir;
   write_gray(dir.file("cat/1.png"), 1);
   // size=100000 made get() resize every image to 100000 x 100000 x 3 floats (120 GB).
-  EXPECT_TRUE(throws_error_with([&] { load_image_folder(dir.path(), Split::train, with_size(100000)); },
-                                {"folder: size is 100000, over the limit of 4096 pixels a side (kMaxImageSide in core/limits.h)"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] { load_image_folder(dir.path(), Split::train, with_size(100000)); },
+      {"folder: size is 100000, over the limit of 4096 pixels a side (kMaxImageSide in core/limits.h)"}));
   EXPECT_EQ(load_image_folder(dir.path(), Split::train, with_size(4096))->info().shape,
             (std::vector<int64_t>{3, 4096, 4096}));
 }

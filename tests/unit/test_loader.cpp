@@ -19,7 +19,9 @@ DatasetPtr numbered(int64_t n) {
 // Adds the example's own uniform noise, so batches show whose randomness each row got.
 class AddNoise : public Transform {
  public:
-  torch::Tensor operator()(const torch::Tensor& x, zoo::SampleRng& rng) const override { return x + rng.rand(x.sizes()); }
+  torch::Tensor operator()(const torch::Tensor& x, zoo::SampleRng& rng) const override {
+    return x + rng.rand(x.sizes());
+  }
 };
 
 std::vector<Batch> read_all(const DataLoader& loader, int64_t epoch, int64_t first = 0) {

@@ -95,5 +95,8 @@ TEST(MetricLosses, UnknownLossAndBadShapesAreErrors) {
   ClassificationLossOptions options;
   options.name = "soft_f1";
   EXPECT_TRUE(zoo::test::throws_error_with(
-      [&] { classification_loss(torch::zeros({4, 3}), torch::zeros({5}, torch::kLong), options); }, {"[4, 3]"}));
+      [&] {
+        classification_loss(torch::zeros({4, 3}), torch::zeros({5}, torch::kLong), options);
+      },
+      {"[4, 3]"}));
 }

@@ -161,7 +161,6 @@ void make_fixtures(const test::TempDir& dir, const std::string& modes) {
   ASSERT_EQ(python.exit_code, 0) << python.output;
 }
 
-
 std::string error_of(const std::function<void()>& action) {
   try {
     action();
@@ -207,7 +206,8 @@ TEST(Pth, ReadsCheckpointDictsAndTheirScalars) {
   const PthFile checkpoint = read_pth(dir.file("checkpoint.pth"));
   expect_same_tensors(expected, checkpoint.tensors);
   // The optimizer's nested dicts and lists of tensors are read and left out; None too.
-  const std::map<std::string, std::string> scalars = {{"epoch", "3"}, {"lr", "0.1"}, {"arch", "tiny"}, {"best", "true"}};
+  const std::map<std::string, std::string> scalars = {
+      {"epoch", "3"}, {"lr", "0.1"}, {"arch", "tiny"}, {"best", "true"}};
   EXPECT_EQ(checkpoint.scalars, scalars);
 
   expect_same_tensors(expected, read_pth(dir.file("model_key.pth")).tensors);
@@ -237,7 +237,8 @@ TEST(Pth, TensorsSharingAStorageComeOutIndependentAndContiguous) {
   expect_same_tensors({{"a", a}, {"b", a.slice(0, 2, 5)}, {"c", a.view({2, 5}).t()}, {"a_again", a}}, file.tensors);
   for (const auto& [name, tensor] : file.tensors) {
     EXPECT_TRUE(tensor.is_contiguous()) << name;
-    EXPECT_EQ(tensor.storage().nbytes(), static_cast<size_t>(tensor.numel() * 4)) << name << " keeps more than its data";
+    EXPECT_EQ(tensor.storage().nbytes(), static_cast<size_t>(tensor.numel() * 4))
+        << name << " keeps more than its data";
   }
   file.tensors[0].second.fill_(-1);
   EXPECT_TRUE(torch::equal(file.tensors[1].second, torch::tensor({2.f, 3.f, 4.f})));
@@ -277,8 +278,9 @@ TEST(Pth, LegacyFormatGivesAClearError) {
   make_fixtures(dir, "module");
   const std::string path = dir.file("legacy.pth");
   EXPECT_EQ(error_of([&] { read_pth(path); }),
-            path + ": legacy (pre-1.6) torch.save format; re-save it with torch.save(obj, path, "
-                   "_use_new_zipfile_serialization=True) or convert it with convert_weights");
+            path +
+                ": legacy (pre-1.6) torch.save format; re-save it with torch.save(obj, path, "
+                "_use_new_zipfile_serialization=True) or convert it with convert_weights");
 }
 
 TEST(Pth, DamagedFilesGiveErrorsNamingTheFile) {
@@ -373,12 +375,17 @@ TEST(PthPickle, UnsupportedOpcodeNamesItsByte) {
 }
 
 TEST(PthPickle, TruncatedArgument) {
-  EXPECT_CONTAINS(hand_error("\x80\x02X\x10\x00\x00\x00"s + "ab"), "data.pkl ends at byte 9 in the middle of a 16-byte argument at byte 7");
+  EXPECT_CONTAINS(hand_error("\x80\x02X\x10\x00\x00\x00"s + "ab"),
+                  "data.pkl ends at byte 9 in the middle of a 16-byte argument at byte 7");
 }
 
-TEST(PthPickle, NoStop) { EXPECT_CONTAINS(hand_error("\x80\x02}"), "data.pkl ends without a STOP opcode (truncated?) at byte 3"); }
+TEST(PthPickle, NoStop) {
+  EXPECT_CONTAINS(hand_error("\x80\x02}"), "data.pkl ends without a STOP opcode (truncated?) at byte 3");
+}
 
-TEST(PthPickle, StackUnderflow) { EXPECT_CONTAINS(hand_error("\x80\x02R."), "REDUCE needs 2 values on the stack at byte 2"); }
+TEST(PthPickle, StackUnderflow) {
+  EXPECT_CONTAINS(hand_error("\x80\x02R."), "REDUCE needs 2 values on the stack at byte 2");
+}
 
 TEST(PthPickle, NothingBelowAMarkIsReachable) {
   EXPECT_CONTAINS(hand_error("\x80\x02}(s."), "SETITEM needs 2 values on the stack at byte 4");
@@ -395,10 +402,10 @@ TEST(PthPickle, ViewOutsideItsStorage) {
 
 TEST(PthPickle, OverflowingView) {
   const std::string huge = "\x8a\x08" + std::string("\x00\x00\x00\x00\x00\x00\x00\x40", 8);  // 2^62
-  const std::string pickle = pickled_state_dict({{"w", global("torch._utils", "_rebuild_tensor_v2") + "((" + str("storage") +
-                                                   global("torch", "FloatStorage") + str("0") + str("cpu") + int1(4) +
-                                                   "tQ" + int1(0) + "(" + huge + int1(8) + "t" + "(" + huge + int1(0) +
-                                                   "t" + "\x89" + ")t" + "R"}});
+  const std::string pickle =
+      pickled_state_dict({{"w", global("torch._utils", "_rebuild_tensor_v2") + "((" + str("storage") +
+                                    global("torch", "FloatStorage") + str("0") + str("cpu") + int1(4) + "tQ" + int1(0) +
+                                    "(" + huge + int1(8) + "t" + "(" + huge + int1(0) + "t" + "\x89" + ")t" + "R"}});
   EXPECT_CONTAINS(hand_error(pickle, kStorage), "overflows");
 }
 
@@ -413,7 +420,9 @@ TEST(PthPickle, MissingStorageRecord) {
 }
 
 TEST(PthPickle, OneStorageReadAsTwoTypes) {
-  EXPECT_CONTAINS(hand_error(pickled_state_dict({{"a", tensor("0", 4, 0, {4}, {1})}, {"b", tensor("0", 4, 0, {4}, {1}, "IntStorage")}}), kStorage),
+  EXPECT_CONTAINS(hand_error(pickled_state_dict({{"a", tensor("0", 4, 0, {4}, {1})},
+                                                 {"b", tensor("0", 4, 0, {4}, {1}, "IntStorage")}}),
+                             kStorage),
                   "storage data/0 is read both as Float[4] and as Int[4]");
 }
 
@@ -424,7 +433,7 @@ TEST(PthPickle, SelfContainingDictIsAnErrorNotACrash) {
 TEST(PthPickle, StrideZeroViewsCannotExpandWithoutBound) {
   // 2^24 x 2^20 float elements over one stored float: 64 TiB if copied.
   const std::string pickle = pickled_state_dict({{"w", tensor("0", 1, 0, {1, 1}, {0, 0})}});
-  const std::string big = "J" + std::string("\x00\x00\x00\x01", 4);  // 2^24
+  const std::string big = "J" + std::string("\x00\x00\x00\x01", 4);    // 2^24
   const std::string wider = "J" + std::string("\x00\x00\x10\x00", 4);  // 2^20
   std::string expanded = pickle;
   const std::string sizes = tuple({1, 1});
@@ -459,7 +468,9 @@ TEST(PthPickle, PrefixIsStrippedOnlyWhenEveryNameHasIt) {
     std::vector<std::pair<std::string, std::string>> entries;
     for (const std::string& key : keys) entries.emplace_back(key, w);
     std::vector<std::string> out;
-    for (const auto& entry : parse_pth(archive({{"data.pkl", pickled_state_dict(entries)}, {"data/0", floats({1, 2, 3, 4})}}), kName).tensors)
+    for (const auto& entry :
+         parse_pth(archive({{"data.pkl", pickled_state_dict(entries)}, {"data/0", floats({1, 2, 3, 4})}}), kName)
+             .tensors)
       out.push_back(entry.first);
     return out;
   };
@@ -501,7 +512,8 @@ TEST(HostilePth, APickleThatWouldRunACommandIsRefusedAndNeverRun) {
 
   const std::string message = error_of([&] { read_pth(path); });
   EXPECT_EQ(message.rfind(path + ": data.pkl uses the global posix.system (at byte ", 0), 0u) << message;
-  EXPECT_CONTAINS(message, "which is not allowed when loading weights; pass --allow-unknown-globals if you trust this file");
+  EXPECT_CONTAINS(message,
+                  "which is not allowed when loading weights; pass --allow-unknown-globals if you trust this file");
 
   // Trusted, the call is an opaque value beside the state dict, and still never made.
   expect_same_tensors(read_safetensors(dir.file("expected.safetensors")).tensors, read_pth(path, kTrusted).tensors);
@@ -509,13 +521,15 @@ TEST(HostilePth, APickleThatWouldRunACommandIsRefusedAndNeverRun) {
 }
 
 TEST(HostilePth, GlobalsAreRefusedWhereThePickleNamesThem) {
-  const std::string refused = "), which is not allowed when loading weights; pass --allow-unknown-globals if you trust this file";
+  const std::string refused =
+      "), which is not allowed when loading weights; pass --allow-unknown-globals if you trust this file";
   // Nothing follows the name, so any later check would report a pickle cut short instead.
   const auto error_for = [](const std::string& module, const std::string& name) {
     return hand_error("\x80\x02" + global(module, name));
   };
   EXPECT_EQ(error_for("os", "system"), "hand.pth: data.pkl uses the global os.system (at byte 2" + refused);
-  EXPECT_EQ(error_for("subprocess", "Popen"), "hand.pth: data.pkl uses the global subprocess.Popen (at byte 2" + refused);
+  EXPECT_EQ(error_for("subprocess", "Popen"),
+            "hand.pth: data.pkl uses the global subprocess.Popen (at byte 2" + refused);
   EXPECT_EQ(error_for("__builtin__", "eval"), "hand.pth: data.pkl uses the global builtins.eval (at byte 2" + refused);
   EXPECT_EQ(error_for("torch", "load"), "hand.pth: data.pkl uses the global torch.load (at byte 2" + refused);
   // STACK_GLOBAL takes the module and the name from the stack (protocol 4).

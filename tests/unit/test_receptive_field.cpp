@@ -85,13 +85,14 @@ TEST(ReceptiveField, AlexnetFeaturesSee195Pixels) {
 
 TEST(ReceptiveField, SinglePathAgreesWithBackPropagationExactly) {
   // Dilation, rectangular kernels, asymmetric padding, ceil-mode pooling, explicit padding.
-  const Json spec = {conv("a", {{"kernel", 3}, {"padding", 1}}),
-                     conv("b", {{"kernel", 3}, {"dilation", 2}, {"padding", 2}}),
-                     conv("c", {{"kernel", {3, 5}}, {"stride", 2}, {"dilation", {4, 1}}, {"padding", {{1, 0}, {2, 1}}}}),
-                     pool("d", {{"kernel", 3}, {"stride", 2}, {"padding", 1}, {"ceil_mode", true}}),
-                     {{"name", "e"}, {"type", "pad"}, {"padding", {{2, 0}, {1, 0}}}},
-                     conv("f", {{"kernel", 5}, {"dilation", 3}}),
-                     {{"name", "g"}, {"type", "avg_pool"}, {"kernel", 2}, {"stride", 1}}};
+  const Json spec = {
+      conv("a", {{"kernel", 3}, {"padding", 1}}),
+      conv("b", {{"kernel", 3}, {"dilation", 2}, {"padding", 2}}),
+      conv("c", {{"kernel", {3, 5}}, {"stride", 2}, {"dilation", {4, 1}}, {"padding", {{1, 0}, {2, 1}}}}),
+      pool("d", {{"kernel", 3}, {"stride", 2}, {"padding", 1}, {"ceil_mode", true}}),
+      {{"name", "e"}, {"type", "pad"}, {"padding", {{2, 0}, {1, 0}}}},
+      conv("f", {{"kernel", 5}, {"dilation", 3}}),
+      {{"name", "g"}, {"type", "avg_pool"}, {"kernel", 2}, {"stride", 1}}};
   expect_empirical_agrees(layer_graph_from_spec(spec), {97, 90});
   expect_empirical_agrees(layer_graph_from_spec(vgg16_spec()), {224, 224});
 }
@@ -130,7 +131,8 @@ TEST(ReceptiveField, AlignedResidualPathsAndTheLargestField) {
 
 TEST(ReceptiveField, MisalignedPathsAreReported) {
   // Same sizes, but the 2×2/2 path's units are centred half a pixel right of the 1×1/2 path's.
-  const Json spec = {conv("a", {{"kernel", 2}, {"stride", 2}}), conv("b", {{"kernel", 1}, {"stride", 2}, {"inputs", {"input"}}}),
+  const Json spec = {conv("a", {{"kernel", 2}, {"stride", 2}}),
+                     conv("b", {{"kernel", 1}, {"stride", 2}, {"inputs", {"input"}}}),
                      {{"name", "sum"}, {"type", "add"}, {"inputs", {"a", "b"}}}};
   const ReceptiveFields f = receptive_fields(layer_graph_from_spec(spec), {32, 32});
   EXPECT_FALSE(f.aligned());
@@ -185,21 +187,45 @@ TEST(ReceptiveField, GlobalPoolingBroadcastBackIsGlobalContextNotLocalField) {
 TEST(ReceptiveField, TooSmallAnInputNamesTheMinimum) {
   const LayerGraph graph = layer_graph_from_spec(vgg16_spec());
   EXPECT_EQ(minimum_input_size(graph), (std::array<int64_t, 2>{32, 32}));
-  EXPECT_TRUE(throws_error_with([&] { receptive_fields(graph, {31, 224}); }, {"input 31x224", "minimum 32x32", "pool5"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] {
+        receptive_fields(graph, {31, 224});
+      },
+      {"input 31x224", "minimum 32x32", "pool5"}));
   EXPECT_NO_THROW(receptive_fields(graph, {32, 32}));
 }
 
 TEST(ReceptiveField, BadSpecsNameTheLayerAndTheField) {
-  EXPECT_TRUE(throws_error_with([] { layer_graph_from_spec(Json::array({{{"name", "c1"}, {"type", "conv"}}})); },
-                                {"c1", "missing field kernel"}));
-  EXPECT_TRUE(throws_error_with([] { layer_graph_from_spec(Json::array({{{"kernel", 3}}})); }, {"layer 0", "missing field type"}));
-  EXPECT_TRUE(throws_error_with([] { layer_graph_from_spec(Json::array({conv("c1", {{"strides", 2}})})); }, {"c1", "strides"}));
-  EXPECT_TRUE(throws_error_with([] { layer_graph_from_spec(Json::array({{{"type", "deconv"}}})); }, {"unknown type deconv"}));
-  EXPECT_TRUE(throws_error_with([] { layer_graph_from_spec(Json::array({conv("c1", {{"inputs", {"c9"}}})})); },
-                                {"c1", "c9", "not an earlier layer"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        layer_graph_from_spec(Json::array({{{"name", "c1"}, {"type", "conv"}}}));
+      },
+      {"c1", "missing field kernel"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        layer_graph_from_spec(Json::array({{{"kernel", 3}}}));
+      },
+      {"layer 0", "missing field type"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        layer_graph_from_spec(Json::array({conv("c1", {{"strides", 2}})}));
+      },
+      {"c1", "strides"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        layer_graph_from_spec(Json::array({{{"type", "deconv"}}}));
+      },
+      {"unknown type deconv"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        layer_graph_from_spec(Json::array({conv("c1", {{"inputs", {"c9"}}})}));
+      },
+      {"c1", "c9", "not an earlier layer"}));
   // Paths of different sizes are found when the sizes are known.
-  const LayerGraph mismatched = layer_graph_from_spec(
-      Json::array({conv("a"), conv("b", {{"inputs", {"input"}}, {"padding", 1}}), {{"name", "sum"}, {"type", "add"}, {"inputs", {"a", "b"}}}}));
+  const LayerGraph mismatched =
+      layer_graph_from_spec(Json::array({conv("a"),
+                                         conv("b", {{"inputs", {"input"}}, {"padding", 1}}),
+                                         {{"name", "sum"}, {"type", "add"}, {"inputs", {"a", "b"}}}}));
   EXPECT_TRUE(throws_error_with([&] { receptive_fields(mismatched, {16, 16}); }, {"sum", "14 and 16"}));
 }
 

@@ -21,9 +21,9 @@ int64_t count_parameters(const torch::nn::Module& module) {
 TEST(Registry, ListsEveryEfficientNet) {
   const std::vector<std::string> names = model_names();
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
-  for (const char* name : {"efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
-                           "efficientnet_b5", "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_s",
-                           "efficientnet_v2_m", "efficientnet_v2_l", "efficientnet_phi"}) {
+  for (const char* name : {"efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
+                           "efficientnet_b4", "efficientnet_b5", "efficientnet_b6", "efficientnet_b7",
+                           "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l", "efficientnet_phi"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
     const ModelEntry& entry = find_model(name);
     EXPECT_EQ(entry.name, name);

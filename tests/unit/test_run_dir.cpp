@@ -37,7 +37,8 @@ TEST(RunDir, RefusesADirectoryWithFilesButNoRunAndAFile) {
   zoo::test::TempDir dir;
   std::filesystem::create_directories(dir.file("stray"));
   zoo::test::write_bytes(dir.file("stray/metrics.jsonl"), "{\"step\": 1}\n");
-  EXPECT_TRUE(zoo::test::throws_error_with([&] { zoo::RunDir::create(dir.file("stray"), {}); }, {"holds files but no run"}));
+  EXPECT_TRUE(
+      zoo::test::throws_error_with([&] { zoo::RunDir::create(dir.file("stray"), {}); }, {"holds files but no run"}));
   EXPECT_EQ(zoo::test::read_bytes(dir.file("stray/metrics.jsonl")), "{\"step\": 1}\n");
   zoo::test::write_bytes(dir.file("file"), "x");
   EXPECT_TRUE(zoo::test::throws_error_with([&] { zoo::RunDir::create(dir.file("file"), {}); }, {"not a directory"}));
@@ -50,7 +51,8 @@ TEST(RunDir, StartRemovesTheTemporariesOfKilledWriters) {
   zoo::test::TempDir dir;
   const std::string path = dir.file("run");
   zoo::RunDir::create(path, {}).start();
-  for (const std::string file : {"/config.json.tmp.4242", "/checkpoints/last.safetensors.tmp.17", "/samples/step.png.tmp.9"})
+  for (const std::string file :
+       {"/config.json.tmp.4242", "/checkpoints/last.safetensors.tmp.17", "/samples/step.png.tmp.9"})
     zoo::test::write_bytes(path + file, "partial");
   zoo::test::write_bytes(path + "/samples/keep.tmp.png", "a user's file");
   zoo::RunDir::open(path, {}).start();
@@ -84,7 +86,10 @@ TEST(MetricsLog, ALastLineCutShortIsDroppedOnResume) {
   const std::string path = dir.file("metrics.jsonl");
   zoo::test::write_bytes(path, "{\"step\": 1}\n{\"step\": 2}\n{\"step\": 3, \"lo");  // killed mid-line
   EXPECT_EQ(zoo::read_metrics(path).size(), 2u);
-  { zoo::MetricsLog log(path, 2); log.write({{"step", 3}}); }
+  {
+    zoo::MetricsLog log(path, 2);
+    log.write({{"step", 3}});
+  }
   const auto records = zoo::read_metrics(path);
   ASSERT_EQ(records.size(), 3u);
   EXPECT_EQ(records[2]["step"], 3);

@@ -41,9 +41,9 @@ std::string parse_error(const std::string& bytes) {
   return "";
 }
 
-#define EXPECT_PARSE_ERROR(bytes, fragment)                                            \
-  do {                                                                                 \
-    const std::string message = parse_error(bytes);                                   \
+#define EXPECT_PARSE_ERROR(bytes, fragment)                                         \
+  do {                                                                              \
+    const std::string message = parse_error(bytes);                                 \
     EXPECT_NE(message.find(fragment), std::string::npos) << "message: " << message; \
   } while (0)
 
@@ -52,7 +52,6 @@ std::string entry(const std::string& name, const std::string& dtype, const std::
                   const std::string& offsets) {
   return "\"" + name + "\":{\"dtype\":" + dtype + ",\"shape\":" + shape + ",\"data_offsets\":" + offsets + "}";
 }
-
 
 uint64_t header_length(const std::string& bytes) {
   uint64_t length;
@@ -130,7 +129,8 @@ TEST(SafeTensors, FindAndAtLookUpByName) {
 }
 
 TEST(SafeTensors, ReturnsTensorsInFileOrderNotHeaderOrder) {
-  const std::string header = "{" + entry("z", "\"U8\"", "[1]", "[0,1]") + "," + entry("a", "\"U8\"", "[2]", "[1,3]") + "}";
+  const std::string header =
+      "{" + entry("z", "\"U8\"", "[1]", "[0,1]") + "," + entry("a", "\"U8\"", "[2]", "[1,3]") + "}";
   const SafeTensors read = parse_safetensors(file_with_header(header, "\x01\x02\x03"), kSource);
   ASSERT_EQ(read.tensors.size(), 2u);
   EXPECT_EQ(read.tensors[0].first, "z");
@@ -140,7 +140,8 @@ TEST(SafeTensors, ReturnsTensorsInFileOrderNotHeaderOrder) {
 
 TEST(SafeTensors, WidensUnsignedTypesLibTorchLacks) {
   const std::string header = "{" + entry("u16", "\"U16\"", "[2]", "[0,4]") + "," +
-                             entry("u32", "\"U32\"", "[1]", "[4,8]") + "," + entry("u64", "\"U64\"", "[1]", "[8,16]") + "}";
+                             entry("u32", "\"U32\"", "[1]", "[4,8]") + "," + entry("u64", "\"U64\"", "[1]", "[8,16]") +
+                             "}";
   const std::string data = std::string("\xff\xff\x01\x00", 4) + "\xff\xff\xff\xff" + "\xff\xff\xff\xff\xff\xff\xff\x7f";
   const SafeTensors read = parse_safetensors(file_with_header(header, data), kSource);
   EXPECT_TRUE(torch::equal(read.at("u16"), torch::tensor({65535, 1}, torch::kInt)));
@@ -162,7 +163,9 @@ TEST(SafeTensors, Float8DependsOnTheLibTorchVersion) {
 #endif
 }
 
-TEST(SafeTensorsValidation, FileShorterThanTheHeaderLength) { EXPECT_PARSE_ERROR(std::string("\x01\x02\x03"), "too small"); }
+TEST(SafeTensorsValidation, FileShorterThanTheHeaderLength) {
+  EXPECT_PARSE_ERROR(std::string("\x01\x02\x03"), "too small");
+}
 
 TEST(SafeTensorsValidation, HeaderLengthOverTheLimit) {
   const uint64_t length = 100000001;
@@ -183,7 +186,8 @@ TEST(SafeTensorsValidation, InvalidUtf8) {
 TEST(SafeTensorsValidation, JsonNotAnObject) { EXPECT_PARSE_ERROR(file_with_header("[1, 2]"), "expected an object"); }
 
 TEST(SafeTensorsValidation, DuplicateTensorNames) {
-  const std::string header = "{" + entry("a", "\"U8\"", "[1]", "[0,1]") + "," + entry("a", "\"U8\"", "[1]", "[1,2]") + "}";
+  const std::string header =
+      "{" + entry("a", "\"U8\"", "[1]", "[0,1]") + "," + entry("a", "\"U8\"", "[1]", "[1,2]") + "}";
   EXPECT_PARSE_ERROR(file_with_header(header, "\x01\x02"), "repeats the tensor name 'a'");
 }
 
@@ -193,12 +197,15 @@ TEST(SafeTensorsValidation, FirstTensorNotAtOffsetZero) {
 }
 
 TEST(SafeTensorsValidation, GapBetweenTensors) {
-  const std::string header = "{" + entry("a", "\"U8\"", "[1]", "[0,1]") + "," + entry("b", "\"U8\"", "[1]", "[2,3]") + "}";
-  EXPECT_PARSE_ERROR(file_with_header(header, "\x01\x02\x03"), "not contiguous: tensor 'b' begins at byte 2, expected 1 (a gap");
+  const std::string header =
+      "{" + entry("a", "\"U8\"", "[1]", "[0,1]") + "," + entry("b", "\"U8\"", "[1]", "[2,3]") + "}";
+  EXPECT_PARSE_ERROR(file_with_header(header, "\x01\x02\x03"),
+                     "not contiguous: tensor 'b' begins at byte 2, expected 1 (a gap");
 }
 
 TEST(SafeTensorsValidation, OverlappingTensors) {
-  const std::string header = "{" + entry("a", "\"U8\"", "[2]", "[0,2]") + "," + entry("b", "\"U8\"", "[2]", "[1,3]") + "}";
+  const std::string header =
+      "{" + entry("a", "\"U8\"", "[2]", "[0,2]") + "," + entry("b", "\"U8\"", "[2]", "[1,3]") + "}";
   EXPECT_PARSE_ERROR(file_with_header(header, "\x01\x02\x03"), "(it overlaps the previous tensor)");
 }
 
@@ -219,12 +226,14 @@ TEST(SafeTensorsValidation, TrailingBytesAfterTheLastTensor) {
 
 TEST(SafeTensorsValidation, DataEndsPastTheFile) {
   const std::string header = "{" + entry("a", "\"F32\"", "[1]", "[0,4]") + "}";
-  EXPECT_PARSE_ERROR(file_with_header(header, std::string(2, '\0')), "need 4 bytes of data but the file has 2 (truncated?)");
+  EXPECT_PARSE_ERROR(file_with_header(header, std::string(2, '\0')),
+                     "need 4 bytes of data but the file has 2 (truncated?)");
 }
 
 TEST(SafeTensorsValidation, UnknownDtype) {
   const std::string header = "{" + entry("a", "\"F128\"", "[1]", "[0,16]") + "}";
-  EXPECT_PARSE_ERROR(file_with_header(header, std::string(16, '\0')), "tensor 'a' in bad.safetensors: unsupported dtype \"F128\"");
+  EXPECT_PARSE_ERROR(file_with_header(header, std::string(16, '\0')),
+                     "tensor 'a' in bad.safetensors: unsupported dtype \"F128\"");
 }
 
 TEST(SafeTensorsValidation, NegativeShape) {
@@ -238,15 +247,18 @@ TEST(SafeTensorsValidation, FractionalShape) {
 }
 
 TEST(SafeTensorsValidation, MissingField) {
-  EXPECT_PARSE_ERROR(file_with_header("{\"a\":{\"dtype\":\"U8\",\"shape\":[1]}}", "\x01"), "tensor 'a' in bad.safetensors has no 'data_offsets'");
+  EXPECT_PARSE_ERROR(file_with_header("{\"a\":{\"dtype\":\"U8\",\"shape\":[1]}}", "\x01"),
+                     "tensor 'a' in bad.safetensors has no 'data_offsets'");
 }
 
 TEST(SafeTensorsValidation, MetadataValuesNotStrings) {
-  EXPECT_PARSE_ERROR(file_with_header("{\"__metadata__\":{\"epoch\":3}}"), "the value of 'epoch' must be a string, got number");
+  EXPECT_PARSE_ERROR(file_with_header("{\"__metadata__\":{\"epoch\":3}}"),
+                     "the value of 'epoch' must be a string, got number");
 }
 
 TEST(SafeTensorsValidation, MetadataNotAnObject) {
-  EXPECT_PARSE_ERROR(file_with_header("{\"__metadata__\":[\"a\"]}"), "__metadata__ in bad.safetensors must be an object");
+  EXPECT_PARSE_ERROR(file_with_header("{\"__metadata__\":[\"a\"]}"),
+                     "__metadata__ in bad.safetensors must be an object");
 }
 
 TEST(SafeTensorsValidation, ElementCountOverflow) {
@@ -260,7 +272,8 @@ TEST(SafeTensorsValidation, UnreadableFileNamesThePath) {
     read_safetensors(dir.file("absent.safetensors"));
     FAIL() << "no error for a missing file";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot open " + dir.file("absent.safetensors")), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cannot open " + dir.file("absent.safetensors")), std::string::npos)
+        << e.what();
   }
 }
 
@@ -271,7 +284,8 @@ TEST(SafeTensorsWriter, RejectsRepeatedNamesAndUnwritableDtypes) {
     write_safetensors(path, {{"a", torch::ones({1})}, {"a", torch::ones({1})}});
     FAIL() << "no error for a repeated name";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot write " + path + ": tensor name 'a' is given twice"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("cannot write " + path + ": tensor name 'a' is given twice"),
+              std::string::npos)
         << e.what();
   }
   EXPECT_THROW(serialize_safetensors({{"c", torch::ones({1}, torch::kComplexFloat)}}), Error);
@@ -310,7 +324,8 @@ TEST(HostileSafetensors, ARepeatedNameIsFoundAmongManyTensors) {
   constexpr int kTensors = 200000;
   auto [header, data] = many_tensors(kTensors);
   header.back() = ',';  // one more tensor, named like the first
-  header += entry("t0", "\"U8\"", "[1]", "[" + std::to_string(kTensors) + "," + std::to_string(kTensors + 1) + "]") + "}";
+  header +=
+      entry("t0", "\"U8\"", "[1]", "[" + std::to_string(kTensors) + "," + std::to_string(kTensors + 1) + "]") + "}";
   EXPECT_PARSE_ERROR(file_with_header(header, data + "\x07"), "repeats the tensor name 't0'");
 }
 

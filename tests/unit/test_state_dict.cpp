@@ -35,9 +35,7 @@ struct NetImpl : nn::Module {
     fc = register_module("fc", nn::Linear(4, 2));
     scale = register_buffer("scale", torch::full({1}, 1.5));
   }
-  torch::Tensor forward(const torch::Tensor& x) {
-    return fc(block(torch::relu(bn(conv(x)))).mean({2, 3})) * scale;
-  }
+  torch::Tensor forward(const torch::Tensor& x) { return fc(block(torch::relu(bn(conv(x)))).mean({2, 3})) * scale; }
   nn::Conv2d conv{nullptr};
   nn::BatchNorm2d bn{nullptr};
   Block block{nullptr};
@@ -50,12 +48,22 @@ TORCH_MODULE(Net);
 // own buffer first, then each submodule's parameters and buffers.
 const std::vector<std::string> kPyTorchNames = {
     "scale",
-    "conv.weight", "conv.bias",
-    "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked",
-    "block.conv.weight", "block.conv.bias",
-    "block.bn.weight", "block.bn.bias", "block.bn.running_mean", "block.bn.running_var",
+    "conv.weight",
+    "conv.bias",
+    "bn.weight",
+    "bn.bias",
+    "bn.running_mean",
+    "bn.running_var",
+    "bn.num_batches_tracked",
+    "block.conv.weight",
+    "block.conv.bias",
+    "block.bn.weight",
+    "block.bn.bias",
+    "block.bn.running_mean",
+    "block.bn.running_var",
     "block.bn.num_batches_tracked",
-    "fc.weight", "fc.bias",
+    "fc.weight",
+    "fc.bias",
 };
 
 // A net with its own weights and BatchNorm statistics moved away from their defaults by
@@ -168,7 +176,8 @@ TEST(StateDict, NonStrictLoadsWhatFitsAndReportsTheRest) {
   EXPECT_EQ(report.mismatched,
             std::vector<std::string>{"conv.weight: expected [4, 3, 3, 3] float, got [2, 3, 3, 3] float"});
   EXPECT_EQ(report.loaded.size(), kPyTorchNames.size() - 2);
-  EXPECT_EQ(report.summary().rfind("loaded 15 tensors; missing: fc.bias; unexpected: extra.weight; mismatched: ", 0), 0u)
+  EXPECT_EQ(report.summary().rfind("loaded 15 tensors; missing: fc.bias; unexpected: extra.weight; mismatched: ", 0),
+            0u)
       << report.summary();
   EXPECT_TRUE(torch::equal(target->fc->weight, source->fc->weight));
   EXPECT_TRUE(torch::equal(target->block->bn->running_var, source->block->bn->running_var));

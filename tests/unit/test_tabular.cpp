@@ -71,7 +71,8 @@ TEST(CsvTable, BadValuesNameTheLineAndColumn) {
   CsvOptions typed;
   typed.types["temp"] = ColumnType::number;
   const std::string bad = "date,temp\n2012-01-01,1.5\n2012-01-02,warm\n";
-  EXPECT_TRUE(throws_error_with([&] { parse_csv(bad, "t.csv", typed); }, {"t.csv line 3", "'temp'", "'warm'", "number"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { parse_csv(bad, "t.csv", typed); }, {"t.csv line 3", "'temp'", "'warm'", "number"}));
   EXPECT_TRUE(throws_error_with([] { parse_csv("a,b\n1,2\n3\n", "t.csv"); }, {"line 3", "1 fields", "2"}));
   EXPECT_TRUE(throws_error_with([] { parse_csv("a,b\n\"1,2\n", "t.csv"); }, {"never closes"}));
   EXPECT_TRUE(throws_error_with([] { parse_csv("", "t.csv"); }, {"empty"}));
@@ -103,7 +104,9 @@ TEST(FeatureColumns, NumericNormalizers) {
 
 TEST(FeatureColumns, BucketizedVocabularyHashAndIdentity) {
   const Table t = parse_csv("x,word,n\n-5,b,0\n0,a,3\n5,zz,1\n10,b,2\n15,a,0\n", "t.csv");
-  auto indicator = [](const Json& categorical) { return Json::array({{{"type", "indicator"}, {"categorical", categorical}}}); };
+  auto indicator = [](const Json& categorical) {
+    return Json::array({{{"type", "indicator"}, {"categorical", categorical}}});
+  };
   FeatureColumns buckets = columns(indicator({{"type", "bucketized"}, {"key", "x"}, {"boundaries", {0, 10}}}));
   EXPECT_EQ(encoded(buckets, t), (std::vector<double>{0, 1, 1, 2, 2}));
   EXPECT_EQ(buckets.slots()[0].buckets, 3);
@@ -121,7 +124,8 @@ TEST(FeatureColumns, BucketizedVocabularyHashAndIdentity) {
   zoo::test::TempDir dir;
   zoo::test::write_bytes(dir.file("words.txt"), "zz\nb\n");
   FeatureColumns from_file = FeatureColumns::from_json(
-      {{"columns", indicator({{"type", "vocabulary"}, {"key", "word"}, {"vocabulary_file", "words.txt"}})}}, dir.path());
+      {{"columns", indicator({{"type", "vocabulary"}, {"key", "word"}, {"vocabulary_file", "words.txt"}})}},
+      dir.path());
   EXPECT_EQ(encoded(from_file, t), (std::vector<double>{1, -1, 0, 1, -1}));
 
   // FNV-1a 64's published test vectors, and ids that are the hash modulo the buckets.
@@ -170,14 +174,20 @@ TEST(FeatureColumns, FittedSpecificationRoundTripsAndNamesItsTypes) {
   const CsvOptions o = c.csv_options();
   EXPECT_EQ(o.types.at("temp"), ColumnType::number);
   EXPECT_EQ(o.types.at("date"), ColumnType::date);
-  EXPECT_TRUE(throws_error_with([] { columns(Json::array({{{"type", "bucket"}, {"key", "x"}}})); }, {"bucket", "numeric"}));
   EXPECT_TRUE(throws_error_with(
-      [] { columns(Json::array({{{"type", "indicator"}, {"categorical", {{"type", "hash"}, {"key", "x"}}}}})); },
+      [] {
+        columns(Json::array({{{"type", "bucket"}, {"key", "x"}}}));
+      },
+      {"bucket", "numeric"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        columns(Json::array({{{"type", "indicator"}, {"categorical", {{"type", "hash"}, {"key", "x"}}}}}));
+      },
       {"buckets"}));
   EXPECT_TRUE(throws_error_with(
       [] {
-        columns(Json::array(
-            {{{"type", "indicator"}, {"categorical", {{"type", "bucketized"}, {"key", "x"}, {"boundaries", {2, 1}}}}}}));
+        columns(Json::array({{{"type", "indicator"},
+                              {"categorical", {{"type", "bucketized"}, {"key", "x"}, {"boundaries", {2, 1}}}}}}));
       },
       {"increase"}));
 }
@@ -233,26 +243,33 @@ TEST(HostileTabular, BucketsEmbeddingTablesAndTheInputWidthAreLimited) {
   };
   const Json hash = {{"type", "hash"}, {"key", "city"}, {"buckets", int64_t{100000000000}}};
   // An indicator that wide asked for 1e11 features a row and died with std::bad_alloc.
-  EXPECT_TRUE(throws_error_with([&] { columns(Json::array({categorical("indicator", hash)})); },
-                                {"feature columns[0]: the categorical column's buckets is 100000000000, over the limit of "
-                                 "1048576 buckets (kMaxBuckets in core/limits.h)"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { columns(Json::array({categorical("indicator", hash)})); },
+                        {"feature columns[0]: the categorical column's buckets is 100000000000, over the limit of "
+                         "1048576 buckets (kMaxBuckets in core/limits.h)"}));
   Json big_hash = hash;
   big_hash["buckets"] = int64_t{1} << 20;  // at the limit: fine alone, too wide twice, too large embedded 4096-wide
   EXPECT_NO_THROW(columns(Json::array({categorical("indicator", big_hash)})));
   EXPECT_TRUE(throws_error_with(
-      [&] { columns(Json::array({categorical("indicator", big_hash), categorical("indicator", big_hash)})); },
+      [&] {
+        columns(Json::array({categorical("indicator", big_hash), categorical("indicator", big_hash)}));
+      },
       {"the input width", "is 2097152", "kMaxFeatureWidth"}));
-  EXPECT_TRUE(throws_error_with([&] { columns(Json::array({categorical("embedding", big_hash, 4096)})); },
-                                {"feature columns[0]: the embedding table (buckets x dimension) is 4294967296", "kMaxParameters"}));
-  const Json oov = {{"type", "vocabulary"}, {"key", "city"}, {"vocabulary", Json::array({"a"})}, {"oov_buckets", int64_t{1} << 62}};
-  EXPECT_TRUE(throws_error_with([&] { columns(Json::array({categorical("indicator", oov)})); }, {"oov_buckets", "kMaxBuckets"}));
+  EXPECT_TRUE(throws_error_with(
+      [&] { columns(Json::array({categorical("embedding", big_hash, 4096)})); },
+      {"feature columns[0]: the embedding table (buckets x dimension) is 4294967296", "kMaxParameters"}));
+  const Json oov = {
+      {"type", "vocabulary"}, {"key", "city"}, {"vocabulary", Json::array({"a"})}, {"oov_buckets", int64_t{1} << 62}};
+  EXPECT_TRUE(throws_error_with([&] { columns(Json::array({categorical("indicator", oov)})); },
+                                {"oov_buckets", "kMaxBuckets"}));
 
   // A target with more distinct values than kMaxClasses is no classification.
   std::string csv = "y\n";
   for (int i = 0; i <= 100000; ++i) csv += "v" + std::to_string(i) + "\n";
   const Table many = parse_csv(csv, "many.csv");
-  EXPECT_TRUE(throws_error_with([&] { fit_target(many, many, "y", "classification"); },
-                                {"many.csv: target 'y': the number of classes (distinct values) is 100001", "kMaxClasses"}));
+  EXPECT_TRUE(
+      throws_error_with([&] { fit_target(many, many, "y", "classification"); },
+                        {"many.csv: target 'y': the number of classes (distinct values) is 100001", "kMaxClasses"}));
 }
 
 TEST(HostileTabular, TheNetworkRefusesSizesItCannotHold) {

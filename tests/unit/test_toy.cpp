@@ -69,8 +69,9 @@ TEST(Toy, UnknownNamesListTheKnownOnes) {
     sample_toy("spiral", 10, 0);
     FAIL() << "no zoo::Error thrown";
   } catch (const zoo::Error& error) {
-    EXPECT_EQ(std::string(error.what()), "toy:spiral: unknown toy distribution (known: moons, 8gaussians, "
-                                         "checkerboard, 2spirals, pinwheel, circles, swissroll)");
+    EXPECT_EQ(std::string(error.what()),
+              "toy:spiral: unknown toy distribution (known: moons, 8gaussians, "
+              "checkerboard, 2spirals, pinwheel, circles, swissroll)");
   }
 }
 
@@ -224,6 +225,7 @@ TEST(HostileToy, PointCountsAreLimitedBeforeDrawing) {
   EXPECT_TRUE(throws_error_with([] { load_toy("moons", Split::train, 99999999999); },
                                 {"toy:moons: train is 99999999999, over the limit of 10000000 points "
                                  "(kMaxToyPoints in core/limits.h)"}));
-  EXPECT_TRUE(throws_error_with([] { load_toy("moons", Split::train, 20000, 10000001); }, {"toy:moons: test is 10000001"}));
+  EXPECT_TRUE(
+      throws_error_with([] { load_toy("moons", Split::train, 20000, 10000001); }, {"toy:moons: test is 10000001"}));
   EXPECT_TRUE(throws_error_with([] { sample_toy("moons", 10000001, 0); }, {"kMaxToyPoints"}));
 }

@@ -6,11 +6,11 @@
 #include "core/metrics_log.h"
 #include "core/seed.h"
 #include "data/spec.h"
-#include "train/trainer.h"
-#include "zoo/build_config.h"
 #include "support/test_support.h"
+#include "train/trainer.h"
 #include "weights/checkpoint.h"
 #include "weights/state_dict.h"
+#include "zoo/build_config.h"
 
 using namespace zoo;
 
@@ -82,7 +82,8 @@ TEST(Trainer, ResumedRunRepeatsTheUninterruptedOneStepForStep) {
     EXPECT_EQ(b.model_config["model"], "net");
     ASSERT_EQ(a.weights.tensors.size(), b.weights.tensors.size());
     for (size_t i = 0; i < a.weights.tensors.size(); ++i)
-      EXPECT_TRUE(torch::equal(a.weights.tensors[i].second, b.weights.tensors[i].second)) << run << " " << a.weights.tensors[i].first;
+      EXPECT_TRUE(torch::equal(a.weights.tensors[i].second, b.weights.tensors[i].second))
+          << run << " " << a.weights.tensors[i].first;
   }
   // save_image writes PPM where the build has no OpenCV.
   EXPECT_TRUE(std::filesystem::exists(dir.file(ZOO_HAVE_OPENCV ? "straight/loss.png" : "straight/loss.ppm")));

@@ -33,7 +33,8 @@ TEST(Transforms, PadCropIsAShiftOfTheImage) {
     const int64_t dy = where[0][1].item<int64_t>() - 2, dx = where[0][2].item<int64_t>() - 2;
     ASSERT_LE(std::abs(dy), 2);
     ASSERT_LE(std::abs(dx), 2);
-    const torch::Tensor shifted = torch::constant_pad_nd(x, {2, 2, 2, 2}, 0).slice(1, 2 - dy, 7 - dy).slice(2, 2 - dx, 7 - dx);
+    const torch::Tensor shifted =
+        torch::constant_pad_nd(x, {2, 2, 2, 2}, 0).slice(1, 2 - dy, 7 - dy).slice(2, 2 - dx, 7 - dx);
     ASSERT_TRUE(torch::equal(y, shifted));
     non_identity += (dy != 0 || dx != 0);
   }
@@ -62,7 +63,8 @@ TEST(Transforms, ResizeKeepsConstantsAndChangesSize) {
   EXPECT_EQ(down.sizes(), (std::vector<int64_t>{3, 14, 14}));
   EXPECT_TRUE(torch::allclose(up, torch::full_like(up, 0.25)));
   // Halving averages 2x2 blocks of a checkerboard into grey.
-  const torch::Tensor checker = (torch::arange(28).view({1, 28}) + torch::arange(28).view({28, 1})).remainder(2).to(torch::kFloat).unsqueeze(0);
+  const torch::Tensor checker =
+      (torch::arange(28).view({1, 28}) + torch::arange(28).view({28, 1})).remainder(2).to(torch::kFloat).unsqueeze(0);
   EXPECT_NEAR(Resize(14)(checker, rng).mean().item<double>(), 0.5, 1e-4);
   EXPECT_LT(Resize(14)(checker, rng).std().item<double>(), 0.05);
 }
@@ -99,7 +101,8 @@ TEST(Transforms, LogitAndItsLogDetMatchAutograd) {
 
 TEST(Transforms, ComposeAppliesInOrder) {
   zoo::SampleRng rng = rng_for(0);
-  Compose compose({std::make_shared<ScaleSymmetric>(), std::make_shared<Normalize>(std::vector<double>{1.0}, std::vector<double>{2.0})});
+  Compose compose({std::make_shared<ScaleSymmetric>(),
+                   std::make_shared<Normalize>(std::vector<double>{1.0}, std::vector<double>{2.0})});
   EXPECT_TRUE(torch::allclose(compose(torch::tensor({1.0}), rng), torch::tensor({0.0})));
 }
 

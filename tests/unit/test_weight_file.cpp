@@ -23,8 +23,8 @@ std::string error_of(const std::function<void()>& action);
 namespace {
 
 using pth_test::error_of;
-using zoo::test::expect_same_tensors;
 using pth_test::make_fixtures;
+using zoo::test::expect_same_tensors;
 
 #define EXPECT_CONTAINS(text, fragment) \
   EXPECT_NE(std::string(text).find(fragment), std::string::npos) << "message: " << (text)
@@ -66,9 +66,10 @@ TEST(WeightFile, DetectsEachFormatByContentNotByName) {
   EXPECT_EQ(detect_weight_format(dir.file("legacy.pth")), WeightFormat::pth);
   EXPECT_EQ(detect_weight_format(dir.file("torchscript.pt")), WeightFormat::torchscript);
   for (const char* name : {"notes.txt", "zero_bytes.bin"})
-    EXPECT_EQ(error_of([&] { detect_weight_format(dir.file(name)); }),
-              dir.file(name) +
-                  ": unknown weight file format (expected safetensors, a torch.save .pth/.pt file or a TorchScript archive)");
+    EXPECT_EQ(
+        error_of([&] { detect_weight_format(dir.file(name)); }),
+        dir.file(name) +
+            ": unknown weight file format (expected safetensors, a torch.save .pth/.pt file or a TorchScript archive)");
   EXPECT_EQ(error_of([&] { detect_weight_format(dir.file("absent")); }),
             "cannot open " + dir.file("absent") + ": No such file or directory");
 }
@@ -77,7 +78,8 @@ TEST(WeightFile, ReadsTheSameTensorsFromEveryFormat) {
   test::TempDir dir;
   make_fixtures(dir, "module torchscript");
   const NamedTensors expected = read_safetensors(dir.file("expected.safetensors")).tensors;
-  for (const char* name : {"expected.safetensors", "state_dict.pth", "checkpoint.pth", "parallel.pth", "torchscript.pt"}) {
+  for (const char* name :
+       {"expected.safetensors", "state_dict.pth", "checkpoint.pth", "parallel.pth", "torchscript.pt"}) {
     SCOPED_TRACE(name);
     expect_same_tensors(expected, read_weights(dir.file(name)));
   }
