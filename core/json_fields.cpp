@@ -29,6 +29,10 @@ double json_real(const Json& v, const std::string& what) {
   return v.get<double>();
 }
 
+void throw_json_type_error(const Json& value, const std::string& what, const std::string& expected) {
+  throw Error(what + " must be " + expected + ", got " + value.dump());
+}
+
 void read_json_value(const Json& value, const std::string& what, int64_t& out) { out = json_int(value, what); }
 void read_json_value(const Json& value, const std::string& what, double& out) { out = json_real(value, what); }
 

@@ -223,101 +223,33 @@ EfficientNetConfig efficientnet_v2_l() {
 
 // ---- JSON ----------------------------------------------------------------------------
 
-namespace {
+Json to_json_value(BlockKind kind) { return to_string(kind); }
 
-Json stage_to_json(const StageConfig& s) {
-  return {{"block", to_string(s.block)},  {"expand_ratio", s.expand_ratio}, {"kernel", s.kernel},  {"stride", s.stride},
-          {"in_channels", s.in_channels}, {"out_channels", s.out_channels}, {"repeats", s.repeats}};
+void read_json_value(const Json& value, const std::string& what, BlockKind& out) {
+  std::string name;
+  zoo::read_json_value(value, what, name);
+  out = parse_block_kind(name);
 }
 
-int64_t get_int(const Json& json, const std::string& key, const std::string& where) {
-  return json_int(json.at(key), where + key);
-}
-
-double get_real(const Json& json, const std::string& key, const std::string& where) {
-  return json_real(json.at(key), where + key);
-}
-
-StageConfig stage_from_json(const Json& json, const std::string& where) {
-  check_keys(json, {"block", "expand_ratio", "kernel", "stride", "in_channels", "out_channels", "repeats"}, where);
-  StageConfig s;
-  const std::string field = where + ".";
-  if (json.contains("block")) {
-    if (!json["block"].is_string()) throw Error(field + "block must be a string, got " + json["block"].dump());
-    s.block = parse_block_kind(json["block"].get<std::string>());
-  }
+void read_json_value(const Json& value, const std::string& what, StageConfig& out) {
   for (const char* key : {"expand_ratio", "kernel", "stride", "in_channels", "out_channels", "repeats"})
-    if (!json.contains(key)) throw Error("missing key '" + std::string(key) + "' in " + where);
-  s.expand_ratio = get_real(json, "expand_ratio", field);
-  s.kernel = get_int(json, "kernel", field);
-  s.stride = get_int(json, "stride", field);
-  s.in_channels = get_int(json, "in_channels", field);
-  s.out_channels = get_int(json, "out_channels", field);
-  s.repeats = get_int(json, "repeats", field);
-  return s;
+    if (value.is_object() && !value.contains(key)) throw Error("missing key '" + std::string(key) + "' in " + what);
+  out = fields_from_json(value, what, StageConfig{});
 }
 
-}  // namespace
-
-Json to_json(const EfficientNetConfig& c) {
-  Json stages = Json::array();
-  for (const StageConfig& s : c.stages()) stages.push_back(stage_to_json(s));
-  return {{"stages", stages},
-          {"width_mult", c.width_mult()},
-          {"depth_mult", c.depth_mult()},
-          {"resolution", c.resolution()},
-          {"dropout", c.dropout()},
-          {"stochastic_depth_prob", c.stochastic_depth_prob()},
-          {"num_classes", c.num_classes()},
-          {"in_channels", c.in_channels()},
-          {"norm_eps", c.norm_eps()},
-          {"norm_momentum", c.norm_momentum()},
-          {"last_channel", c.last_channel() ? Json(*c.last_channel()) : Json(nullptr)},
-          {"same_padding", c.same_padding()},
-          {"activation", c.activation()}};
-}
+Json to_json(const EfficientNetConfig& c) { return fields_to_json(c); }
 
 EfficientNetConfig efficientnet_config_from_json(const Json& json) {
   const std::string where = "EfficientNet config";
-  check_keys(json,
-             {"phi", "stages", "width_mult", "depth_mult", "resolution", "dropout", "stochastic_depth_prob",
-              "num_classes", "in_channels", "norm_eps", "norm_momentum", "last_channel", "same_padding", "activation"},
-             where);
-  const std::string field = where + ": ";
-  EfficientNetConfig c =
-      json.contains("phi") ? efficientnet_config_from_phi(get_real(json, "phi", field)) : EfficientNetConfig();
-  if (json.contains("stages")) {
-    if (!json["stages"].is_array()) throw Error(field + "stages must be an array, got " + json["stages"].dump());
-    std::vector<StageConfig> stages;
-    for (size_t i = 0; i < json["stages"].size(); ++i)
-      stages.push_back(stage_from_json(json["stages"][i], "stages[" + std::to_string(i) + "]"));
-    c.stages(stages);
-  }
-  if (json.contains("width_mult")) c.width_mult(get_real(json, "width_mult", field));
-  if (json.contains("depth_mult")) c.depth_mult(get_real(json, "depth_mult", field));
-  if (json.contains("resolution")) c.resolution(get_int(json, "resolution", field));
-  if (json.contains("dropout")) c.dropout(get_real(json, "dropout", field));
-  if (json.contains("stochastic_depth_prob")) c.stochastic_depth_prob(get_real(json, "stochastic_depth_prob", field));
-  if (json.contains("num_classes")) c.num_classes(get_int(json, "num_classes", field));
-  if (json.contains("in_channels")) c.in_channels(get_int(json, "in_channels", field));
-  if (json.contains("norm_eps")) c.norm_eps(get_real(json, "norm_eps", field));
-  if (json.contains("norm_momentum")) c.norm_momentum(get_real(json, "norm_momentum", field));
-  if (json.contains("last_channel")) {
-    if (json["last_channel"].is_null())
-      c.last_channel(c10::nullopt);
-    else
-      c.last_channel(get_int(json, "last_channel", field));
-  }
-  if (json.contains("same_padding")) {
-    if (!json["same_padding"].is_boolean())
-      throw Error(field + "same_padding must be true or false, got " + json["same_padding"].dump());
-    c.same_padding(json["same_padding"].get<bool>());
-  }
-  if (json.contains("activation")) {
-    if (!json["activation"].is_string())
-      throw Error(field + "activation must be a string, got " + json["activation"].dump());
-    c.activation(json["activation"].get<std::string>());
-  }
+  std::set<std::string> known = field_names<EfficientNetConfig>();
+  known.insert("phi");
+  check_keys(json, known, where);
+  const EfficientNetConfig base = json.contains("phi")
+                                      ? efficientnet_config_from_phi(json_real(json["phi"], where + ": phi"))
+                                      : EfficientNetConfig();
+  Json fields = json;
+  fields.erase("phi");
+  EfficientNetConfig c = fields_from_json(fields, where, base);
   validate(c);
   return c;
 }

@@ -15,21 +15,23 @@
 //   repeats   ceil(n · depth_mult) in double (3 × 1.1 = 3.3000000000000003 → 4).
 #include <c10/util/Optional.h>
 #include <torch/arg.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace zoo::models {
+#include "core/json.h"
 
-using Json = nlohmann::json;
+namespace zoo::models {
 
 // MBConv: 1×1 expand, k×k depthwise, squeeze-excitation, 1×1 project (EfficientNet).
 // FusedMBConv: one k×k full convolution in place of expand + depthwise, no SE (V2's early stages).
 enum class BlockKind { mbconv, fused_mbconv };
 std::string to_string(BlockKind kind);           // "mbconv", "fused_mbconv"
 BlockKind parse_block_kind(const std::string&);  // throws zoo::Error naming the accepted values
+// The block kind in JSON, by name (core/json_fields.h).
+Json to_json_value(BlockKind kind);
+void read_json_value(const Json& value, const std::string& what, BlockKind& out);
 
 // One row of the stage table. Channels and repeats are the unscaled (B0 / paper) values.
 struct StageConfig {
@@ -42,6 +44,19 @@ struct StageConfig {
   int64_t repeats = 1;
 };
 bool operator==(const StageConfig& a, const StageConfig& b);
+
+template <class Visit>
+void visit_fields(StageConfig& s, Visit&& field) {
+  field("block", s.block);
+  field("expand_ratio", s.expand_ratio);
+  field("kernel", s.kernel);
+  field("stride", s.stride);
+  field("in_channels", s.in_channels);
+  field("out_channels", s.out_channels);
+  field("repeats", s.repeats);
+}
+// A stage in JSON names every number (the block kind defaults to MBConv).
+void read_json_value(const Json& value, const std::string& what, StageConfig& out);
 
 // EfficientNet-B0's stages: (expand, kernel, stride, in, out, repeats).
 std::vector<StageConfig> efficientnet_b_stages();
@@ -71,6 +86,23 @@ struct EfficientNetConfig {
   // Of every unit but the linear projections (models/nn/activations.h names).
   TORCH_ARG(std::string, activation) = "silu";
 };
+
+template <class Visit>
+void visit_fields(EfficientNetConfig& c, Visit&& field) {
+  field("stages", c.stages());
+  field("width_mult", c.width_mult());
+  field("depth_mult", c.depth_mult());
+  field("resolution", c.resolution());
+  field("dropout", c.dropout());
+  field("stochastic_depth_prob", c.stochastic_depth_prob());
+  field("num_classes", c.num_classes());
+  field("in_channels", c.in_channels());
+  field("norm_eps", c.norm_eps());
+  field("norm_momentum", c.norm_momentum());
+  field("last_channel", c.last_channel());
+  field("same_padding", c.same_padding());
+  field("activation", c.activation());
+}
 
 // Throws zoo::Error(input) naming the first offending field and the accepted range, and
 // for sizes beyond core/limits.h: num_classes (kMaxClasses), in_channels, last_channel and

@@ -424,6 +424,38 @@ TEST(EfficientNetConfig, JsonRoundTripsEveryPreset) {
   EXPECT_EQ(to_json(efficientnet_config_from_json(Json::parse(to_json(custom).dump()))), to_json(custom));
 }
 
+// What checkpoints written by earlier versions hold, and so what they must still read:
+// stages as objects with the block kind by name, last_channel a number or null.
+TEST(EfficientNetConfig, JsonKeepsTheCheckpointFormat) {
+  const Json b0 = to_json(efficientnet_b0());
+  EXPECT_EQ(b0["stages"][0], Json({{"block", "mbconv"},
+                                   {"expand_ratio", 1.0},
+                                   {"kernel", 3},
+                                   {"stride", 1},
+                                   {"in_channels", 32},
+                                   {"out_channels", 16},
+                                   {"repeats", 1}}));
+  EXPECT_EQ(to_json(efficientnet_v2_s())["stages"][0]["block"], "fused_mbconv");
+  EXPECT_EQ(to_json(efficientnet_v2_s())["last_channel"], 1280);
+  EXPECT_EQ(b0["activation"], "silu");
+  EXPECT_EQ(b0.size(), 13u);
+  // A stage names every number; the block kind alone may be left out.
+  Json stage = b0["stages"][0];
+  stage.erase("block");
+  EXPECT_EQ(efficientnet_config_from_json({{"stages", {stage}}}).stages()[0].block, BlockKind::mbconv);
+  stage.erase("kernel");
+  EXPECT_TRUE(zoo::test::throws_error_with(
+      [&] {
+        efficientnet_config_from_json({{"stages", {stage}}});
+      },
+      {"missing key 'kernel'", "stages[0]"}));
+  EXPECT_TRUE(zoo::test::throws_error_with(
+      [&] {
+        efficientnet_config_from_json({{"phy", 1}});
+      },
+      {"unknown key 'phy'", "phi"}));
+}
+
 TEST(EfficientNetConfig, JsonDefaultsAndPhi) {
   EXPECT_EQ(to_json(efficientnet_config_from_json(Json::object())), to_json(efficientnet_b0()));
   const EfficientNetConfig phi = efficientnet_config_from_json({{"phi", 1.0}, {"num_classes", 10}});
