@@ -47,7 +47,9 @@ Cli make_cli() {
       .integer("sample-steps", "heun steps for those samples", 18)
       .text("reflow-from", "train a rectified flow on (noise, sample) pairs of this checkpoint (run dir or file)", "")
       .integer("pairs", "reflow: number of (noise, sample) pairs to draw", 10000)
-      .text("pair-sampler", "reflow: sampler that solves the ODE for the pairs", "rk45")
+      .text("pair-sampler",
+            "reflow: the sampler that solves the ODE for the pairs (" + diffusion::samplers().names_text() + ")",
+            "rk45")
       .integer("pair-steps", "reflow: steps of a fixed-step pair sampler", 100)
       .integer("distill-steps", "with --reflow-from: train only at the K times of a K-step Euler sampler (0 = off)", 0);
   return cli;

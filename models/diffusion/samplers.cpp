@@ -211,24 +211,18 @@ torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::T
   return last == 0 ? model(x, torch::full({batch}, end, options)) : x;
 }
 
-Sampler find_sampler(const std::string& name) {
-  static const std::map<std::string, Sampler> samplers = {
-      {"euler", sample_euler}, {"heun", sample_heun},
-      {"edm", sample_edm},     {"euler_ancestral", sample_euler_ancestral},
-      {"ddim", sample_ddim},   {"dpmpp_2m", sample_dpmpp_2m},
-      {"rk45", sample_rk45}};
-  auto it = samplers.find(name);
-  if (it == samplers.end()) {
-    std::string known;
-    for (const auto& n : sampler_names()) known += (known.empty() ? "" : ", ") + n;
-    throw Error("unknown sampler '" + name + "' (expected " + known + ")", ErrorKind::usage);
-  }
-  return it->second;
+const Catalogue<Sampler>& samplers() {
+  static const Catalogue<Sampler> catalogue(
+      "sampler", {{"euler", sample_euler, "Euler's method on the probability-flow ODE (1 NFE a step)"},
+                  {"heun", sample_heun, "Heun's second-order method (EDM's Algorithm 1; 2 NFE a step, 1 last)"},
+                  {"edm", sample_edm, "EDM's stochastic sampler (Algorithm 2: churn, then a Heun step)"},
+                  {"euler_ancestral", sample_euler_ancestral, "Euler with fresh noise each step (eta; k-diffusion's)"},
+                  {"ddim", sample_ddim, "DDIM (eta 0: deterministic; 1: DDPM-like noise)"},
+                  {"dpmpp_2m", sample_dpmpp_2m, "DPM-Solver++(2M), multistep second order (1 NFE a step)"},
+                  {"rk45", sample_rk45, "adaptive Dormand-Prince RK45 on the ODE (reference solutions)"}});
+  return catalogue;
 }
 
-const std::vector<std::string>& sampler_names() {
-  static const std::vector<std::string> names = {"euler", "heun", "edm", "euler_ancestral", "ddim", "dpmpp_2m", "rk45"};
-  return names;
-}
+Sampler find_sampler(const std::string& name) { return samplers().find(name); }
 
 }  // namespace zoo::diffusion

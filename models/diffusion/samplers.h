@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/catalogue.h"
+
 namespace zoo::diffusion {
 
 // D(x; σ) with σ given per example, [B] float64.
@@ -56,9 +58,9 @@ torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torc
 torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                           const SamplerOptions& options, const StepCallback& callback = {});
 
-// By name: euler, heun, edm, euler_ancestral, ddim, dpmpp_2m, rk45.
+// Every sampler by name (euler, heun, edm, euler_ancestral, ddim, dpmpp_2m, rk45).
+const Catalogue<Sampler>& samplers();
 Sampler find_sampler(const std::string& name);
-const std::vector<std::string>& sampler_names();
 
 // Counts network evaluations (NFE) of a denoiser.
 struct CountingDenoiser {

@@ -38,20 +38,33 @@ torch::Tensor uniform_t_sigmas(int64_t n, double t_max) {
   return append_zero(t / (1 - t));
 }
 
+const Catalogue<Schedule>& schedules() {
+  static const Catalogue<Schedule> catalogue(
+      "schedule",
+      {{"karras", [](const ScheduleOptions& o) { return karras_sigmas(o.steps, o.sigma_min, o.sigma_max, o.rho); },
+        "Karras et al. (EDM), rho-spaced"},
+       {"exponential", [](const ScheduleOptions& o) { return exponential_sigmas(o.steps, o.sigma_min, o.sigma_max); },
+        "evenly spaced in log sigma"},
+       {"polyexponential",
+        [](const ScheduleOptions& o) { return polyexponential_sigmas(o.steps, o.sigma_min, o.sigma_max, o.rho); },
+        "log sigma along a ramp raised to rho"},
+       {"vp", [](const ScheduleOptions& o) { return vp_sigmas(o.steps, o.beta_d, o.beta_min, o.eps_s); },
+        "VP's sigma(t), t evenly spaced"},
+       {"uniform_t",
+        [](const ScheduleOptions& o) {
+          if (!(o.t_max > 0 && o.t_max < 1)) throw Error("uniform_t needs 0 < t_max < 1", ErrorKind::usage);
+          return uniform_t_sigmas(o.steps, o.t_max);
+        },
+        "rectified flow's uniform time grid"}});
+  return catalogue;
+}
+
 torch::Tensor make_sigmas(const ScheduleOptions& o) {
+  const Schedule& schedule = schedules().find(o.name);
   if (o.steps < 1) throw Error("--steps must be at least 1, got " + std::to_string(o.steps), ErrorKind::usage);
   if (!(o.sigma_min > 0) || !(o.sigma_max > o.sigma_min))
     throw Error("the schedule needs 0 < sigma_min < sigma_max", ErrorKind::usage);
-  if (o.name == "karras") return karras_sigmas(o.steps, o.sigma_min, o.sigma_max, o.rho);
-  if (o.name == "exponential") return exponential_sigmas(o.steps, o.sigma_min, o.sigma_max);
-  if (o.name == "polyexponential") return polyexponential_sigmas(o.steps, o.sigma_min, o.sigma_max, o.rho);
-  if (o.name == "vp") return vp_sigmas(o.steps, o.beta_d, o.beta_min, o.eps_s);
-  if (o.name == "uniform_t") {
-    if (!(o.t_max > 0 && o.t_max < 1)) throw Error("uniform_t needs 0 < t_max < 1", ErrorKind::usage);
-    return uniform_t_sigmas(o.steps, o.t_max);
-  }
-  throw Error("unknown schedule '" + o.name + "' (expected karras, exponential, polyexponential, vp or uniform_t)",
-              ErrorKind::usage);
+  return schedule(o);
 }
 
 ScheduleOptions default_schedule(const std::string& parameterization, int64_t steps) {

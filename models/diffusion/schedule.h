@@ -3,7 +3,10 @@
 // in float64 (as in EDM's sampler), the same conventions as k-diffusion's get_sigmas_*.
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
+
+#include "core/catalogue.h"
 
 namespace zoo::diffusion {
 
@@ -32,6 +35,10 @@ torch::Tensor uniform_t_sigmas(int64_t n, double t_max);
 // over [0.002, 80] for edm, karras over [0.02, 100] for ve, vp's own for vp, and uniform
 // time for rf.
 ScheduleOptions default_schedule(const std::string& parameterization, int64_t steps);
+
+// Every schedule by name (karras, exponential, polyexponential, vp, uniform_t).
+using Schedule = std::function<torch::Tensor(const ScheduleOptions&)>;
+const Catalogue<Schedule>& schedules();
 
 // The schedule named in the options; unknown names and bad values are usage errors.
 torch::Tensor make_sigmas(const ScheduleOptions& options);
