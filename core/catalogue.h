@@ -3,7 +3,7 @@
 // lookup, the names for --help and the error for an unknown name all come from it, so a
 // new entry is one line and no list of names can fall behind.
 //
-//   const Catalogue<Sampler> samplers("sampler", {{"euler", sample_euler, "Euler"}, ...});
+//   const Catalogue<Sampler> samplers("sampler", {{"euler", sample_euler}, ...});
 //   samplers.find("heun");   // zoo::Error(usage): "unknown sampler 'x' (expected euler, heun or ...)"
 //   samplers.names_text();   // "euler, heun or ..."
 #include <string>
@@ -20,7 +20,6 @@ class Catalogue {
   struct Entry {
     std::string name;
     T value;
-    std::string description;
   };
 
   Catalogue(std::string kind, std::vector<Entry> entries) : kind_(std::move(kind)), entries_(std::move(entries)) {}
@@ -29,11 +28,6 @@ class Catalogue {
     for (const Entry& entry : entries_)
       if (entry.name == name) return entry.value;
     throw Error("unknown " + kind_ + " '" + name + "' (expected " + names_text() + ")", ErrorKind::usage);
-  }
-  bool contains(const std::string& name) const {
-    for (const Entry& entry : entries_)
-      if (entry.name == name) return true;
-    return false;
   }
   // In the order declared.
   std::vector<std::string> names() const {
@@ -48,7 +42,6 @@ class Catalogue {
       text += (i == 0 ? "" : i + 1 == entries_.size() ? " or " : ", ") + entries_[i].name;
     return text;
   }
-  const std::vector<Entry>& entries() const { return entries_; }
 
  private:
   std::string kind_;

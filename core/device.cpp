@@ -38,10 +38,9 @@ namespace {
 // cores), else every core. A scheduler running several jobs side by side (CTest -j,
 // a batch system) sets it to keep their OpenMP workers from contending.
 int default_threads(int cores) {
-  const char* value = std::getenv("OMP_NUM_THREADS");
-  if (!value || !*value || std::string(value).find_first_not_of("0123456789") != std::string::npos ||
-      std::string(value).size() > 6)
-    return cores;
+  const char* set = std::getenv("OMP_NUM_THREADS");
+  const std::string value = set ? set : "";
+  if (value.empty() || value.size() > 6 || value.find_first_not_of("0123456789") != std::string::npos) return cores;
   const int requested = std::stoi(value);
   return requested > 0 ? std::min(requested, cores) : cores;
 }

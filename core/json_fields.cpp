@@ -16,38 +16,38 @@ void check_keys(const Json& json, const std::set<std::string>& known, const std:
     }
 }
 
+void throw_json_type_error(const Json& value, const std::string& what, const std::string& expected) {
+  throw Error(what + " must be " + expected + ", got " + value.dump());
+}
+
 int64_t json_int(const Json& v, const std::string& what) {
   if (v.is_number_integer()) return v.get<int64_t>();
   // Accept 3.0 (JSON writers that print every number as a float) but not 3.5.
   if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())
     return static_cast<int64_t>(v.get<double>());
-  throw Error(what + " must be an integer, got " + v.dump());
+  throw_json_type_error(v, what, "an integer");
 }
 
 double json_real(const Json& v, const std::string& what) {
-  if (!v.is_number()) throw Error(what + " must be a number, got " + v.dump());
+  if (!v.is_number()) throw_json_type_error(v, what, "a number");
   return v.get<double>();
-}
-
-void throw_json_type_error(const Json& value, const std::string& what, const std::string& expected) {
-  throw Error(what + " must be " + expected + ", got " + value.dump());
 }
 
 void read_json_value(const Json& value, const std::string& what, int64_t& out) { out = json_int(value, what); }
 void read_json_value(const Json& value, const std::string& what, double& out) { out = json_real(value, what); }
 
 void read_json_value(const Json& value, const std::string& what, bool& out) {
-  if (!value.is_boolean()) throw Error(what + " must be true or false, got " + value.dump());
+  if (!value.is_boolean()) throw_json_type_error(value, what, "true or false");
   out = value.get<bool>();
 }
 
 void read_json_value(const Json& value, const std::string& what, std::string& out) {
-  if (!value.is_string()) throw Error(what + " must be a string, got " + value.dump());
+  if (!value.is_string()) throw_json_type_error(value, what, "a string");
   out = value.get<std::string>();
 }
 
 void read_json_value(const Json& value, const std::string& what, std::vector<int64_t>& out) {
-  if (!value.is_array()) throw Error(what + " must be an array of integers, got " + value.dump());
+  if (!value.is_array()) throw_json_type_error(value, what, "an array of integers");
   out.clear();
   for (size_t i = 0; i < value.size(); ++i) out.push_back(json_int(value[i], what + "[" + std::to_string(i) + "]"));
 }

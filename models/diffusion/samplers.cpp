@@ -212,14 +212,13 @@ torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::T
 }
 
 const Catalogue<Sampler>& samplers() {
-  static const Catalogue<Sampler> catalogue(
-      "sampler", {{"euler", sample_euler, "Euler's method on the probability-flow ODE (1 NFE a step)"},
-                  {"heun", sample_heun, "Heun's second-order method (EDM's Algorithm 1; 2 NFE a step, 1 last)"},
-                  {"edm", sample_edm, "EDM's stochastic sampler (Algorithm 2: churn, then a Heun step)"},
-                  {"euler_ancestral", sample_euler_ancestral, "Euler with fresh noise each step (eta; k-diffusion's)"},
-                  {"ddim", sample_ddim, "DDIM (eta 0: deterministic; 1: DDPM-like noise)"},
-                  {"dpmpp_2m", sample_dpmpp_2m, "DPM-Solver++(2M), multistep second order (1 NFE a step)"},
-                  {"rk45", sample_rk45, "adaptive Dormand-Prince RK45 on the ODE (reference solutions)"}});
+  static const Catalogue<Sampler> catalogue("sampler", {{"euler", sample_euler},
+                                                        {"heun", sample_heun},
+                                                        {"edm", sample_edm},
+                                                        {"euler_ancestral", sample_euler_ancestral},
+                                                        {"ddim", sample_ddim},
+                                                        {"dpmpp_2m", sample_dpmpp_2m},
+                                                        {"rk45", sample_rk45}});
   return catalogue;
 }
 

@@ -41,21 +41,15 @@ torch::Tensor uniform_t_sigmas(int64_t n, double t_max) {
 const Catalogue<Schedule>& schedules() {
   static const Catalogue<Schedule> catalogue(
       "schedule",
-      {{"karras", [](const ScheduleOptions& o) { return karras_sigmas(o.steps, o.sigma_min, o.sigma_max, o.rho); },
-        "Karras et al. (EDM), rho-spaced"},
-       {"exponential", [](const ScheduleOptions& o) { return exponential_sigmas(o.steps, o.sigma_min, o.sigma_max); },
-        "evenly spaced in log sigma"},
+      {{"karras", [](const ScheduleOptions& o) { return karras_sigmas(o.steps, o.sigma_min, o.sigma_max, o.rho); }},
+       {"exponential", [](const ScheduleOptions& o) { return exponential_sigmas(o.steps, o.sigma_min, o.sigma_max); }},
        {"polyexponential",
-        [](const ScheduleOptions& o) { return polyexponential_sigmas(o.steps, o.sigma_min, o.sigma_max, o.rho); },
-        "log sigma along a ramp raised to rho"},
-       {"vp", [](const ScheduleOptions& o) { return vp_sigmas(o.steps, o.beta_d, o.beta_min, o.eps_s); },
-        "VP's sigma(t), t evenly spaced"},
-       {"uniform_t",
-        [](const ScheduleOptions& o) {
+        [](const ScheduleOptions& o) { return polyexponential_sigmas(o.steps, o.sigma_min, o.sigma_max, o.rho); }},
+       {"vp", [](const ScheduleOptions& o) { return vp_sigmas(o.steps, o.beta_d, o.beta_min, o.eps_s); }},
+       {"uniform_t", [](const ScheduleOptions& o) {
           if (!(o.t_max > 0 && o.t_max < 1)) throw Error("uniform_t needs 0 < t_max < 1", ErrorKind::usage);
           return uniform_t_sigmas(o.steps, o.t_max);
-        },
-        "rectified flow's uniform time grid"}});
+        }}});
   return catalogue;
 }
 
