@@ -3,22 +3,31 @@
 // without --plot it lists the names.
 #include <iostream>
 
-#include "core/cli.h"
 #include "core/error.h"
 #include "core/image.h"
+#include "core/options.h"
 #include "core/plot.h"
 #include "core/runtime.h"
 #include "models/nn/activations.h"
 
 using namespace zoo;
 
+namespace {
+
+struct ActivationsOptions : CommonOptions {
+  std::string plot;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   return run_main([&] {
-    Cli cli("activations", "Plot every activation function and its derivative, or list their names");
-    cli.common().text("plot", "write the plots to this .png", "");
-    const Json options = cli.parse(argc, argv);
+    Flags<ActivationsOptions> flags("activations",
+                                    "Plot every activation function and its derivative, or list their names");
+    flags.common().text("plot", "write the plots to this .png", &ActivationsOptions::plot);
+    const ActivationsOptions options = flags.parse(argc, argv);
     setup_runtime(options);
-    const std::string out = options["plot"];
+    const std::string& out = options.plot;
     if (out.empty()) {
       for (const std::string& name : models::activation_names()) std::cout << name << "\n";
       return 0;

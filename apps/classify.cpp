@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/cli.h"
 #include "core/error.h"
 #include "core/image.h"
+#include "core/options.h"
 #include "core/runtime.h"
 #include "train/load_classifier.h"
 #include "weights/safetensors.h"
@@ -20,38 +20,53 @@ std::vector<torch::Tensor> load_images(const std::vector<std::string>& paths, co
   return images;
 }
 
-int run(int argc, char** argv) {
-  Cli cli("classify", "Classify images, or turn an input tensor file into logits, with a trained classifier");
-  cli.common()
-      .required("checkpoint", "run directory, zoo checkpoint, or .pth / TorchScript / safetensors weights")
-      .text("model", "model name, for weight files that carry no config", "")
-      .integer("num-classes", "number of classes, for weight files that carry no config (0 = the model's)", 0)
-      .texts("image", "image files to classify")
-      .text("input", "a safetensors file holding one tensor [N, C, H, W] of prepared inputs", "")
-      .text("output", "with --input: where to write the logits (safetensors, tensor 'logits')", "")
-      .integer("topk", "classes to show per image", 5)
-      .text("format", "table or json", "table")
+struct ClassifyOptions : CommonOptions {
+  std::string checkpoint, model;
+  int64_t num_classes = 0;
+  std::vector<std::string> image;
+  std::string input, output;
+  int64_t topk = 5;
+  std::string format = "table";
+  bool allow_unknown_globals = false;
+};
+
+Flags<ClassifyOptions> flags() {
+  using O = ClassifyOptions;
+  Flags<O> flags("classify", "Classify images, or turn an input tensor file into logits, with a trained classifier");
+  flags.common()
+      .required("checkpoint", "run directory, zoo checkpoint, or .pth / TorchScript / safetensors weights",
+                &O::checkpoint)
+      .text("model", "model name, for weight files that carry no config", &O::model)
+      .integer("num-classes", "number of classes, for weight files that carry no config (0 = the model's)",
+               &O::num_classes, Bounds::at_least(0))
+      .texts("image", "image files to classify", &O::image)
+      .text("input", "a safetensors file holding one tensor [N, C, H, W] of prepared inputs", &O::input)
+      .text("output", "with --input: where to write the logits (safetensors, tensor 'logits')", &O::output)
+      .integer("topk", "classes to show per image", &O::topk, Bounds::at_least(1))
+      .choice("format", "the report's form", &O::format, {"table", "json"})
       .flag("allow-unknown-globals",
             "read a .pth that names Python globals beyond tensors and plain containers "
-            "(never run; only for files you trust)");
-  const Json options = cli.parse(argc, argv);
-  const Runtime runtime = setup_runtime(options);
-  if (options["format"] != "table" && options["format"] != "json")
-    throw Error("--format must be table or json", ErrorKind::usage);
-  const bool tensor_mode = !options["input"].get<std::string>().empty();
-  if (tensor_mode == !options["image"].empty())
-    throw Error("give either --image FILE... or --input FILE --output FILE", ErrorKind::usage);
-  if (tensor_mode && options["output"].get<std::string>().empty())
-    throw Error("--input needs --output for the logits", ErrorKind::usage);
+            "(never run; only for files you trust)",
+            &O::allow_unknown_globals);
+  return flags;
+}
 
-  train::LoadedClassifier loaded = train::load_classifier(
-      options["checkpoint"], options["model"], options["num_classes"], {options["allow_unknown_globals"].get<bool>()});
+int run(int argc, char** argv) {
+  const ClassifyOptions options = flags().parse(argc, argv);
+  const Runtime runtime = setup_runtime(options);
+  const bool tensor_mode = !options.input.empty();
+  if (tensor_mode == !options.image.empty())
+    throw Error("give either --image FILE... or --input FILE --output FILE", ErrorKind::usage);
+  if (tensor_mode && options.output.empty()) throw Error("--input needs --output for the logits", ErrorKind::usage);
+
+  train::LoadedClassifier loaded =
+      train::load_classifier(options.checkpoint, options.model, options.num_classes, {options.allow_unknown_globals});
   loaded.classifier.module().to(runtime.device);
   loaded.classifier.module().eval();
   torch::NoGradGuard no_grad;
 
   if (tensor_mode) {
-    const weights::SafeTensors input = weights::read_safetensors(options["input"]);
+    const weights::SafeTensors input = weights::read_safetensors(options.input);
     if (input.tensors.size() != 1)
       throw Error(input.source + ": expected exactly one tensor, found " + std::to_string(input.tensors.size()));
     const torch::Tensor x = input.tensors.front().second;
@@ -59,19 +74,17 @@ int run(int argc, char** argv) {
       throw Error(input.source + ": expected inputs [N, " + std::to_string(loaded.classifier.in_channels()) +
                   ", H, W], got " + c10::str(x.sizes()));
     const torch::Tensor logits = loaded.classifier(x.to(runtime.device, torch::kFloat)).cpu();
-    weights::write_safetensors(options["output"], {{"logits", logits}});
-    std::printf("wrote logits %s to %s\n", c10::str(logits.sizes()).c_str(),
-                options["output"].get<std::string>().c_str());
+    weights::write_safetensors(options.output, {{"logits", logits}});
+    std::printf("wrote logits %s to %s\n", c10::str(logits.sizes()).c_str(), options.output.c_str());
     return 0;
   }
 
-  const auto paths = options["image"].get<std::vector<std::string>>();
+  const std::vector<std::string>& paths = options.image;
   const torch::Tensor probabilities =
       torch::softmax(loaded.classifier(train::classifier_inputs(loaded, load_images(paths, loaded)).to(runtime.device)),
                      1)
           .cpu();
-  const int64_t k = std::min<int64_t>(options["topk"].get<int64_t>(), probabilities.size(1));
-  if (k < 1) throw Error("--topk must be at least 1", ErrorKind::usage);
+  const int64_t k = std::min<int64_t>(options.topk, probabilities.size(1));
   const auto [values, indices] = probabilities.topk(k, 1);
   Json report = Json::array();
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -84,7 +97,7 @@ int run(int argc, char** argv) {
     }
     report.push_back({{"image", paths[i]}, {"top", top}});
   }
-  if (options["format"] == "json") {
+  if (options.format == "json") {
     std::cout << report.dump(2) << std::endl;
   } else {
     for (const Json& entry : report) {

@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/cli.h"
 #include "core/error.h"
+#include "core/options.h"
 #include "core/runtime.h"
 #include "models/efficientnet/config.h"
 #include "models/registry.h"
@@ -37,11 +37,34 @@ Positional split_arguments(int argc, char** argv) {
   return p;
 }
 
-weights::PthOptions pth_options(const Json& options) { return {options["allow_unknown_globals"].get<bool>()}; }
+struct ConvertOptions : CommonOptions {
+  std::string format = "table";
+  std::string from = "torchvision";
+  std::string model;
+  std::string to;  // empty: from OUT's extension
+  bool allow_unknown_globals = false;
+};
 
-int inspect(const std::string& path, const Json& options) {
+Flags<ConvertOptions> flags() {
+  using O = ConvertOptions;
+  Flags<O> flags("convert_weights",
+                 "convert_weights inspect FILE | convert_weights convert IN OUT: weight files between "
+                 "safetensors, PyTorch .pth and TorchScript");
+  flags.common()
+      .choice("format", "inspect: the report's form", &O::format, {"table", "json"})
+      .choice("from", "convert: names in IN (torchvision: zoo's own)", &O::from, {"torchvision", "timm", "lukemelas"})
+      .text("model", "convert: the zoo model the weights belong to (checks them; needed for timm/lukemelas)", &O::model)
+      .text("to", "convert: output format safetensors, pth or torchscript (default: from OUT's extension)", &O::to)
+      .flag("allow-unknown-globals",
+            "read .pth files that name Python globals beyond tensors and plain containers "
+            "(never run; only for files you trust)",
+            &O::allow_unknown_globals);
+  return flags;
+}
+
+int inspect(const std::string& path, const ConvertOptions& options) {
   const weights::WeightFormat format = weights::detect_weight_format(path);
-  const weights::NamedTensors tensors = weights::read_weights(path, pth_options(options));
+  const weights::NamedTensors tensors = weights::read_weights(path, {options.allow_unknown_globals});
   int64_t elements = 0, bytes = 0;
   Json list = Json::array();
   for (const auto& [name, tensor] : tensors) {
@@ -53,7 +76,7 @@ int inspect(const std::string& path, const Json& options) {
   const Json report = {{"file", path},           {"format", weights::format_name(format)},
                        {"tensors", list.size()}, {"elements", elements},
                        {"bytes", bytes},         {"entries", list}};
-  if (options["format"] == "json") {
+  if (options.format == "json") {
     std::cout << report.dump(2) << std::endl;
     return 0;
   }
@@ -75,16 +98,15 @@ std::vector<weights::StageLayout> layout_of(const models::EfficientNetConfig& co
   return stages;
 }
 
-int convert(const std::string& in, const std::string& out, const Json& options) {
-  const weights::NameScheme from = weights::parse_name_scheme(options["from"]);
-  const std::string model = options["model"];
+int convert(const std::string& in, const std::string& out, const ConvertOptions& options) {
+  const weights::NameScheme from = weights::parse_name_scheme(options.from);
+  const std::string& model = options.model;
   if (from != weights::NameScheme::torchvision && model.empty())
     throw Error("--from " + weights::to_string(from) + " needs --model NAME to know the network's layout",
                 ErrorKind::usage);
-  const weights::WeightFormat to = options["to"].get<std::string>().empty()
-                                       ? weights::format_for_path(out)
-                                       : weights::parse_weight_format(options["to"]);
-  weights::NamedTensors tensors = weights::read_weights(in, pth_options(options));
+  const weights::WeightFormat to =
+      options.to.empty() ? weights::format_for_path(out) : weights::parse_weight_format(options.to);
+  weights::NamedTensors tensors = weights::read_weights(in, {options.allow_unknown_globals});
   std::map<std::string, std::string> metadata;
   if (!model.empty()) {
     Json overrides = Json::object();
@@ -113,21 +135,8 @@ int convert(const std::string& in, const std::string& out, const Json& options) 
 
 int run(int argc, char** argv) {
   const Positional args = split_arguments(argc, argv);
-  Cli cli("convert_weights",
-          "convert_weights inspect FILE | convert_weights convert IN OUT: weight files between "
-          "safetensors, PyTorch .pth and TorchScript");
-  cli.common()
-      .text("format", "inspect: table or json", "table")
-      .text("from", "convert: names in IN: torchvision (zoo's own), timm or lukemelas", "torchvision")
-      .text("model", "convert: the zoo model the weights belong to (checks them; needed for timm/lukemelas)", "")
-      .text("to", "convert: output format safetensors, pth or torchscript (default: from OUT's extension)", "")
-      .flag("allow-unknown-globals",
-            "read .pth files that name Python globals beyond tensors and plain containers "
-            "(never run; only for files you trust)");
-  const Json options = cli.parse(static_cast<int>(args.rest.size()), args.rest.data());
+  const ConvertOptions options = flags().parse(static_cast<int>(args.rest.size()), args.rest.data());
   setup_runtime(options);
-  if (options["format"] != "table" && options["format"] != "json")
-    throw Error("--format must be table or json", ErrorKind::usage);
   if (args.command == "inspect" && args.files.size() == 1) return inspect(args.files[0], options);
   if (args.command == "convert" && args.files.size() == 2) return convert(args.files[0], args.files[1], options);
   throw Error("usage: convert_weights inspect FILE | convert_weights convert IN OUT [flags] (see --help)",

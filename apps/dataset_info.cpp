@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/cli.h"
 #include "core/error.h"
 #include "core/image.h"
+#include "core/options.h"
 #include "core/plot.h"
 #include "core/runtime.h"
 #include "data/spec.h"
@@ -62,25 +62,33 @@ void print_table(const Json& report, const data::DatasetInfo& info) {
   if (report.contains("grid")) std::printf("  picture        %s\n", report["grid"].get<std::string>().c_str());
 }
 
+struct InfoOptions : CommonOptions {
+  std::string data = "fashion-mnist";
+  int64_t limit = 0;
+  std::string grid;
+  std::string format = "table";
+};
+
+Flags<InfoOptions> flags() {
+  using O = InfoOptions;
+  Flags<O> flags("dataset_info", "Describe a dataset: counts, shape, classes, mean/std, and a picture of it");
+  flags.common()
+      .text("data", "dataset spec (fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, toy:NAME)",
+            &O::data)
+      .integer("limit", "use only the first N examples of each split (0 = all)", &O::limit, Bounds::at_least(0))
+      .text("grid", "write a picture of the training split to this PNG file", &O::grid)
+      .choice("format", "the report's form", &O::format, {"table", "json"});
+  return flags;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   return run_main([&] {
-    Cli cli("dataset_info", "Describe a dataset: counts, shape, classes, mean/std, and a picture of it");
-    cli.common()
-        .text("data",
-              "dataset spec (fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, toy:NAME)",
-              "fashion-mnist")
-        .integer("limit", "use only the first N examples of each split (0 = all)", 0)
-        .text("grid", "write a picture of the training split to this PNG file", "")
-        .text("format", "table or json", "table");
-    const Json options = cli.parse(argc, argv);
+    const InfoOptions options = flags().parse(argc, argv);
     setup_runtime(options);
-    const std::string format = options["format"];
-    if (format != "table" && format != "json") throw Error("--format must be table or json", ErrorKind::usage);
-
-    const std::string spec = options["data"];
-    const int64_t limit = options["limit"];
+    const std::string& spec = options.data;
+    const int64_t limit = options.limit;
     const data::DatasetPtr train = data::open_dataset(spec, data::Split::train, limit);
     const data::DatasetPtr test = data::open_dataset(spec, data::Split::test, limit);
     const auto& info = train->info();
@@ -94,9 +102,9 @@ int main(int argc, char** argv) {
                    {"shape", info.shape},
                    {"classes", info.classes},
                    {"splits", {{"train", describe(*train)}, {"test", describe(*test)}}}};
-    if (!options["grid"].get<std::string>().empty()) report["grid"] = write_picture(*train, options["grid"]);
+    if (!options.grid.empty()) report["grid"] = write_picture(*train, options.grid);
 
-    if (format == "json")
+    if (options.format == "json")
       std::cout << report.dump(2) << std::endl;
     else
       print_table(report, info);

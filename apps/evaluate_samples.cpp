@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/cli.h"
 #include "core/error.h"
+#include "core/options.h"
 #include "core/runtime.h"
 #include "data/spec.h"
 #include "train/load_classifier.h"
@@ -47,27 +47,36 @@ std::pair<torch::Tensor, torch::Tensor> features_and_logits(const train::LoadedC
   return {torch::cat(features), torch::cat(logits)};
 }
 
+struct EvaluateOptions : CommonOptions {
+  std::string data, samples, classifier;
+  std::string format = "table";
+};
+
+Flags<EvaluateOptions> flags() {
+  using O = EvaluateOptions;
+  Flags<O> flags("evaluate_samples",
+                 "Compare generated samples with the data: sliced Wasserstein (2-D) or FD-<dataset> (images)");
+  flags.common()
+      .required("data", "the data spec the model was trained on", &O::data)
+      .required("samples", "samples.safetensors written by sample_diffusion or sample_flow", &O::samples)
+      .text("classifier", "images: a zoo classifier checkpoint trained on the same data", &O::classifier)
+      .choice("format", "the report's form", &O::format, {"table", "json"});
+  return flags;
+}
+
 int run(int argc, char** argv) {
-  Cli cli("evaluate_samples",
-          "Compare generated samples with the data: sliced Wasserstein (2-D) or FD-<dataset> (images)");
-  cli.common()
-      .required("data", "the data spec the model was trained on")
-      .required("samples", "samples.safetensors written by sample_diffusion or sample_flow")
-      .text("classifier", "images: a zoo classifier checkpoint trained on the same data", "")
-      .text("format", "table or json", "table");
-  const Json o = cli.parse(argc, argv);
+  const EvaluateOptions o = flags().parse(argc, argv);
   const Runtime runtime = setup_runtime(o);
-  if (o["format"] != "table" && o["format"] != "json") throw Error("--format must be table or json", ErrorKind::usage);
-  const SampleFile file = read_samples(o["samples"]);
+  const SampleFile file = read_samples(o.samples);
   const torch::Tensor& samples = file.samples;
   const int64_t n = samples.size(0);
-  const data::DatasetPtr test = data::open_dataset(o["data"], data::Split::test, 0);
-  const data::DatasetPtr train = data::open_dataset(o["data"], data::Split::train, 0);
+  const data::DatasetPtr test = data::open_dataset(o.data, data::Split::test, 0);
+  const data::DatasetPtr train = data::open_dataset(o.data, data::Split::train, 0);
   const auto& info = test->info();
   if (samples.dim() != static_cast<int64_t>(info.shape.size()) + 1 ||
       samples.sizes().slice(1) != at::IntArrayRef(info.shape))
-    throw Error(o["samples"].get<std::string>() + ": samples of shape " + c10::str(samples.sizes()) +
-                    " do not match the data's " + c10::str(info.shape),
+    throw Error(o.samples + ": samples of shape " + c10::str(samples.sizes()) + " do not match the data's " +
+                    c10::str(info.shape),
                 ErrorKind::input);
   const torch::Tensor test_inputs = data::stack_inputs(*test);
   const torch::Tensor fresh = data::stack_inputs(*train, n);
@@ -78,10 +87,10 @@ int run(int argc, char** argv) {
     report["swd_fresh_data"] = train::sliced_wasserstein(fresh, test_inputs);
     report["ratio"] = report["swd"].get<double>() / report["swd_fresh_data"].get<double>();
   } else {
-    if (o["classifier"].get<std::string>().empty())
+    if (o.classifier.empty())
       throw Error("images are compared in a classifier's feature space: give --classifier RUN_OR_FILE",
                   ErrorKind::usage);
-    train::LoadedClassifier classifier = train::load_classifier(o["classifier"]);
+    train::LoadedClassifier classifier = train::load_classifier(o.classifier);
     if (classifier.input.channels != info.shape[0])
       throw Error("--classifier expects " + std::to_string(classifier.input.channels) +
                       "-channel images, the data has " + std::to_string(info.shape[0]),
@@ -98,7 +107,7 @@ int run(int argc, char** argv) {
       report["classifier_agreement"] =
           (sample_logits.argmax(1) == file.labels).to(torch::kDouble).mean().item<double>();
   }
-  if (o["format"] == "json") {
+  if (o.format == "json") {
     std::cout << report.dump(2) << std::endl;
   } else if (report.contains("swd")) {
     std::printf("%s, %lld samples: sliced Wasserstein %.4f (fresh data %.4f, ratio %.2f)\n", info.name.c_str(),

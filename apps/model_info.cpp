@@ -4,9 +4,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/cli.h"
 #include "core/error.h"
+#include "core/options.h"
 #include "core/runtime.h"
+#include "core/strings.h"
 #include "models/analysis/jit_layer_graph.h"
 #include "models/analysis/model_info.h"
 #include "models/analysis/receptive_field.h"
@@ -14,32 +15,42 @@
 
 using namespace zoo;
 
+namespace {
+
+struct InfoOptions : CommonOptions {
+  std::string model;
+  int64_t image_size = 0, num_classes = 0, in_channels = 0;  // 0: the model's own
+  std::vector<std::string> set;
+  std::string format = "table";
+};
+
+Flags<InfoOptions> flags() {
+  using O = InfoOptions;
+  Flags<O> flags(
+      "model_info",
+      "Per-layer output shapes, parameters and multiply-adds of a registered model, and its receptive field");
+  flags.common()
+      .required("model", "model name: " + or_list(models::model_names()), &O::model)
+      .integer("image-size", "input height and width (0 = the model's own resolution)", &O::image_size,
+               Bounds::at_least(0))
+      .integer("num-classes", "number of classes (0 = the model's default)", &O::num_classes, Bounds::at_least(0))
+      .integer("in-channels", "input channels (0 = the model's default)", &O::in_channels, Bounds::at_least(0))
+      .texts("set", "model config override KEY=VALUE, VALUE read as JSON (e.g. --set phi=1.5 --set same_padding=true)",
+             &O::set)
+      .choice("format", "the report's form", &O::format, {"table", "json"});
+  return flags;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   return run_main([&] {
-    std::string names;
-    for (const std::string& n : models::model_names()) names += (names.empty() ? "" : ", ") + n;
-    Cli cli("model_info",
-            "Per-layer output shapes, parameters and multiply-adds of a registered model, and its receptive field");
-    cli.common()
-        .required("model", "model name: " + names)
-        .integer("image-size", "input height and width (0 = the model's own resolution)", 0)
-        .integer("num-classes", "number of classes (0 = the model's default)", 0)
-        .integer("in-channels", "input channels (0 = the model's default)", 0)
-        .texts("set",
-               "model config override KEY=VALUE, VALUE read as JSON (e.g. --set phi=1.5 --set same_padding=true)")
-        .text("format", "table or json", "table");
-    const Json options = cli.parse(argc, argv);
+    const InfoOptions options = flags().parse(argc, argv);
     const Runtime runtime = setup_runtime(options);
-    const std::string format = options["format"];
-    if (format != "table" && format != "json") throw Error("--format must be table or json", ErrorKind::usage);
-    const int64_t image_size = options["image_size"], num_classes = options["num_classes"],
-                  in_channels = options["in_channels"];
-    if (image_size < 0) throw Error("--image-size must be positive", ErrorKind::usage);
-    if (num_classes < 0) throw Error("--num-classes must be positive", ErrorKind::usage);
-    if (in_channels < 0) throw Error("--in-channels must be positive", ErrorKind::usage);
-
-    const std::string name = options["model"];
-    Json overrides = key_value_overrides(options["set"]);
+    const std::string& format = options.format;
+    const int64_t image_size = options.image_size, num_classes = options.num_classes, in_channels = options.in_channels;
+    const std::string& name = options.model;
+    Json overrides = key_value_overrides(options.set);
     if (num_classes > 0) overrides["num_classes"] = num_classes;
     if (in_channels > 0) overrides["in_channels"] = in_channels;
     const models::ImageModel net = models::build_image_model(name, overrides);

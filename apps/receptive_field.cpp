@@ -7,10 +7,11 @@
 #include <iostream>
 #include <sstream>
 
-#include "core/cli.h"
 #include "core/error.h"
 #include "core/image.h"
+#include "core/options.h"
 #include "core/runtime.h"
+#include "core/strings.h"
 #include "models/analysis/jit_layer_graph.h"
 #include "models/analysis/layer_spec.h"
 #include "models/analysis/receptive_field.h"
@@ -71,26 +72,40 @@ torch::Tensor overlay(torch::Tensor image, const Region& r) {
   return out;
 }
 
+struct FieldOptions : CommonOptions {
+  std::string model, spec, torchscript;  // exactly one
+  std::vector<std::string> set;
+  std::string input_size;  // H or H,W
+  std::string layer;       // empty: the last feature map
+  std::string format = "table";
+  bool verify = false;
+  std::string image, out;
+};
+
+Flags<FieldOptions> flags() {
+  using O = FieldOptions;
+  Flags<O> flags("receptive_field",
+                 "Receptive field, jump and effective padding of every layer of a convolutional network");
+  flags.common()
+      .text("model", "a zoo model: " + or_list(models::model_names()), &O::model)
+      .text("spec", "a JSON layer spec (a list or graph of conv/pool layers)", &O::spec)
+      .text("torchscript", "a network saved with torch.jit.trace or torch.jit.script", &O::torchscript)
+      .texts("set", "zoo model config override KEY=VALUE (e.g. --set phi=1.5)", &O::set)
+      .text("input-size", "H or H,W (default: the zoo model's resolution, the picture's size, else 224)",
+            &O::input_size)
+      .text("layer", "the layer --verify and --image ask about (default: the last feature map)", &O::layer)
+      .choice("format", "the report's form", &O::format, {"table", "json"})
+      .flag("verify", "back-propagate from the layer's centre unit and compare the field it measures", &O::verify)
+      .text("image", "a picture to draw the centre unit's receptive field on (sets the input size)", &O::image)
+      .text("out", "where --image writes the overlay (.png)", &O::out);
+  return flags;
+}
+
 int run(int argc, char** argv) {
-  std::string names;
-  for (const std::string& n : models::model_names()) names += (names.empty() ? "" : ", ") + n;
-  Cli cli("receptive_field", "Receptive field, jump and effective padding of every layer of a convolutional network");
-  cli.common()
-      .text("model", "a zoo model: " + names, "")
-      .text("spec", "a JSON layer spec (a list or graph of conv/pool layers)", "")
-      .text("torchscript", "a network saved with torch.jit.trace or torch.jit.script", "")
-      .texts("set", "zoo model config override KEY=VALUE (e.g. --set phi=1.5)")
-      .text("input-size", "H or H,W (default: the zoo model's resolution, the picture's size, else 224)", "")
-      .text("layer", "the layer --verify and --image ask about (default: the last feature map)", "")
-      .text("format", "table or json", "table")
-      .flag("verify", "back-propagate from the layer's centre unit and compare the field it measures")
-      .text("image", "a picture to draw the centre unit's receptive field on (sets the input size)", "")
-      .text("out", "where --image writes the overlay (.png)", "");
-  const Json o = cli.parse(argc, argv);
+  const FieldOptions o = flags().parse(argc, argv);
   setup_runtime(o);
-  const std::string format = o["format"], model = o["model"], spec = o["spec"], script = o["torchscript"],
-                    image_path = o["image"], out_path = o["out"], input_size = o["input_size"];
-  if (format != "table" && format != "json") throw Error("--format must be table or json", ErrorKind::usage);
+  const std::string &format = o.format, &model = o.model, &spec = o.spec, &script = o.torchscript,
+                    &image_path = o.image, &out_path = o.out, &input_size = o.input_size;
   if (!model.empty() + !spec.empty() + !script.empty() != 1)
     throw Error("give exactly one of --model, --spec and --torchscript", ErrorKind::usage);
   if (image_path.empty() != out_path.empty()) throw Error("--image and --out go together", ErrorKind::usage);
@@ -110,7 +125,7 @@ int run(int argc, char** argv) {
 
   LayerGraph graph;
   if (!model.empty()) {
-    const models::ImageModel net = models::build_image_model(model, key_value_overrides(o["set"]));
+    const models::ImageModel net = models::build_image_model(model, key_value_overrides(o.set));
     if (input_size.empty() && !picture.defined()) size = {net.image_shape[1], net.image_shape[2]};
     graph = layer_graph_from_module(*net.module, [&](const torch::Tensor& x) { return net(x); },
                                     {1, net.image_shape[0], size[0], size[1]});
@@ -121,7 +136,7 @@ int run(int argc, char** argv) {
   }
 
   const ReceptiveFields fields = receptive_fields(graph, size);
-  const int layer = o["layer"].get<std::string>().empty() ? fields.last_map() : fields.index(o["layer"]);
+  const int layer = o.layer.empty() ? fields.last_map() : fields.index(o.layer);
   const LayerField& chosen = fields.layers[layer];
   const Region analytic = centre_unit_region(chosen, size);
   Json report = to_json(fields);
@@ -131,7 +146,7 @@ int run(int argc, char** argv) {
                      (chosen.global_context ? " (and the whole input as context: global pooling or attention)" : "") +
                      "\n";
 
-  if (o["verify"].get<bool>()) {
+  if (o.verify) {
     const Region measured = empirical_region(graph, size, layer);
     const bool agree = measured == analytic;
     report["verify"] = {{"empirical", region_json(measured)}, {"agrees", agree}};

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/cli.h"
 #include "core/error.h"
+#include "core/options.h"
 #include "core/runtime.h"
 #include "core/seed.h"
 #include "core/strings.h"
@@ -19,32 +19,48 @@ using namespace zoo;
 
 namespace {
 
+struct SampleOptions : CommonOptions {
+  std::string checkpoint, out;
+  int64_t n = 64;
+  double temperature = 1.0;
+  int64_t batch_size = 256;
+  bool reconstruct = false;
+  int64_t limit = 1000;
+  std::string log_prob;
+  std::string format = "text";
+};
+
+Flags<SampleOptions> flags() {
+  using O = SampleOptions;
+  Flags<O> flags("sample_flow", "Sample from a trained normalizing flow, check its inverse, or score data");
+  flags.common()
+      .required("checkpoint", "run directory or checkpoint file of train_flow", &O::checkpoint)
+      .text("out", "grid.png (a picture) or samples.safetensors (tensor 'samples')", &O::out)
+      .integer("n", "number of samples", &O::n, Bounds::at_least(1))
+      .real("temperature", "scale of the base distribution's noise (Glow samples at 0.7)", &O::temperature,
+            Bounds::above(0))
+      .integer("batch-size", "examples per batch", &O::batch_size, Bounds::at_least(1))
+      .flag("reconstruct", "encode and decode the test split and report the largest error", &O::reconstruct)
+      .integer("limit", "--reconstruct: the first N test examples (0 = all)", &O::limit, Bounds::at_least(0))
+      .text("log-prob", "score the tensor 'samples' (or the only tensor) of this safetensors file", &O::log_prob)
+      .choice("format", "the report's form", &O::format, {"text", "json"});
+  return flags;
+}
+
 int run(int argc, char** argv) {
-  Cli cli("sample_flow", "Sample from a trained normalizing flow, check its inverse, or score data");
-  cli.common()
-      .required("checkpoint", "run directory or checkpoint file of train_flow")
-      .text("out", "grid.png (a picture) or samples.safetensors (tensor 'samples')", "")
-      .integer("n", "number of samples", 64)
-      .real("temperature", "scale of the base distribution's noise (Glow samples at 0.7)", 1.0)
-      .integer("batch-size", "examples per batch", 256)
-      .flag("reconstruct", "encode and decode the test split and report the largest error")
-      .integer("limit", "--reconstruct: the first N test examples (0 = all)", 1000)
-      .text("log-prob", "score the tensor 'samples' (or the only tensor) of this safetensors file", "")
-      .text("format", "text or json", "text");
-  const Json o = cli.parse(argc, argv);
+  const SampleOptions o = flags().parse(argc, argv);
   const Runtime runtime = setup_runtime(o);
-  const bool json = o["format"] == "json";
-  if (!json && o["format"] != "text") throw Error("--format must be text or json", ErrorKind::usage);
-  const std::string out = o["out"], log_prob_path = o["log_prob"];
-  const bool reconstruct = o["reconstruct"];
+  const bool json = o.format == "json";
+  const std::string& out = o.out;
+  const std::string& log_prob_path = o.log_prob;
+  const bool reconstruct = o.reconstruct;
   if (static_cast<int>(!out.empty()) + static_cast<int>(reconstruct) + static_cast<int>(!log_prob_path.empty()) != 1)
     throw Error("give exactly one of --out, --reconstruct and --log-prob", ErrorKind::usage);
   if (!out.empty() && !ends_with(out, ".png") && !ends_with(out, ".safetensors"))
     throw Error("--out " + out + ": expected a .png or .safetensors path", ErrorKind::usage);
-  const int64_t batch = o["batch_size"];
-  if (batch < 1) throw Error("--batch-size must be at least 1", ErrorKind::usage);
+  const int64_t batch = o.batch_size;
 
-  train::LoadedFlow loaded = train::load_flow(o["checkpoint"]);
+  train::LoadedFlow loaded = train::load_flow(o.checkpoint);
   flows::FlowModelImpl& model = *loaded.model;
   model.to(runtime.device);
   torch::NoGradGuard no_grad;
@@ -70,7 +86,7 @@ int run(int argc, char** argv) {
     report = {{"examples", x.size(0)}, {"mean_log_prob_nats", lp.mean().item<double>()}};
     if (model.images()) report["bits_per_dim"] = flows::bits_per_dim(lp, model.dimensions()).mean().item<double>();
   } else if (reconstruct) {
-    const data::DatasetPtr test = data::open_dataset(loaded.data, data::Split::test, o["limit"]);
+    const data::DatasetPtr test = data::open_dataset(loaded.data, data::Split::test, o.limit);
     double worst = 0;
     for (int64_t start = 0; start < test->size(); start += batch) {
       std::vector<torch::Tensor> examples;
@@ -81,14 +97,14 @@ int run(int argc, char** argv) {
     report = {{"examples", test->size()}, {"max_abs_error", worst}};
   } else {
     seed_everything(runtime.seed);
-    const torch::Tensor z = model.draw_latents(o["n"], o["temperature"]);
+    const torch::Tensor z = model.draw_latents(o.n, o.temperature);
     std::vector<torch::Tensor> parts;
     for (int64_t start = 0; start < z.size(0); start += batch)
       parts.push_back(model.decode(z.slice(0, start, start + batch)).cpu());
     const torch::Tensor samples = torch::cat(parts);
     const std::string written = ends_with(out, ".png") ? train::save_samples_picture(out, samples)
                                                        : (weights::write_safetensors(out, {{"samples", samples}}), out);
-    report = {{"samples", samples.size(0)}, {"temperature", o["temperature"]}, {"out", written}};
+    report = {{"samples", samples.size(0)}, {"temperature", o.temperature}, {"out", written}};
   }
   if (json) {
     std::cout << report.dump(2) << std::endl;

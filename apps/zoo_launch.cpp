@@ -24,8 +24,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/cli.h"
 #include "core/error.h"
+#include "core/options.h"
 
 using namespace zoo;
 
@@ -68,23 +68,34 @@ int status_code(int status) {
   return 1;
 }
 
+struct LaunchOptions {
+  int64_t nproc = 1, nnodes = 1, node_rank = 0;
+  std::string master;  // empty: 127.0.0.1 and a free port
+  double grace = 10;
+};
+
+Flags<LaunchOptions> flags() {
+  using O = LaunchOptions;
+  Flags<O> flags("zoo_launch",
+                 "Start the worker processes of a data-parallel run: zoo_launch [options] -- EXECUTABLE ARGS...");
+  flags.integer("nproc", "worker processes on this machine", &O::nproc, Bounds::at_least(1))
+      .integer("nnodes", "machines in the run", &O::nnodes, Bounds::at_least(1))
+      .integer("node-rank", "this machine's index, 0 .. nnodes − 1", &O::node_rank, Bounds::at_least(0))
+      .text("master", "ADDR:PORT of rank 0's rendezvous (default: 127.0.0.1 and a free port, single machine only)",
+            &O::master)
+      .real("grace", "seconds between SIGTERM and SIGKILL when stopping the workers", &O::grace, Bounds::at_least(0));
+  return flags;
+}
+
 int run(int argc, char** argv) {
   int split = 1;
   while (split < argc && std::strcmp(argv[split], "--") != 0) ++split;
-  Cli cli("zoo_launch",
-          "Start the worker processes of a data-parallel run: zoo_launch [options] -- EXECUTABLE ARGS...");
-  cli.integer("nproc", "worker processes on this machine", 1)
-      .integer("nnodes", "machines in the run", 1)
-      .integer("node-rank", "this machine's index, 0 .. nnodes − 1", 0)
-      .text("master", "ADDR:PORT of rank 0's rendezvous (default: 127.0.0.1 and a free port, single machine only)", "")
-      .real("grace", "seconds between SIGTERM and SIGKILL when stopping the workers", 10);
-  const Json o = cli.parse(split, argv);
+  const LaunchOptions o = flags().parse(split, argv);
   if (split + 1 >= argc) throw Error("no program to run: zoo_launch [options] -- EXECUTABLE ARGS...", ErrorKind::usage);
-  const int64_t nproc = o["nproc"], nnodes = o["nnodes"], node_rank = o["node_rank"];
-  if (nproc < 1 || nnodes < 1 || node_rank < 0 || node_rank >= nnodes)
-    throw Error("--nproc and --nnodes must be at least 1 and --node-rank below --nnodes", ErrorKind::usage);
+  const int64_t nproc = o.nproc, nnodes = o.nnodes, node_rank = o.node_rank;
+  if (node_rank >= nnodes) throw Error("--node-rank must be below --nnodes", ErrorKind::usage);
   std::string address = "127.0.0.1", port;
-  const std::string master = o["master"];
+  const std::string& master = o.master;
   if (master.empty()) {
     if (nnodes > 1) throw Error("--master ADDR:PORT is needed for more than one machine", ErrorKind::usage);
     port = std::to_string(free_port());
@@ -132,8 +143,8 @@ int run(int argc, char** argv) {
         failure = code;
         std::fprintf(stderr, "zoo_launch: a worker exited with status %d; stopping the others\n", code);
         forward(SIGTERM);
-        stop_deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(static_cast<int64_t>(o["grace"].get<double>() * 1000));
+        stop_deadline =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.grace * 1000));
       }
     } else if (pid < 0 && errno != EINTR) {
       break;

@@ -10,8 +10,8 @@
 #include <string>
 
 #include "bench/bench_support.h"
-#include "core/cli.h"
 #include "core/error.h"
+#include "core/options.h"
 #include "core/runtime.h"
 #include "models/diffusion/loss.h"
 #include "models/diffusion/mlp_net.h"
@@ -128,29 +128,32 @@ Json mlp_train(const Runtime& runtime, int64_t batch, int64_t steps, int64_t war
               {"matmul_floor_steps_per_second", matmul_floor(*net, batch, steps, runtime.device)}};
 }
 
+struct BenchOptions : CommonOptions {
+  std::string workload = "unet_sample";
+  int64_t batch = 0, steps = 0, repeats = 1, warmup = 30;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   return run_main([&] {
-    Cli cli("bench_diffusion", "Time diffusion sampling with a U-Net or training steps of the MLP denoiser");
-    cli.common()
-        .text("workload", "unet_sample or mlp_train", "unet_sample")
-        .integer("batch", "batch size (0 = the workload's: 16 images to sample, 512 vectors to train on)", 0)
-        .integer("steps", "unet_sample: Heun steps, NFE 2N-1; mlp_train: timed steps (0 = 18 or 300)", 0)
-        .integer("repeats", "unet_sample: timed sampling passes after one untimed", 1)
-        .integer("warmup", "mlp_train: untimed steps first", 30);
-    const Json options = cli.parse(argc, argv);
+    using O = BenchOptions;
+    Flags<O> flags("bench_diffusion", "Time diffusion sampling with a U-Net or training steps of the MLP denoiser");
+    flags.common()
+        .choice("workload", "what to time", &O::workload, {"unet_sample", "mlp_train"})
+        .integer("batch", "batch size (0 = the workload's: 16 images to sample, 512 vectors to train on)", &O::batch,
+                 Bounds::at_least(0))
+        .integer("steps", "unet_sample: Heun steps, NFE 2N-1; mlp_train: timed steps (0 = 18 or 300)", &O::steps,
+                 Bounds::at_least(0))
+        .integer("repeats", "unet_sample: timed sampling passes after one untimed", &O::repeats, Bounds::at_least(1))
+        .integer("warmup", "mlp_train: untimed steps first", &O::warmup, Bounds::at_least(0));
+    const BenchOptions options = flags.parse(argc, argv);
     const Runtime runtime = setup_runtime(options);
-    const std::string workload = options["workload"];
+    const std::string& workload = options.workload;
     const bool sample = workload == "unet_sample";
-    if (!sample && workload != "mlp_train")
-      throw Error("--workload must be unet_sample or mlp_train", ErrorKind::usage);
-    int64_t batch = options["batch"], steps = options["steps"];
-    const int64_t repeats = options["repeats"], warmup = options["warmup"];
-    if (batch == 0) batch = sample ? 16 : 512;
-    if (steps == 0) steps = sample ? 18 : 300;
-    if (batch < 1 || steps < 1 || repeats < 1 || warmup < 0)
-      throw Error("--batch, --steps and --repeats must be positive and --warmup non-negative", ErrorKind::usage);
+    const int64_t batch = options.batch > 0 ? options.batch : sample ? 16 : 512;
+    const int64_t steps = options.steps > 0 ? options.steps : sample ? 18 : 300;
+    const int64_t repeats = options.repeats, warmup = options.warmup;
     bench::print_result(sample ? unet_sample(runtime, batch, steps, repeats) : mlp_train(runtime, batch, steps, warmup),
                         workload, runtime);
     return 0;

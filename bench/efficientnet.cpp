@@ -4,30 +4,40 @@
 // Prints images/s and peak resident memory as JSON; bench/run.sh runs torchvision on the
 // same workload (bench/efficientnet.py) and prints the ratio.
 #include "bench/bench_support.h"
-#include "core/cli.h"
 #include "core/error.h"
+#include "core/options.h"
 #include "core/runtime.h"
 #include "models/nn/fuse.h"
 #include "models/registry.h"
 
 using namespace zoo;
 
+namespace {
+
+struct BenchOptions : CommonOptions {
+  std::string workload = "infer";
+  int64_t iterations = 10;
+  bool channels_last = false;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   return run_main([&] {
-    Cli cli("bench_efficientnet", "Time EfficientNet-B0 inference or training steps");
-    cli.common()
-        .text("workload", "infer or train", "infer")
-        .integer("iterations", "timed iterations", 10)
-        .flag("channels-last", "channels-last memory format");
-    const Json options = cli.parse(argc, argv);
+    using O = BenchOptions;
+    Flags<O> flags("bench_efficientnet", "Time EfficientNet-B0 inference or training steps");
+    flags.common()
+        .choice("workload", "what to time", &O::workload, {"infer", "train"})
+        .integer("iterations", "timed iterations", &O::iterations, Bounds::at_least(1))
+        .flag("channels-last", "channels-last memory format", &O::channels_last);
+    const BenchOptions options = flags.parse(argc, argv);
     const Runtime runtime = setup_runtime(options);
-    const bool train = options["workload"] == "train";
-    if (!train && options["workload"] != "infer") throw Error("--workload must be infer or train", ErrorKind::usage);
+    const bool train = options.workload == "train";
     const int64_t batch = train ? 128 : 8, size = train ? 32 : 224;
     models::Classifier net =
         models::build_classifier("efficientnet_b0", train ? Json{{"num_classes", 10}} : Json::object());
     net.module().to(runtime.device);
-    const bool channels_last = options["channels_last"];
+    const bool channels_last = options.channels_last;
     if (channels_last && train) models::to_channels_last(net.module());
     const torch::Tensor x = torch::randn({batch, 3, size, size}, runtime.device);
     const torch::Tensor y =
@@ -50,12 +60,12 @@ int main(int argc, char** argv) {
       };
     }
     step();  // warm-up
-    const int64_t iterations = options["iterations"];
+    const int64_t iterations = options.iterations;
     const bench::Stopwatch watch(runtime.device);
     for (int64_t i = 0; i < iterations; ++i) step();
     const double seconds = watch.seconds();
     bench::print_result({{"images_per_second", static_cast<double>(iterations * batch) / seconds}},
-                        "b0_" + options["workload"].get<std::string>(), runtime);
+                        "b0_" + options.workload, runtime);
     return 0;
   });
 }

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "bench/bench_support.h"
-#include "core/cli.h"
 #include "core/error.h"
+#include "core/options.h"
 #include "core/runtime.h"
 #include "models/flows/flow_model.h"
 #include "train/adam.h"
@@ -56,25 +56,27 @@ Json glow_sample(const Runtime& runtime, int64_t batch, int64_t passes) {
           {"parameters", bench::count_parameters(*model)}};
 }
 
+struct BenchOptions : CommonOptions {
+  std::string workload = "nice_train";
+  int64_t batch = 0, steps = 20;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   return run_main([&] {
-    Cli cli("bench_flows", "Time NICE training steps or Glow sampling");
-    cli.common()
-        .text("workload", "nice_train or glow_sample", "nice_train")
-        .integer("batch", "batch size (0 = 256 for nice_train, 64 for glow_sample)", 0)
-        .integer("steps", "timed steps (nice_train) or sampling passes (glow_sample)", 20);
-    const Json options = cli.parse(argc, argv);
+    using O = BenchOptions;
+    Flags<O> flags("bench_flows", "Time NICE training steps or Glow sampling");
+    flags.common()
+        .choice("workload", "what to time", &O::workload, {"nice_train", "glow_sample"})
+        .integer("batch", "batch size (0 = 256 for nice_train, 64 for glow_sample)", &O::batch, Bounds::at_least(0))
+        .integer("steps", "timed steps (nice_train) or sampling passes (glow_sample)", &O::steps, Bounds::at_least(1));
+    const BenchOptions options = flags.parse(argc, argv);
     const Runtime runtime = setup_runtime(options);
-    const std::string workload = options["workload"];
+    const std::string& workload = options.workload;
     const bool train = workload == "nice_train";
-    if (!train && workload != "glow_sample")
-      throw Error("--workload must be nice_train or glow_sample", ErrorKind::usage);
-    int64_t batch = options["batch"];
-    const int64_t steps = options["steps"];
-    if (batch == 0) batch = train ? 256 : 64;
-    if (batch < 1 || steps < 1) throw Error("--batch and --steps must be positive", ErrorKind::usage);
+    const int64_t batch = options.batch > 0 ? options.batch : train ? 256 : 64;
+    const int64_t steps = options.steps;
     bench::print_result(train ? nice_train(runtime, batch, steps) : glow_sample(runtime, batch, steps), workload,
                         runtime);
     return 0;

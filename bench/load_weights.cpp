@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "core/atomic_file.h"
-#include "core/cli.h"
+#include "core/options.h"
 #include "core/runtime.h"
 #include "models/registry.h"
 #include "weights/safetensors.h"
@@ -25,18 +25,26 @@ double best_seconds(int repeats, F&& f) {
   }
   return best;
 }
+struct BenchOptions : CommonOptions {
+  std::string model = "efficientnet_b7";
+  int64_t repeats = 3;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   return run_main([&] {
-    Cli cli("bench_load_weights", "Time loading B7 weights from safetensors against reading the file");
-    cli.common().text("model", "model whose weights to load", "efficientnet_b7").integer("repeats", "best of N", 3);
-    const Json options = cli.parse(argc, argv);
+    Flags<BenchOptions> flags("bench_load_weights",
+                              "Time loading B7 weights from safetensors against reading the file");
+    flags.common()
+        .text("model", "model whose weights to load", &BenchOptions::model)
+        .integer("repeats", "best of N", &BenchOptions::repeats, Bounds::at_least(1));
+    const BenchOptions options = flags.parse(argc, argv);
     setup_runtime(options);
-    auto model = models::build_model(options["model"]);
+    auto model = models::build_model(options.model);
     const std::string path = (std::filesystem::temp_directory_path() / "zoo_bench_weights.safetensors").string();
     weights::write_safetensors(path, weights::state_dict(*model));
-    const int repeats = static_cast<int>(options["repeats"].get<int64_t>());
+    const int repeats = static_cast<int>(options.repeats);
     // Both read the bytes once from the page cache; loading also validates, maps and copies
     // every tensor into the model's parameters.
     const double read = best_seconds(repeats, [&] { (void)read_file(path).size(); });
@@ -44,14 +52,11 @@ int main(int argc, char** argv) {
         best_seconds(repeats, [&] { weights::load_state_dict(*model, weights::read_safetensors(path).tensors); });
     const auto bytes = std::filesystem::file_size(path);
     std::filesystem::remove(path);
-    std::cout << Json{{"workload", "load_weights"},
-                      {"model", options["model"]},
-                      {"megabytes", static_cast<double>(bytes) / 1e6},
-                      {"read_seconds", read},
-                      {"load_seconds", load},
-                      {"ratio", load / read}}
-                     .dump()
-              << std::endl;
+    std::cout
+        << Json{{"workload", "load_weights"}, {"model", options.model}, {"megabytes", static_cast<double>(bytes) / 1e6},
+                {"read_seconds", read},       {"load_seconds", load},   {"ratio", load / read}}
+               .dump()
+        << std::endl;
     return 0;
   });
 }

@@ -4,17 +4,27 @@
 #include <chrono>
 #include <iostream>
 
-#include "core/cli.h"
+#include "core/options.h"
 #include "core/runtime.h"
 #include "train/adam.h"
 
 using namespace zoo;
 
+namespace {
+
+struct BenchOptions : zoo::CommonOptions {
+  int64_t steps = 300, warmup = 30;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   return run_main([&] {
-    Cli cli("bench_mlp_step", "Time training steps of a 3x256 SiLU MLP");
-    cli.common().integer("steps", "timed steps", 300).integer("warmup", "untimed steps first", 30);
-    const Json options = cli.parse(argc, argv);
+    Flags<BenchOptions> flags("bench_mlp_step", "Time training steps of a 3x256 SiLU MLP");
+    flags.common()
+        .integer("steps", "timed steps", &BenchOptions::steps, Bounds::at_least(1))
+        .integer("warmup", "untimed steps first", &BenchOptions::warmup, Bounds::at_least(0));
+    const BenchOptions options = flags.parse(argc, argv);
     const Runtime runtime = setup_runtime(options);
     torch::nn::Sequential model(torch::nn::Linear(64, 256), torch::nn::SiLU(), torch::nn::Linear(256, 256),
                                 torch::nn::SiLU(), torch::nn::Linear(256, 256), torch::nn::SiLU(),
@@ -27,9 +37,9 @@ int main(int argc, char** argv) {
       torch::mse_loss(model->forward(x), y).backward();
       optimizer.step();
     };
-    for (int64_t i = 0; i < options["warmup"].get<int64_t>(); ++i) step();
+    for (int64_t i = 0; i < options.warmup; ++i) step();
     if (runtime.device.is_cuda()) torch::cuda::synchronize();
-    const int64_t steps = options["steps"];
+    const int64_t steps = options.steps;
     const auto start = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < steps; ++i) step();
     if (runtime.device.is_cuda()) torch::cuda::synchronize();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace zoo {
 
@@ -36,12 +37,7 @@ class Catalogue {
     return out;
   }
   // "a, b or c", for help texts and messages.
-  std::string names_text() const {
-    std::string text;
-    for (size_t i = 0; i < entries_.size(); ++i)
-      text += (i == 0 ? "" : i + 1 == entries_.size() ? " or " : ", ") + entries_[i].name;
-    return text;
-  }
+  std::string names_text() const { return or_list(names()); }
 
  private:
   std::string kind_;

@@ -10,16 +10,11 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace zoo {
 
 namespace {
-
-std::string key_of(const std::string& name) {
-  std::string key = name;
-  std::replace(key.begin(), key.end(), '-', '_');
-  return key;
-}
 
 template <typename T>
 T parse_number(const std::string& name, const std::string& text) {
@@ -42,6 +37,12 @@ T parse_number(const std::string& name, const std::string& text) {
 
 }  // namespace
 
+std::string option_key(const std::string& name) {
+  std::string key = name;
+  std::replace(key.begin(), key.end(), '-', '_');
+  return key;
+}
+
 std::string flag_name(const std::string& key) {
   std::string name = key;
   std::replace(name.begin(), name.end(), '_', '-');
@@ -56,48 +57,32 @@ Cli& Cli::add(Option option) {
   return *this;
 }
 
-Cli& Cli::flag(const std::string& name, const std::string& help) { return add({name, help, Kind::flag, false, {}}); }
+Cli& Cli::flag(const std::string& name, const std::string& help) {
+  return add({name, help, Kind::flag, false, {}, {}});
+}
 Cli& Cli::integer(const std::string& name, const std::string& help, int64_t value, Bounds bounds) {
-  return add({name, help, Kind::integer, value, bounds});
+  return add({name, help, Kind::integer, value, bounds, {}});
 }
 Cli& Cli::real(const std::string& name, const std::string& help, double value, Bounds bounds) {
-  return add({name, help, Kind::real, value, bounds});
+  return add({name, help, Kind::real, value, bounds, {}});
 }
 Cli& Cli::text(const std::string& name, const std::string& help, const std::string& value) {
-  return add({name, help, Kind::text, value, {}});
+  return add({name, help, Kind::text, value, {}, {}});
 }
 Cli& Cli::texts(const std::string& name, const std::string& help) {
-  return add({name, help, Kind::texts, Json::array(), {}});
+  return add({name, help, Kind::texts, Json::array(), {}, {}});
 }
 Cli& Cli::required(const std::string& name, const std::string& help) {
-  return add({name, help, Kind::text, nullptr, {}});
+  return add({name, help, Kind::text, nullptr, {}, {}});
 }
-
-Cli& Cli::common() {
-  return text("device", "auto, cpu, cuda or cuda:N (auto = CUDA when present)", "auto")
-      .integer("threads", "CPU threads (0 = OMP_NUM_THREADS when set, else all cores)", 0)
-      .integer("seed", "random seed", 0)
-      .text("config", "JSON file of option values (flags given here override it)", "");
-}
-
-Cli& Cli::training(const TrainingDefaults& defaults) {
-  text("data", "dataset spec (fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, toy:NAME)",
-       defaults.data);
-  if (!defaults.model.empty()) text("model", "model name", defaults.model);
-  return required("out", "run directory to write")
-      .integer("epochs", "epochs to train (ignored when --steps is set)", 1, Bounds::at_least(1))
-      .integer("steps", "optimizer steps to train (0 = use --epochs)", 0, Bounds::at_least(0))
-      .integer("batch-size", "examples per step", defaults.batch_size, Bounds::at_least(1))
-      .real("lr", "learning rate", defaults.lr, Bounds::above(0))
-      .integer("limit", "use only the first N training examples (0 = all)", 0, Bounds::at_least(0))
-      .integer("workers", "background data-loading threads", defaults.workers, Bounds::between(0, 64))
-      .text("precision", "auto (bf16 autocast on CUDA, fp32 on the CPU), fp32 or bf16", "auto")
-      .flag("resume", "continue the run in --out from its last checkpoint");
+Cli& Cli::choice(const std::string& name, const std::string& help, const std::string& value,
+                 std::vector<std::string> choices) {
+  return add({name, help + " (" + or_list(choices) + ")", Kind::text, value, {}, std::move(choices)});
 }
 
 const Cli::Option* Cli::find(const std::string& key) const {
   for (const auto& option : options_)
-    if (key_of(option.name) == key) return &option;
+    if (option_key(option.name) == key) return &option;
   return nullptr;
 }
 
@@ -154,7 +139,7 @@ Json Cli::config_value(const std::string& file, const std::string& key, const Js
 Json Cli::parse(int argc, const char* const* argv, const Json& base) const {
   cxxopts::Options parser = this->parser(false);
   Json resolved = Json::object();
-  for (const auto& o : options_) resolved[key_of(o.name)] = o.default_value;
+  for (const auto& o : options_) resolved[option_key(o.name)] = o.default_value;
   for (const auto& [key, value] : base.items()) resolved[key] = config_value("the run's config.json", key, value);
 
   // cxxopts takes one-letter names as short options only (-n); accept --n and --n=V too,
@@ -184,7 +169,7 @@ Json Cli::parse(int argc, const char* const* argv, const Json& base) const {
 
     for (const auto& o : options_) {
       if (!result.count(o.name)) continue;
-      Json& slot = resolved[key_of(o.name)];
+      Json& slot = resolved[option_key(o.name)];
       switch (o.kind) {
         case Kind::flag: slot = true; break;
         case Kind::integer: slot = parse_number<int64_t>(o.name, result[o.name].as<std::string>()); break;
@@ -198,14 +183,16 @@ Json Cli::parse(int argc, const char* const* argv, const Json& base) const {
   }
 
   for (const auto& o : options_) {
-    const Json& value = resolved[key_of(o.name)];
+    const Json& value = resolved[option_key(o.name)];
     if (value.is_null()) throw Error("missing required option --" + o.name + " (see --help)", ErrorKind::usage);
-    check_bounds(o, value);
+    check_value(o, value);
   }
   return resolved;
 }
 
-void Cli::check_bounds(const Option& o, const Json& value) const {
+void Cli::check_value(const Option& o, const Json& value) const {
+  if (!o.choices.empty() && std::find(o.choices.begin(), o.choices.end(), value) == o.choices.end())
+    throw Error("--" + o.name + " " + value.get<std::string>() + ": expected " + or_list(o.choices), ErrorKind::usage);
   if (o.kind != Kind::integer && o.kind != Kind::real) return;
   const double x = value.get<double>();
   const auto show = [&](double number) {

@@ -1,6 +1,7 @@
 #pragma once
-// The command line every zoo executable shares. Options are declared once with a type
-// and a default; parse() resolves them into one JSON object in layers:
+// The command line every zoo executable shares, by key; executables reach it through their
+// typed options (core/options.h). Options are declared once with a type and a default;
+// parse() resolves them into one JSON object in layers:
 //   defaults  <  a resumed run's config.json  <  --config FILE  <  flags given on the command line.
 // That object is what the program reads, and what a training run saves as its config,
 // so a run can be rebuilt from config.json alone. Keys are the flag names with '-'
@@ -43,20 +44,10 @@ class Cli {
   Cli& texts(const std::string& name, const std::string& help);
   // A string option with no default that the user must supply (here or in --config).
   Cli& required(const std::string& name, const std::string& help);
-
-  // --device, --threads, --seed, --config: every executable has them.
-  Cli& common();
-  // What a training executable starts from when its flags are not given.
-  struct TrainingDefaults {
-    std::string data;
-    std::string model;  // empty: no --model (the executable names its own network option)
-    int64_t batch_size = 128;
-    double lr = 1e-3;
-    int64_t workers = 2;  // background data-loading threads
-  };
-  // --data, --model, --out, --epochs, --steps, --batch-size, --lr, --limit, --workers,
-  // --precision, --resume.
-  Cli& training(const TrainingDefaults& defaults);
+  // A string that must be one of `choices` (checked wherever the value comes from); the
+  // help text ends with them.
+  Cli& choice(const std::string& name, const std::string& help, const std::string& default_value,
+              std::vector<std::string> choices);
 
   // Throws HelpRequested after printing help, zoo::Error(usage) for a bad flag or value.
   // `base` is a layer between the defaults and --config: a resumed run's saved options.
@@ -68,10 +59,11 @@ class Cli {
   struct Option {
     std::string name, help;
     Kind kind;
-    Json default_value;  // null: no default (required)
-    Bounds bounds;       // integer and real options
+    Json default_value;                // null: no default (required)
+    Bounds bounds;                     // integer and real options
+    std::vector<std::string> choices;  // text options: the values allowed (empty: any)
   };
-  void check_bounds(const Option& option, const Json& value) const;
+  void check_value(const Option& option, const Json& value) const;
   Cli& add(Option option);
   cxxopts::Options parser(bool with_defaults) const;
   Json config_value(const std::string& file, const std::string& key, const Json& value) const;
@@ -87,6 +79,8 @@ Json key_value_overrides(const Json& items);
 
 // Turns an option key ("batch_size") back into its flag ("--batch-size") for messages.
 std::string flag_name(const std::string& key);
+// The key of a flag's name ("batch-size" -> "batch_size").
+std::string option_key(const std::string& name);
 
 // Runs an executable's body: catches everything, prints "error: ..." on one line, and
 // returns the exit status (0, 1, or 2 for bad usage or input).

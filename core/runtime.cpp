@@ -28,16 +28,13 @@ void keep_freed_heap() {
 }
 }  // namespace
 
-Runtime setup_runtime(const Json& options) {
+Runtime setup_runtime(const CommonOptions& options) {
   keep_freed_heap();
   Runtime runtime;
-  runtime.device = parse_device(options.at("device").get<std::string>());
-  const int64_t threads = options.at("threads").get<int64_t>();
+  runtime.device = parse_device(options.device);
   runtime.threads =
-      configure_threads(static_cast<int>(std::clamp<int64_t>(threads, -1, std::numeric_limits<int>::max())));
-  const int64_t seed = options.at("seed").get<int64_t>();
-  if (seed < 0) throw Error("--seed must be non-negative", ErrorKind::usage);
-  runtime.seed = static_cast<uint64_t>(seed);
+      configure_threads(static_cast<int>(std::clamp<int64_t>(options.threads, -1, std::numeric_limits<int>::max())));
+  runtime.seed = static_cast<uint64_t>(options.seed);
   seed_everything(runtime.seed);
   return runtime;
 }

@@ -2,7 +2,7 @@
 // Applies the options every executable shares (--device, --threads, --seed) in one place.
 #include <torch/torch.h>
 
-#include "core/json.h"
+#include "core/options.h"
 
 namespace zoo {
 
@@ -14,6 +14,6 @@ struct Runtime {
 
 // Parses the device, sets the thread count, seeds the global generators and tunes glibc's
 // heap for the large, short-lived blocks of tensor work.
-Runtime setup_runtime(const Json& options);
+Runtime setup_runtime(const CommonOptions& options);
 
 }  // namespace zoo

@@ -50,4 +50,18 @@ torch::Tensor indexed_rand(at::IntArrayRef sample_shape, uint64_t seed, Stream s
 torch::Tensor cpu_rng_state();
 void set_cpu_rng_state(const torch::Tensor& state);
 
+// Runs `body` with the global CPU generator seeded from (seed, stream) and puts its state
+// back afterwards: pictures drawn in the middle of a run then neither depend on nor change
+// the run's own random sequence, so a resumed run continues exactly.
+template <class Body>
+auto with_stream_seed(uint64_t seed, Stream stream, Body&& body) {
+  const torch::Tensor state = cpu_rng_state();
+  torch::manual_seed(static_cast<int64_t>(derive_seed(seed, static_cast<uint64_t>(stream), 0)));
+  struct Restore {
+    const torch::Tensor& state;
+    ~Restore() { set_cpu_rng_state(state); }
+  } restore{state};
+  return body();
+}
+
 }  // namespace zoo

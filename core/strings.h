@@ -18,4 +18,11 @@ std::string join(const std::vector<T>& values, const std::string& separator) {
   return out.str();
 }
 
+// "a, b or c": the choices of an option, in help texts and messages.
+inline std::string or_list(const std::vector<std::string>& names) {
+  std::string text;
+  for (size_t i = 0; i < names.size(); ++i) text += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return text;
+}
+
 }  // namespace zoo

@@ -1,12 +1,19 @@
 #include "train/sample_picture.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "core/error.h"
 #include "core/image.h"
 #include "core/plot.h"
 
 namespace zoo::train {
+
+std::string step_picture_path(const RunDir& run, const std::string& what, int64_t step) {
+  char number[32];
+  std::snprintf(number, sizeof number, "_%08lld.png", static_cast<long long>(step));
+  return run.sample_path(what + number);
+}
 
 std::string save_samples_picture(const std::string& path, const torch::Tensor& samples, const std::string& title) {
   if (samples.dim() == 4) {

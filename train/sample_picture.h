@@ -5,7 +5,12 @@
 
 #include <string>
 
+#include "core/run_dir.h"
+
 namespace zoo::train {
+
+// The path of a picture a run makes at a step: samples/WHAT_00001234.png.
+std::string step_picture_path(const RunDir& run, const std::string& what, int64_t step);
 
 // Returns the path written (see save_image for builds without OpenCV).
 std::string save_samples_picture(const std::string& path, const torch::Tensor& samples, const std::string& title = "");

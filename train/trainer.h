@@ -9,8 +9,8 @@
 #include <functional>
 #include <memory>
 
-#include "core/cli.h"
 #include "core/distributed.h"
+#include "core/json.h"
 #include "core/metrics_log.h"
 #include "core/run_dir.h"
 #include "core/runtime.h"
@@ -96,32 +96,5 @@ class Trainer {
 double cosine_with_warmup(double base_lr, int64_t step, int64_t warmup, int64_t total);
 // The same warmup, then base_lr to the end (EDM's schedule).
 double constant_with_warmup(double base_lr, int64_t step, int64_t warmup);
-
-// The options every train_* executable derives from the shared training flags (--steps or
-// --epochs, --precision) for a loader of `per_epoch` batches: checkpoint each epoch, log
-// every 50 steps (or each epoch, when shorter).
-TrainerOptions epoch_trainer_options(const Json& options, int64_t per_epoch, const torch::Device& device);
-
-// The flags of a train_* executable; with --resume, the run's saved config.json under the
-// flags given now (so `--resume --steps N` extends a run).
-Json parse_training_flags(const Cli& cli, int argc, char** argv);
-
-// How a train_* executable reads its training data: shuffled by the run's seed, --batch-size
-// (per process) and --workers from the flags, whole batches only unless the data is smaller
-// than one; sharded over the group's ranks.
-data::LoaderOptions training_loader_options(const Json& options, uint64_t seed, int64_t dataset_size,
-                                            const Distributed& group);
-
-// Joins the process group of a distributed run (torchrun's or zoo_launch's environment);
-// a group of one otherwise. On CUDA each process takes the GPU of its LOCAL_RANK.
-std::shared_ptr<Distributed> join_process_group(Runtime& runtime);
-
-// The run directory of a train_* executable: made (or, with --resume, opened) by rank 0 and
-// joined by the other ranks. Nothing is written before the trainer starts the run, so call
-// it once everything else has been checked.
-RunDir open_run_dir(const Json& options, Distributed& group);
-
-// An EMA of `model` with this decay, attached to the trainer; none when decay is 0.
-std::unique_ptr<Ema> attach_ema(Trainer& trainer, torch::nn::Module& model, double decay);
 
 }  // namespace zoo::train

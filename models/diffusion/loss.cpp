@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/seed.h"
+#include "models/diffusion/schedule.h"
 
 namespace zoo::diffusion {
 
@@ -70,6 +72,30 @@ torch::Tensor diffusion_loss(const LossOptions& loss, const PrecondOptions& prec
     error = per_example(loss_weight(loss, precond, sigma).sqrt(), y) * (denoised - y);
   }
   return error.square().flatten(1).mean(1).mean();
+}
+
+DiffusionLoss::DiffusionLoss(LossOptions options, PrecondOptions precond, uint64_t seed)
+    : options_(std::move(options)), precond_(precond), seed_(seed) {
+  const int64_t k = options_.distill_steps;
+  if (k < 0) throw Error("distillation steps must be 0 or positive", ErrorKind::usage);
+  if (k > 0 && options_.objective != Parameterization::rf)
+    throw Error("distillation into a K-step sampler trains a rectified flow (objective rf)", ErrorKind::usage);
+  if (k > 0) distill_sigmas_ = make_sigmas(default_schedule("rf", k)).slice(0, 0, k).to(torch::kFloat);
+}
+
+torch::Tensor DiffusionLoss::operator()(const Network& network, const torch::Tensor& y, const torch::Tensor& indices,
+                                        int64_t step, const torch::Tensor& labels, const torch::Tensor& noise) const {
+  const uint64_t step_seed = derive_seed(seed_, static_cast<uint64_t>(Stream::noise), static_cast<uint64_t>(step));
+  const torch::Tensor u = indexed_rand({}, step_seed, Stream::level, indices, y.device());
+  const torch::Tensor n =
+      noise.defined()
+          ? noise
+          : indexed_randn(y.sizes().slice(1), step_seed, Stream::noise, indices, y.device()).to(y.scalar_type());
+  const int64_t k = options_.distill_steps;
+  const torch::Tensor sigma =
+      k > 0 ? distill_sigmas_.to(y.device()).index_select(0, (u * k).floor().to(torch::kLong).clamp_max(k - 1))
+            : sigma_from_uniform(options_, precond_, u);
+  return diffusion_loss(options_, precond_, network, y, n, sigma, labels);
 }
 
 }  // namespace zoo::diffusion

@@ -24,6 +24,9 @@ struct LossOptions {
   double vp_epsilon_t = 1e-5;                      // vp (β_d, β_min from the preconditioning)
   double ve_sigma_min = 0.02, ve_sigma_max = 100;  // ve
   std::string rf_time = "uniform";                 // rf: uniform or logit_normal (t = sigmoid(N(0, 1)))
+  // rf: train only at the K noise levels a K-step Euler sampler visits (distilling a
+  // rectified flow into a K-step sampler); 0 = every level.
+  int64_t distill_steps = 0;
 };
 
 // σ of each example from its own uniform draw u ∈ (0, 1) by inverse-CDF sampling (log-normal
@@ -42,5 +45,24 @@ torch::Tensor loss_weight(const LossOptions& loss, const PrecondOptions& precond
 torch::Tensor diffusion_loss(const LossOptions& loss, const PrecondOptions& precond, const Network& network,
                              const torch::Tensor& y, const torch::Tensor& noise, const torch::Tensor& sigma,
                              const torch::Tensor& labels = {});
+
+// EDM's loss object: the loss of a batch at a training step. Each example's σ and noise come
+// from its own stream (seed, step, example index), so a data-parallel run draws exactly what
+// one process with the whole batch would, and a resumed run what the uninterrupted one did.
+class DiffusionLoss {
+ public:
+  DiffusionLoss(LossOptions options, PrecondOptions precond, uint64_t seed);
+
+  // Data y [B, ...] of the examples `indices` [B]. `noise` is drawn unless given (reflow
+  // trains on its pairs' noise); labels [B] or undefined.
+  torch::Tensor operator()(const Network& network, const torch::Tensor& y, const torch::Tensor& indices, int64_t step,
+                           const torch::Tensor& labels = {}, const torch::Tensor& noise = {}) const;
+
+ private:
+  LossOptions options_;
+  PrecondOptions precond_;
+  uint64_t seed_;
+  torch::Tensor distill_sigmas_;  // the K levels of options_.distill_steps, float32
+};
 
 }  // namespace zoo::diffusion

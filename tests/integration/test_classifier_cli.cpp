@@ -100,7 +100,7 @@ TEST(ClassifierCliErrors, BadInputGetsOneErrorLine) {
   expect_clean_error("train_classifier", "--out " + dir.file("r") + " --data toy:moons", "labelled images");
   expect_clean_error("train_classifier", "--out " + dir.file("r") + " --optimizer lion --limit 64", "lion");
   expect_clean_error("train_classifier", "--out " + dir.file("r") + " --random-erasing 1.5 --limit 64",
-                     "random erasing");
+                     "--random-erasing 1.5: must be at most 1");
   expect_clean_error("classify", "--checkpoint " + dir.file("none") + " --image x.png", "none");
   zoo::test::write_bytes(dir.file("junk.pth"), "PK\x03\x04 not really a zip");
   expect_clean_error("convert_weights", "inspect " + dir.file("junk.pth"), "junk.pth");

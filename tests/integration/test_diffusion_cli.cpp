@@ -125,7 +125,7 @@ TEST(DiffusionCliErrors, BadInputGetsOneErrorLine) {
   const std::string run = dir.file("run");
   ASSERT_EQ(run_zoo("train_diffusion", "--out " + run + " --data toy:moons --steps 20").exit_code, 0);
   const std::string ckpt = " --checkpoint " + run + " --out " + dir.file("x.png");
-  expect_clean_error("sample_diffusion", ckpt + " --sampler nope", "unknown sampler 'nope'");
+  expect_clean_error("sample_diffusion", ckpt + " --sampler nope", "--sampler nope: expected euler");
   expect_clean_error("sample_diffusion", ckpt + " --schedule nope", "nope");
   expect_clean_error("sample_diffusion", ckpt + " --steps 0", "--steps");
   expect_clean_error("sample_diffusion", ckpt + " --guidance 3", "unconditional");

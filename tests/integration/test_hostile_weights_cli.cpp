@@ -50,7 +50,7 @@ TEST(HostileWeightsCli, ConvertWeightsChecksTheCommonFlags) {
   zoo::weights::write_safetensors(file, {{"w", torch::ones({2})}});
   expect_clean_error("convert_weights", "inspect " + file + " --device tpu", "--device tpu");
   expect_clean_error("convert_weights", "inspect " + file + " --threads -1", "--threads");
-  expect_clean_error("convert_weights", "inspect " + file + " --format xml", "--format must be table or json");
+  expect_clean_error("convert_weights", "inspect " + file + " --format xml", "--format xml: expected table or json");
 }
 
 TEST(HostileWeightsCli, PthGlobalsNeedTheOptInAndAreNeverRun) {

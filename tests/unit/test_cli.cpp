@@ -11,7 +11,9 @@ namespace {
 
 Cli example_cli() {
   Cli cli("example", "test program");
-  cli.common()
+  cli.text("device", "device", "auto")
+      .integer("seed", "seed", 0)
+      .text("config", "option file", "")
       .integer("batch-size", "batch", 64)
       .real("lr", "rate", 1e-3)
       .flag("resume", "resume")

@@ -145,6 +145,42 @@ TEST(Loss, RectifiedFlowLossIsTheDenoiserLossWeightedByOneOverTSquared) {
   EXPECT_NEAR(velocity_form.item<double>(), d_form.item<double>(), 1e-4 * d_form.item<double>());
 }
 
+TEST(DiffusionLoss, EachExampleDrawsFromItsOwnStreamSoAnySplitOfTheBatchAgrees) {
+  torch::manual_seed(1);
+  MlpNetOptions o;
+  o.hidden = 16;
+  MlpNet net(o);
+  const Network network = as_network(net.ptr());
+  const DiffusionLoss loss(LossOptions{}, PrecondOptions{}, /*seed=*/5);
+  const torch::Tensor y = torch::randn({8, 2}), indices = torch::arange(100, 108);
+  const double whole = loss(network, y, indices, 3).item<double>();
+  // The batch loss is the mean over examples, each example's σ and noise its own: halves
+  // (as two ranks would hold them) average to the whole, up to float32 rounding of a mean.
+  const double halves = 0.5 * (loss(network, y.slice(0, 0, 4), indices.slice(0, 0, 4), 3).item<double>() +
+                               loss(network, y.slice(0, 4), indices.slice(0, 4), 3).item<double>());
+  EXPECT_NEAR(halves, whole, 1e-5 * std::abs(whole));
+  // Another step draws anew.
+  EXPECT_GT(std::abs(loss(network, y, indices, 4).item<double>() - whole), 1e-3 * std::abs(whole));
+}
+
+TEST(DiffusionLoss, DistillationTrainsOnlyAtTheKLevelsOfAKStepSampler) {
+  LossOptions options;
+  options.objective = Parameterization::rf;
+  options.distill_steps = 3;
+  PrecondOptions precond;
+  precond.kind = Parameterization::rf;
+  std::vector<torch::Tensor> seen;
+  const Network recorder = [&](const torch::Tensor& x, const torch::Tensor& c_noise, const torch::Tensor&) {
+    seen.push_back(c_noise.flatten());
+    return torch::zeros_like(x);
+  };
+  const DiffusionLoss loss(options, precond, 0);
+  for (int64_t step = 0; step < 20; ++step) loss(recorder, torch::randn({16, 2}), torch::arange(16), step);
+  EXPECT_EQ(std::get<0>(torch::_unique(torch::cat(seen))).numel(), 3);
+  options.objective = Parameterization::edm;
+  EXPECT_THROW(DiffusionLoss(options, PrecondOptions{}, 0), zoo::Error);
+}
+
 TEST(Loss, ATinyTrainingRunLowersTheLossForEveryObjective) {
   for (const auto kind : {Parameterization::edm, Parameterization::vp, Parameterization::ve, Parameterization::rf}) {
     torch::manual_seed(2);
