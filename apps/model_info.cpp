@@ -1,8 +1,12 @@
-// model_info: what a registered model costs — every convolution, norm and linear layer
-// with its output shape, parameters and multiply-adds on one input size, and the totals —
-// and what its last feature map sees (receptive field, jump, effective padding).
+// model_info: what a registered model costs — every convolution, linear layer, matrix
+// product, norm and embedding with its output shape, parameters and multiply-adds on one
+// input size, and the totals — and, for convolutional networks of images, what its last
+// feature map sees (receptive field, jump, effective padding). Any model of the registry:
+// classifiers, the diffusion networks, the flows, the VAE, the tabular net.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "core/error.h"
 #include "core/options.h"
@@ -53,34 +57,49 @@ int main(int argc, char** argv) {
     Json overrides = key_value_overrides(options.set);
     if (num_classes > 0) overrides["num_classes"] = num_classes;
     if (in_channels > 0) overrides["in_channels"] = in_channels;
-    const models::ImageModel net = models::build_image_model(name, overrides);
+    const models::Runnable net = models::build_runnable(name, overrides);
     net.module->to(runtime.device);
-    const int64_t size = image_size > 0 ? image_size : net.image_shape[1];
-    const std::vector<int64_t> shape{1, net.image_shape[0], size, size};
+    std::vector<int64_t> shape = net.example_shape;
+    if (image_size > 0 && !net.images())
+      throw Error("--image-size: model '" + name + "' takes vectors, not images", ErrorKind::usage);
+    if (image_size > 0) shape[1] = shape[2] = image_size;
+    shape.insert(shape.begin(), 1);
     const auto forward = [&](const torch::Tensor& x) { return net(x); };
-
     const models::analysis::ModelInfo info = models::analysis::model_info(*net.module, forward, shape);
-    const models::analysis::ReceptiveFields fields = models::analysis::receptive_fields(
-        models::analysis::layer_graph_from_module(*net.module, forward, shape), {size, size});
-    const models::analysis::LayerField& last = fields.layers[fields.last_map()];
+
+    // What the last feature map sees, for networks of images with convolutions.
+    const bool convolutional = std::any_of(info.layers.begin(), info.layers.end(),
+                                           [](const auto& layer) { return layer.type.rfind("Conv", 0) == 0; });
+    std::optional<models::analysis::ReceptiveFields> fields;
+    if (net.images() && convolutional)
+      fields = models::analysis::receptive_fields(
+          models::analysis::layer_graph_from_module(
+              *net.module, [&](const torch::Tensor& x) { return net.maps(*net.module, x); }, shape),
+          {shape[2], shape[3]});
     if (format == "json") {
       Json report = models::analysis::to_json(info);
       report["model"] = name;
       report["config"] = net.config;
-      report["receptive_field"] = {
-          {"layer", last.name},
-          {"field", {last.axis[0].field, last.axis[1].field}},
-          {"jump", {last.axis[0].jump, last.axis[1].jump}},
-          {"effective_padding", {last.axis[0].effective_padding(), last.axis[1].effective_padding()}},
-          {"global_context", last.global_context},
-          {"aligned", fields.aligned()}};
+      if (fields) {
+        const models::analysis::LayerField& last = fields->layers[fields->last_map()];
+        report["receptive_field"] = {
+            {"layer", last.name},
+            {"field", {last.axis[0].field, last.axis[1].field}},
+            {"jump", {last.axis[0].jump, last.axis[1].jump}},
+            {"effective_padding", {last.axis[0].effective_padding(), last.axis[1].effective_padding()}},
+            {"global_context", last.global_context},
+            {"aligned", fields->aligned()}};
+      }
       std::cout << report.dump(2) << std::endl;
     } else {
       std::cout << name << "\n" << models::analysis::format_table(info);
-      std::printf("receptive field of %s: %g pixels, jump %g, effective padding %g%s; paths %s\n", last.name.c_str(),
-                  last.axis[0].field, last.axis[0].jump, last.axis[0].effective_padding(),
-                  last.global_context ? ", and the whole input as context (global pooling or attention)" : "",
-                  fields.aligned() ? "aligned" : "MISALIGNED");
+      if (fields) {
+        const models::analysis::LayerField& last = fields->layers[fields->last_map()];
+        std::printf("receptive field of %s: %g pixels, jump %g, effective padding %g%s; paths %s\n", last.name.c_str(),
+                    last.axis[0].field, last.axis[0].jump, last.axis[0].effective_padding(),
+                    last.global_context ? ", and the whole input as context (global pooling or attention)" : "",
+                    fields->aligned() ? "aligned" : "MISALIGNED");
+      }
     }
     return 0;
   });

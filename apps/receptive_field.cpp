@@ -125,10 +125,12 @@ int run(int argc, char** argv) {
 
   LayerGraph graph;
   if (!model.empty()) {
-    const models::ImageModel net = models::build_image_model(model, key_value_overrides(o.set));
-    if (input_size.empty() && !picture.defined()) size = {net.image_shape[1], net.image_shape[2]};
-    graph = layer_graph_from_module(*net.module, [&](const torch::Tensor& x) { return net(x); },
-                                    {1, net.image_shape[0], size[0], size[1]});
+    const models::Runnable net = models::build_runnable(model, key_value_overrides(o.set));
+    if (!net.images())
+      throw Error("--model " + model + ": a network of vectors has no receptive field", ErrorKind::usage);
+    if (input_size.empty() && !picture.defined()) size = {net.example_shape[1], net.example_shape[2]};
+    graph = layer_graph_from_module(*net.module, [&](const torch::Tensor& x) { return net.maps(*net.module, x); },
+                                    {1, net.example_shape[0], size[0], size[1]});
   } else if (!spec.empty()) {
     graph = read_layer_spec(spec);
   } else {

@@ -2,6 +2,7 @@
 // (VP, VE, EDM or flow-matching objective) with an MLP for vectors or a U-Net for images,
 // on any data spec. Also trains the second rectified flow on (noise, sample) pairs of a
 // first one (reflow), and distils it into a K-step sampler (train/diffusion_recipe.h).
+#include "models/diffusion/denoising_nets.h"
 #include "models/diffusion/samplers.h"
 #include "train/diffusion_recipe.h"
 #include "train/train_main.h"
@@ -11,6 +12,12 @@ using train::DiffusionOptions;
 
 namespace {
 
+std::vector<std::string> net_names() {
+  std::vector<std::string> names = diffusion::denoising_nets().names();
+  names.insert(names.begin(), "auto");
+  return names;
+}
+
 Flags<DiffusionOptions> flags() {
   using O = DiffusionOptions;
   Flags<O> flags("train_diffusion",
@@ -19,7 +26,7 @@ Flags<DiffusionOptions> flags() {
       .training()
       .choice("objective", "the EDM objective, or rf: rectified flow / flow matching", &O::objective,
               {"edm", "vp", "ve", "rf"})
-      .choice("net", "the network (auto: unet for images, mlp for vectors)", &O::net, {"auto", "unet", "mlp"})
+      .choice("net", "the network (auto: unet for images, mlp for vectors)", &O::net, net_names())
       .texts("set", "network config overrides KEY=VALUE (e.g. channels=64, hidden=512, channel_mult=[1,2])", &O::set)
       .flag("classes", "condition on the data's class labels (with label dropout, for classifier-free guidance)",
             &O::classes)

@@ -2,6 +2,7 @@
 // (images or vectors; train/flow_recipe.h). Each epoch it writes the test negative
 // log-likelihood (bits/dim for images, nats for vectors) to metrics.jsonl, a sample grid or
 // scatter to samples/, and a checkpoint; --resume continues a run exactly.
+#include "models/flows/flow_models.h"
 #include "train/flow_recipe.h"
 #include "train/train_main.h"
 
@@ -14,7 +15,7 @@ Flags<FlowOptions> flags() {
   using O = FlowOptions;
   Flags<O> flags("train_flow", "Train a normalizing flow (NICE, RealNVP, Glow) by maximum likelihood");
   flags.common()
-      .training()
+      .training(flows::flow_kinds().names())
       .texts("set", "model option overrides KEY=VALUE (e.g. steps=16, hidden=512, levels=3)", &O::set)
       .choice("preprocessing", "auto, unit, center or logit for images, none for vectors", &O::preprocessing,
               {"auto", "none", "unit", "center", "logit"})

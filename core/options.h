@@ -98,13 +98,16 @@ class Flags {
         .text("config", "JSON file of option values (flags given here override it)", &T::config);
   }
 
-  // --data, --model (when the defaults name one), --out, --epochs, --steps, --batch-size,
-  // --lr, --limit, --workers, --precision, --resume.
-  Flags& training() {
+  // --data, --model (when the defaults name one; one of `models` when given), --out,
+  // --epochs, --steps, --batch-size, --lr, --limit, --workers, --precision, --resume.
+  Flags& training(std::vector<std::string> models = {}) {
     static_assert(std::is_base_of_v<TrainingOptions, T>, "training() binds TrainingOptions fields");
     text("data", "dataset spec (fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, toy:NAME)",
          &T::data);
-    if (!defaults_.model.empty()) text("model", "model name", &T::model);
+    if (!models.empty())
+      choice("model", "the model", &T::model, std::move(models));
+    else if (!defaults_.model.empty())
+      text("model", "model name", &T::model);
     return required("out", "run directory to write", &T::out)
         .integer("epochs", "epochs to train (ignored when --steps is set)", &T::epochs, Bounds::at_least(1))
         .integer("steps", "optimizer steps to train (0 = use --epochs)", &T::steps, Bounds::at_least(0))

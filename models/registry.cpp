@@ -1,36 +1,40 @@
 #include "models/registry.h"
 
-#include <map>
+#include <algorithm>
 #include <mutex>
 
+#include "core/catalogue.h"
 #include "core/error.h"
 #include "models/diffusion/model_entries.h"
 #include "models/efficientnet/model_entries.h"
 #include "models/flows/model_entries.h"
+#include "models/tabular/model_entries.h"
+#include "models/vae/model_entries.h"
 
 namespace zoo::models {
 namespace {
 
 struct Registry {
   Registry();
+  void add(ModelEntry entry);
   std::mutex mutex;
-  std::map<std::string, ModelEntry> entries;  // a map: references stay valid as entries are added
+  Catalogue<ModelEntry> entries{"model", {}};
 };
 
-void add(Registry& registry, ModelEntry entry) {
-  if (entry.name.empty() || !entry.build)
-    throw Error("a model entry needs a name and a build function", ErrorKind::runtime);
-  const std::string name = entry.name;
-  if (!registry.entries.emplace(name, std::move(entry)).second)
-    throw Error("model '" + name + "' is registered twice", ErrorKind::runtime);
+void Registry::add(ModelEntry entry) {
+  if (entry.name.empty() || !entry.resolve || !entry.build || !entry.forward || !entry.example_shape)
+    throw Error("model entry '" + entry.name + "' needs a name, resolve, build, forward and example_shape",
+                ErrorKind::runtime);
+  std::string name = entry.name;
+  entries.add({std::move(name), std::move(entry)});
 }
 
 // Every family lists its entries here, explicitly: self-registering static objects would
 // be dropped by the linker from a static library.
 Registry::Registry() {
-  for (ModelEntry& e : efficientnet_model_entries()) add(*this, std::move(e));
-  for (ModelEntry& e : diffusion_model_entries()) add(*this, std::move(e));
-  for (ModelEntry& e : flow_model_entries()) add(*this, std::move(e));
+  for (auto* family : {efficientnet_model_entries, diffusion_model_entries, flow_model_entries, vae_model_entries,
+                       tabular_model_entries})
+    for (ModelEntry& e : family()) add(std::move(e));
 }
 
 Registry& registry() {
@@ -49,25 +53,21 @@ int64_t config_int(const Json& config, const char* key, const std::string& model
 const ModelEntry& find_model(const std::string& name) {
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  const auto it = r.entries.find(name);
-  if (it != r.entries.end()) return it->second;
-  std::string known;
-  for (const auto& item : r.entries) known += (known.empty() ? "" : ", ") + item.first;
-  throw Error("unknown model '" + name + "' (known: " + known + ")", ErrorKind::usage);
+  return r.entries.find(name);
 }
 
 std::vector<std::string> model_names() {
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  std::vector<std::string> names;
-  for (const auto& item : r.entries) names.push_back(item.first);
+  std::vector<std::string> names = r.entries.names();
+  std::sort(names.begin(), names.end());
   return names;
 }
 
 void register_model(ModelEntry entry) {
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  add(r, std::move(entry));
+  r.add(std::move(entry));
 }
 
 Json model_config(const std::string& name, const Json& overrides) {
@@ -76,15 +76,15 @@ Json model_config(const std::string& name, const Json& overrides) {
     throw Error("model '" + name + "': config overrides must be a JSON object, got " + overrides.dump());
   Json config = entry.default_config.is_null() ? Json::object() : entry.default_config;
   if (overrides.is_object()) config.update(overrides);
-  return entry.resolve ? entry.resolve(config) : config;
+  return entry.resolve(config);
 }
 
 std::shared_ptr<torch::nn::Module> build_model(const std::string& name, const Json& overrides) {
   return find_model(name).build(model_config(name, overrides));
 }
 
-Classifier::Classifier(std::string name, Json config, std::shared_ptr<torch::nn::Module> module, ClassifyFn classify,
-                       ClassifyFn features)
+Classifier::Classifier(std::string name, Json config, std::shared_ptr<torch::nn::Module> module, PassFn classify,
+                       PassFn features)
     : name_(std::move(name)),
       config_(std::move(config)),
       module_(std::move(module)),
@@ -100,21 +100,20 @@ Classifier build_classifier(const std::string& name, const Json& overrides) {
   if (!entry.is_classifier()) throw Error("model '" + name + "' is not an image classifier", ErrorKind::usage);
   Json config = model_config(name, overrides);
   std::shared_ptr<torch::nn::Module> module = entry.build(config);
-  return Classifier(name, std::move(config), std::move(module), entry.classify, entry.features);
+  return Classifier(name, std::move(config), std::move(module), entry.forward, entry.features);
 }
 
-ImageModel build_image_model(const std::string& name, const Json& overrides) {
+Runnable build_runnable(const std::string& name, const Json& overrides) {
   const ModelEntry& entry = find_model(name);
-  if (entry.is_classifier()) {
-    Classifier net = build_classifier(name, overrides);
-    return {
-        name, net.config(), net.module_ptr(), entry.classify, {net.in_channels(), net.image_size(), net.image_size()}};
-  }
-  if (!entry.analyse || !entry.image_shape) throw Error("model '" + name + "' is not an image model", ErrorKind::usage);
   Json config = model_config(name, overrides);
   std::shared_ptr<torch::nn::Module> module = entry.build(config);
-  std::vector<int64_t> shape = entry.image_shape(config);
-  return {name, std::move(config), std::move(module), entry.analyse, std::move(shape)};
+  std::vector<int64_t> shape = entry.example_shape(config);
+  return {name,
+          std::move(config),
+          std::move(module),
+          entry.forward,
+          entry.maps ? entry.maps : entry.forward,
+          std::move(shape)};
 }
 
 }  // namespace zoo::models

@@ -1,6 +1,5 @@
 #include "models/analysis/jit_layer_graph.h"
 
-#include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/script.h>
 
@@ -11,7 +10,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
-#include "models/nn/eval_mode.h"
+#include "models/analysis/module_trace.h"
 #include "weights/torchscript.h"
 
 namespace zoo::models::analysis {
@@ -656,27 +655,6 @@ class GraphReader {
   }
 };
 
-// Parameters without requires_grad for the trace (the tracer bakes untracked tensors into
-// the graph as constants only when they need no gradient); restored on destruction.
-class NoRequiresGrad {
- public:
-  explicit NoRequiresGrad(torch::nn::Module& module) {
-    for (torch::Tensor& p : module.parameters()) {
-      if (!p.requires_grad()) continue;
-      p.set_requires_grad(false);
-      changed_.push_back(p);
-    }
-  }
-  ~NoRequiresGrad() {
-    for (torch::Tensor& p : changed_) p.set_requires_grad(true);
-  }
-  NoRequiresGrad(const NoRequiresGrad&) = delete;
-  NoRequiresGrad& operator=(const NoRequiresGrad&) = delete;
-
- private:
-  std::vector<torch::Tensor> changed_;
-};
-
 }  // namespace
 
 LayerGraph layer_graph_from_torchscript(const std::string& path) {
@@ -702,20 +680,9 @@ LayerGraph layer_graph_from_torchscript(const std::string& path) {
 LayerGraph layer_graph_from_module(torch::nn::Module& module,
                                    const std::function<torch::Tensor(const torch::Tensor&)>& forward,
                                    const std::vector<int64_t>& input_shape) {
-  std::unordered_map<const void*, std::string> names;
-  for (const auto& p : module.named_parameters()) names[p.value().data_ptr()] = p.key();
-  std::shared_ptr<torch::jit::Graph> graph;
-  {
-    const EvalMode eval(module);
-    const NoRequiresGrad frozen(module);
-    torch::NoGradGuard no_grad;
-    auto traced = torch::jit::tracer::trace(
-        {zeros_for(module, input_shape)},
-        [&](torch::jit::Stack inputs) { return torch::jit::Stack{forward(inputs.at(0).toTensor())}; },
-        [](const torch::autograd::Variable&) { return std::string(); }, /*strict=*/false);
-    graph = traced.first->graph;
-  }
-  GraphReader reader(std::move(names));
+  ModuleTrace trace = trace_module(module, forward, input_shape);
+  const std::shared_ptr<torch::jit::Graph> graph = trace.graph;
+  GraphReader reader(std::move(trace.tensor_names));
   reader.set_image(graph->inputs()[0]);
   return reader.read(graph->block());
 }

@@ -1,11 +1,13 @@
 #pragma once
-// A per-layer report of a model on one input shape: each Conv2d / BatchNorm2d / Linear it
-// runs, in order, with its output shape, its parameters and its multiply-adds, and the
-// totals. MACs count convolutions (k_h·k_w·(C_in/groups)·C_out·H_out·W_out) and linear
-// layers (in·out) per example, as the EfficientNet paper counts "FLOPs".
+// A per-layer report of a model on one input shape: each convolution, linear layer, matrix
+// product, normalisation and embedding it runs, in order, with its output shape, its
+// parameters and its multiply-adds, and the totals. MACs count convolutions
+// (k_h·k_w·(C_in/groups)·C_out·H_out·W_out), linear layers and matrix products (in·out per
+// output row) per example, as the EfficientNet paper counts "FLOPs".
 //
-// The layers are found by running one real forward pass (eval mode, no grad, batch 1) with
-// a LayerRecording active (see layer_recorder.h), so the report holds for any input size.
+// The layers are read from one traced forward pass (module_trace.h: eval mode, no grad), so
+// the report holds for any model, any input size and any layer it is built from, with no
+// second description of the network to keep in sync.
 #include <torch/torch.h>
 
 #include <functional>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "models/analysis/module_trace.h"
 
 namespace zoo::models::analysis {
 
@@ -31,9 +34,7 @@ struct ModelInfo {
   int64_t total_macs = 0;
 };
 
-using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
-
-// Runs forward on zeros of `input_shape` (on the model's device) and collects the layers.
+// Traces forward on zeros of `input_shape` (on the model's device) and collects the layers.
 // The model's train/eval mode is restored afterwards.
 ModelInfo model_info(torch::nn::Module& model, const ForwardFn& forward, const std::vector<int64_t>& input_shape);
 

@@ -2,8 +2,7 @@
 
 #include "core/error.h"
 #include "core/json_fields.h"
-#include "models/diffusion/mlp_net.h"
-#include "models/diffusion/unet.h"
+#include "models/diffusion/denoising_nets.h"
 
 namespace zoo::diffusion {
 
@@ -34,24 +33,7 @@ PrecondOptions precond_from_json(const Json& json) {
   return p;
 }
 
-// The network's options with defaults filled in, checked.
-Json resolve_net_config(const std::string& net, const Json& config) {
-  if (net == "mlp") return fields_to_json(fields_from_json<MlpNetOptions>(config, "mlp config"));
-  if (net == "unet") return fields_to_json(fields_from_json<UNetOptions>(config, "unet config"));
-  throw Error("unknown network '" + net + "' (known: mlp, unet)", ErrorKind::usage);
-}
-
-std::shared_ptr<DenoisingNetImpl> build_net(const std::string& net, const Json& config) {
-  if (net == "mlp") return MlpNet(fields_from_json<MlpNetOptions>(config, "mlp config")).ptr();
-  return UNet(fields_from_json<UNetOptions>(config, "unet config")).ptr();
-}
-
 }  // namespace
-
-const std::vector<std::string>& denoising_net_names() {
-  static const std::vector<std::string> names{"mlp", "unet"};
-  return names;
-}
 
 Json to_json(const DiffusionModelConfig& c) {
   return {{"net", c.net},
@@ -75,9 +57,9 @@ DiffusionModelConfig diffusion_model_config_from_json(const Json& json) {
 }
 
 DiffusionModel::DiffusionModel(DiffusionModelConfig config) : config_(std::move(config)) {
-  config_.net_config = resolve_net_config(config_.net, config_.net_config);
+  config_.net_config = denoising_nets().find(config_.net).resolve(config_.net_config);
   if (config_.shape.empty()) throw Error("diffusion model config: the data shape is missing", ErrorKind::input);
-  net_ = build_net(config_.net, config_.net_config);
+  net_ = denoising_nets().find(config_.net).build(config_.net_config);
 }
 
 Json DiffusionModel::config_json() const { return to_json(config_); }

@@ -32,7 +32,6 @@ struct DiffusionModelConfig {
 
 Json to_json(const DiffusionModelConfig& config);
 DiffusionModelConfig diffusion_model_config_from_json(const Json& json);
-const std::vector<std::string>& denoising_net_names();  // mlp, unet
 
 class DiffusionModel {
  public:

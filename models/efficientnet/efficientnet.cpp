@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "models/analysis/layer_recorder.h"
 #include "models/efficientnet/stage.h"
 #include "models/nn/conv_norm_activation.h"
 #include "models/nn/fuse.h"
@@ -56,13 +55,7 @@ torch::Tensor EfficientNetImpl::forward_features(const torch::Tensor& x) {
   return torch::flatten(avgpool(features->forward(x)), 1);
 }
 
-torch::Tensor EfficientNetImpl::forward(const torch::Tensor& x) {
-  // The classifier's two layers are called one by one (not classifier->forward) so the
-  // Linear is seen by model analysis. They are looked up each time rather than kept as
-  // members: clone() replaces a Sequential's contents, which would leave members stale.
-  const torch::Tensor pooled = classifier->at<torch::nn::DropoutImpl>(0).forward(forward_features(x));
-  return analysis::recorded_forward(classifier->at<torch::nn::LinearImpl>(1), pooled);
-}
+torch::Tensor EfficientNetImpl::forward(const torch::Tensor& x) { return classifier->forward(forward_features(x)); }
 
 void init_efficientnet_weights(torch::nn::Module& model) {
   torch::NoGradGuard no_grad;

@@ -27,8 +27,12 @@ ModelEntry entry(std::string name, std::string description, Json defaults) {
   e.build = [](const Json& config) -> std::shared_ptr<torch::nn::Module> {
     return EfficientNet(efficientnet_config_from_json(config)).ptr();
   };
-  e.classify = [](torch::nn::Module& module, const torch::Tensor& images) {
+  e.forward = [](torch::nn::Module& module, const torch::Tensor& images) {
     return as_efficientnet(module).forward(images);
+  };
+  e.example_shape = [](const Json& config) {
+    const EfficientNetConfig c = efficientnet_config_from_json(config);
+    return std::vector<int64_t>{c.in_channels(), c.resolution(), c.resolution()};
   };
   e.features = [](torch::nn::Module& module, const torch::Tensor& images) {
     return as_efficientnet(module).forward_features(images);

@@ -11,27 +11,10 @@ namespace zoo::flows {
 
 namespace {
 
-// The model's options, validated and with every default spelled out, and its transform.
-std::pair<Json, BuiltFlow> build(const std::string& model, const Json& options, const std::vector<int64_t>& shape) {
-  if (model == "nice") {
-    const auto o = fields_from_json<NiceOptions>(options, "nice config");
-    return {fields_to_json(o), build_nice(o, shape)};
-  }
-  if (model == "realnvp") {
-    const auto o = fields_from_json<RealNvpOptions>(options, "realnvp config");
-    return {fields_to_json(o), build_realnvp(o, shape)};
-  }
-  if (model == "glow") {
-    const auto o = fields_from_json<GlowOptions>(options, "glow config");
-    return {fields_to_json(o), build_glow(o, shape)};
-  }
-  throw Error("flow model " + model + ": expected nice, realnvp or glow", ErrorKind::usage);
-}
-
 std::string resolve_preprocessing(const FlowModelConfig& c) {
   const bool images = c.shape.size() == 3;
   std::string p = c.preprocessing;
-  if (p == "auto") p = !images ? "none" : c.model == "nice" ? "unit" : c.model == "realnvp" ? "logit" : "center";
+  if (p == "auto") p = images ? flow_kinds().find(c.model).image_preprocessing : "none";
   if (p != "none" && p != "unit" && p != "center" && p != "logit")
     throw Error("flow preprocessing " + p + ": expected auto, none, unit, center or logit", ErrorKind::usage);
   if (!images && p != "none")
@@ -44,11 +27,6 @@ std::string resolve_preprocessing(const FlowModelConfig& c) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& flow_model_names() {
-  static const std::vector<std::string> names = {"nice", "realnvp", "glow"};
-  return names;
-}
 
 Json to_json(const FlowModelConfig& c) {
   return {{"model", c.model},
@@ -72,7 +50,7 @@ FlowModelConfig flow_model_config_from_json(const Json& json) {
 
 FlowModelImpl::FlowModelImpl(FlowModelConfig config) : config_(std::move(config)) {
   preprocessing_ = resolve_preprocessing(config_);
-  auto [options, built] = build(config_.model, config_.options, config_.shape);
+  auto [options, built] = flow_kinds().find(config_.model).build(config_.options, config_.shape);
   options_ = options;
   transform_ = register_module("transform", built.transform);
   base_ = register_module("base", make_distribution(built.prior, dimensions()));

@@ -31,7 +31,6 @@ struct FlowModelConfig {
 
 Json to_json(const FlowModelConfig& config);
 FlowModelConfig flow_model_config_from_json(const Json& json);
-const std::vector<std::string>& flow_model_names();  // nice, realnvp, glow
 
 class FlowModelImpl : public torch::nn::Module {
  public:

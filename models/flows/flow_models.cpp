@@ -169,4 +169,31 @@ BuiltFlow build_glow(const GlowOptions& o, const std::vector<int64_t>& shape) {
           o.prior.empty() ? "standard_normal" : o.prior};
 }
 
+namespace {
+
+// A FlowKind for a family whose options struct reads and writes through json_fields.
+template <class Options>
+FlowKind kind(std::string description, std::string image_preprocessing, const char* what,
+              BuiltFlow (*build)(const Options&, const std::vector<int64_t>&)) {
+  return {std::move(description), std::move(image_preprocessing),
+          [what, build](const Json& options, const std::vector<int64_t>& shape) {
+            const auto o = fields_from_json<Options>(options, what);
+            return std::pair<Json, BuiltFlow>{fields_to_json(o), build(o, shape)};
+          }};
+}
+
+}  // namespace
+
+const Catalogue<FlowKind>& flow_kinds() {
+  static const Catalogue<FlowKind> kinds(
+      "flow model",
+      {{"nice",
+        kind<NiceOptions>("NICE (additive couplings of MLPs, a diagonal scale)", "unit", "nice config", build_nice)},
+       {"realnvp",
+        kind<RealNvpOptions>("RealNVP (multi-scale, residual s/t networks)", "logit", "realnvp config", build_realnvp)},
+       {"glow", kind<GlowOptions>("Glow (L levels of K steps: actnorm, invertible 1x1 conv, affine coupling)", "center",
+                                  "glow config", build_glow)}});
+  return kinds;
+}
+
 }  // namespace zoo::flows

@@ -11,9 +11,12 @@
 //   glow     Kingma & Dhariwal 2018: L levels of squeeze, K × (actnorm, invertible 1×1
 //            convolution, affine coupling with σ(h + 2) scale), split with a learned prior;
 //            a learned top prior. Vectors: K steps of the same, with a learned Gaussian base.
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/catalogue.h"
 #include "core/json_fields.h"
 #include "models/flows/transform.h"
 
@@ -90,5 +93,14 @@ struct BuiltFlow {
 BuiltFlow build_nice(const NiceOptions& options, const std::vector<int64_t>& shape);
 BuiltFlow build_realnvp(const RealNvpOptions& options, const std::vector<int64_t>& shape);
 BuiltFlow build_glow(const GlowOptions& options, const std::vector<int64_t>& shape);
+
+// NICE, RealNVP and Glow by name: each resolves its options (every default spelled out,
+// checked) and builds its transform for one example's shape.
+struct FlowKind {
+  std::string description;
+  std::string image_preprocessing;  // what preprocessing "auto" means for images
+  std::function<std::pair<Json, BuiltFlow>(const Json& options, const std::vector<int64_t>& shape)> build;
+};
+const Catalogue<FlowKind>& flow_kinds();
 
 }  // namespace zoo::flows

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "models/flows/flow_model.h"
+#include "models/flows/flow_models.h"
 
 namespace zoo::models {
 
@@ -11,7 +12,7 @@ ModelEntry entry(const std::string& model, const std::string& description) {
   ModelEntry e;
   e.name = model;
   e.family = "flow";
-  e.description = description;
+  e.description = description + ", 1x28x28 by default";
   flows::FlowModelConfig defaults;
   defaults.model = model;
   defaults.shape = {1, 28, 28};
@@ -22,25 +23,21 @@ ModelEntry entry(const std::string& model, const std::string& description) {
   e.build = [](const Json& config) -> std::shared_ptr<torch::nn::Module> {
     return flows::FlowModel(flows::flow_model_config_from_json(config)).ptr();
   };
-  e.analyse = [](torch::nn::Module& module, const torch::Tensor& images) {
+  e.forward = [](torch::nn::Module& module, const torch::Tensor& examples) {
     auto* flow = dynamic_cast<flows::FlowModelImpl*>(&module);
     if (!flow) throw Error("flow: the module is not a flow model", ErrorKind::runtime);
-    return flow->encode(images);
+    return flow->encode(examples);
   };
-  e.image_shape = [](const Json& config) {
-    const flows::FlowModelConfig c = flows::flow_model_config_from_json(config);
-    if (c.shape.size() != 3) throw Error("flow config: the analysis needs an image shape [C, H, W]", ErrorKind::usage);
-    return c.shape;
-  };
+  e.example_shape = [](const Json& config) { return flows::flow_model_config_from_json(config).shape; };
   return e;
 }
 
 }  // namespace
 
 std::vector<ModelEntry> flow_model_entries() {
-  return {
-      entry("realnvp", "RealNVP (multi-scale, residual s/t networks), 1x28x28 by default"),
-      entry("glow", "Glow (L levels of K steps: actnorm, invertible 1x1 conv, affine coupling), 1x28x28 by default")};
+  std::vector<ModelEntry> entries;
+  for (const auto& kind : flows::flow_kinds().entries()) entries.push_back(entry(kind.name, kind.value.description));
+  return entries;
 }
 
 }  // namespace zoo::models

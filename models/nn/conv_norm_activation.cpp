@@ -1,7 +1,6 @@
 #include "models/nn/conv_norm_activation.h"
 
 #include "core/error.h"
-#include "models/analysis/layer_recorder.h"
 #include "models/nn/fuse.h"
 #include "models/nn/same_padding.h"
 #include "models/nn/sync_batch_norm.h"
@@ -47,9 +46,8 @@ void ConvNormActivationImpl::reset() {
 torch::Tensor ConvNormActivationImpl::forward(const torch::Tensor& input) {
   torch::Tensor x =
       options.same_padding() ? pad_same(input, options.kernel_size(), options.stride(), options.dilation()) : input;
-  x = analysis::recorded_forward(*conv, x);
-  if (norm)
-    x = sync_group && is_training() ? sync_batch_norm(x, *norm, *sync_group) : analysis::recorded_forward(*norm, x);
+  x = conv->forward(x);
+  if (norm) x = sync_group && is_training() ? sync_batch_norm(x, *norm, *sync_group) : norm->forward(x);
   return activation ? activation->forward(x) : x;
 }
 

@@ -1,7 +1,5 @@
 #include "models/nn/squeeze_excitation.h"
 
-#include "models/analysis/layer_recorder.h"
-
 namespace zoo::models {
 
 SqueezeExcitationImpl::SqueezeExcitationImpl(const SqueezeExcitationOptions& options_) : options(options_) { reset(); }
@@ -16,8 +14,8 @@ void SqueezeExcitationImpl::reset() {
 
 torch::Tensor SqueezeExcitationImpl::forward(const torch::Tensor& input) {
   torch::Tensor scale = torch::adaptive_avg_pool2d(input, {1, 1});
-  scale = activation->forward(analysis::recorded_forward(*fc1, scale));
-  scale = torch::sigmoid(analysis::recorded_forward(*fc2, scale));
+  scale = activation->forward(fc1->forward(scale));
+  scale = torch::sigmoid(fc2->forward(scale));
   return input * scale;
 }
 

@@ -185,7 +185,7 @@ TEST(FlowLayers, MultiScaleWithLearnedPriorsInvertsWithTheAutogradLogDet) {
 }
 
 TEST(FlowModels, EveryModelInvertsInFloat64AndFloat32) {
-  for (const std::string& name : flow_model_names()) {
+  for (const std::string& name : flow_kinds().names()) {
     for (const Shape& shape : {Shape{4}, Shape{1, 8, 8}}) {
       SCOPED_TRACE(name + " " + c10::str(shape));
       torch::manual_seed(2);

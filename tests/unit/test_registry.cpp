@@ -109,8 +109,18 @@ TEST(Registry, CustomEntriesAndNonClassifiers) {
   entry.build = [](const Json& config) -> std::shared_ptr<torch::nn::Module> {
     return torch::nn::Linear(config["features"].get<int64_t>(), 2).ptr();
   };
+  ModelEntry incomplete = entry;
+  EXPECT_THROW(register_model(incomplete), Error);  // no resolve, forward or example_shape
+  entry.resolve = [](const Json& config) { return config; };
+  entry.forward = [](torch::nn::Module& module, const torch::Tensor& x) {
+    return dynamic_cast<torch::nn::LinearImpl&>(module).forward(x);
+  };
+  entry.example_shape = [](const Json& config) { return std::vector<int64_t>{config["features"].get<int64_t>()}; };
   register_model(entry);
   EXPECT_THROW(register_model(entry), Error);
+  const Runnable linear = build_runnable("test_registry_linear", {{"features", 4}});
+  EXPECT_EQ(linear.example_shape, std::vector<int64_t>{4});
+  EXPECT_EQ(linear(torch::zeros({3, 4})).sizes(), (std::vector<int64_t>{3, 2}));
   EXPECT_EQ(build_model("test_registry_linear", {{"features", 5}})->parameters().front().size(1), 5);
   try {
     build_classifier("test_registry_linear");
@@ -118,6 +128,26 @@ TEST(Registry, CustomEntriesAndNonClassifiers) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::usage);
     EXPECT_NE(std::string(e.what()).find("not an image classifier"), std::string::npos);
+  }
+}
+
+// Every model an executable trains is reachable by name, builds from its default config and
+// runs its pass on a batch of its examples.
+TEST(Registry, EveryFamilyIsInTheCatalogue) {
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"nice", "flow"},      {"realnvp", "flow"}, {"glow", "flow"},           {"mlp", "diffusion"},
+      {"unet", "diffusion"}, {"vae", "vae"},      {"tabular_net", "tabular"}, {"efficientnet_b0", "efficientnet"}};
+  for (const auto& [name, family] : expected) {
+    SCOPED_TRACE(name);
+    const ModelEntry& entry = find_model(name);
+    EXPECT_EQ(entry.family, family);
+    EXPECT_FALSE(entry.description.empty());
+    const Runnable net = build_runnable(name);
+    std::vector<int64_t> batch = net.example_shape;
+    batch.insert(batch.begin(), 2);
+    net.module->eval();
+    torch::NoGradGuard no_grad;
+    EXPECT_EQ(net(torch::zeros(batch)).size(0), 2);
   }
 }
 
