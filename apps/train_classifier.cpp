@@ -2,6 +2,7 @@
 // data spec with the EfficientNet paper's recipe scaled down (train/classifier_recipe.h).
 // Evaluates top-1/top-5 on the test split every epoch and keeps the best checkpoint.
 #include "models/nn/metric_losses.h"
+#include "models/registry.h"
 #include "train/classifier_recipe.h"
 #include "train/train_main.h"
 
@@ -14,7 +15,7 @@ Flags<ClassifierOptions> flags() {
   using O = ClassifierOptions;
   Flags<O> flags("train_classifier", "Train an image classifier (EfficientNet family) on a dataset");
   flags.common()
-      .training()
+      .training(models::classifier_names())
       .choice("optimizer", "AdamW, SGD with Nesterov momentum or RMSProp (the paper's)", &O::optimizer,
               {"adamw", "sgd", "rmsprop"})
       .real("weight-decay", "weight decay", &O::weight_decay, Bounds::at_least(0))

@@ -34,6 +34,7 @@ double json_real(const Json& v, const std::string& what) {
 }
 
 void read_json_value(const Json& value, const std::string& what, int64_t& out) { out = json_int(value, what); }
+void read_json_value(const Json& value, const std::string&, Json& out) { out = value; }
 void read_json_value(const Json& value, const std::string& what, double& out) { out = json_real(value, what); }
 
 void read_json_value(const Json& value, const std::string& what, bool& out) {

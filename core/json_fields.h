@@ -12,8 +12,8 @@
 // Reading starts from the struct's defaults, takes the keys present, and rejects unknown
 // keys and values of the wrong type with an error naming the key.
 //
-// A field may be a number, bool, string, a list of integers, an optional (null when
-// empty), a struct with visit_fields of its own (an object), or a list of such structs. An
+// A field may be a number, bool, string, a list of integers, JSON as it is, an optional
+// (null when empty), a struct with visit_fields of its own (an object), or a list of such structs. An
 // enum joins with two functions beside it, in its namespace, found by argument lookup:
 //   Json to_json_value(Kind kind);
 //   void read_json_value(const Json& value, const std::string& what, Kind& out);
@@ -45,6 +45,8 @@ void read_json_value(const Json& value, const std::string& what, double& out);
 void read_json_value(const Json& value, const std::string& what, bool& out);
 void read_json_value(const Json& value, const std::string& what, std::string& out);
 void read_json_value(const Json& value, const std::string& what, std::vector<int64_t>& out);
+// A field holding JSON as it is: a nested config that another parser reads.
+void read_json_value(const Json& value, const std::string& what, Json& out);
 
 namespace detail {
 struct AnyField {

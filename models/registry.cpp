@@ -64,6 +64,13 @@ std::vector<std::string> model_names() {
   return names;
 }
 
+std::vector<std::string> classifier_names() {
+  std::vector<std::string> names;
+  for (const std::string& name : model_names())
+    if (find_model(name).is_classifier()) names.push_back(name);
+  return names;
+}
+
 void register_model(ModelEntry entry) {
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);

@@ -59,7 +59,8 @@ struct ModelEntry {
 
 // Throws zoo::Error(usage): "unknown model 'x' (known: a, b, ...)".
 const ModelEntry& find_model(const std::string& name);
-std::vector<std::string> model_names();  // sorted
+std::vector<std::string> model_names();       // sorted
+std::vector<std::string> classifier_names();  // sorted
 // Adds an entry (tests, plugins); a name already taken, or an entry without resolve, build,
 // forward or example_shape, is an error.
 void register_model(ModelEntry entry);

@@ -6,54 +6,10 @@
 
 namespace zoo::diffusion {
 
-namespace {
-
-Json precond_to_json(const PrecondOptions& p) {
-  return {{"kind", to_string(p.kind)},
-          {"sigma_data", p.sigma_data},
-          {"beta_d", p.beta_d},
-          {"beta_min", p.beta_min},
-          {"vp_m", p.vp_m}};
-}
-
-PrecondOptions precond_from_json(const Json& json) {
-  const std::string where = "diffusion precond";
-  check_keys(json, {"kind", "sigma_data", "beta_d", "beta_min", "vp_m"}, where);
-  PrecondOptions p;
-  if (json.contains("kind")) {
-    std::string kind;
-    read_json_value(json["kind"], where + ": kind", kind);
-    p.kind = parse_parameterization(kind);
-  }
-  for (auto [key, field] : {std::pair<const char*, double*>{"sigma_data", &p.sigma_data},
-                            {"beta_d", &p.beta_d},
-                            {"beta_min", &p.beta_min},
-                            {"vp_m", &p.vp_m}})
-    if (json.contains(key)) *field = json_real(json[key], where + ": " + key);
-  return p;
-}
-
-}  // namespace
-
-Json to_json(const DiffusionModelConfig& c) {
-  return {{"net", c.net},
-          {"net_config", c.net_config},
-          {"precond", precond_to_json(c.precond)},
-          {"shape", c.shape},
-          {"symmetric_images", c.symmetric_images}};
-}
+Json to_json(const DiffusionModelConfig& c) { return fields_to_json(c); }
 
 DiffusionModelConfig diffusion_model_config_from_json(const Json& json) {
-  const std::string where = "diffusion model config";
-  check_keys(json, {"net", "net_config", "precond", "shape", "symmetric_images"}, where);
-  DiffusionModelConfig c;
-  if (json.contains("net")) read_json_value(json["net"], where + ": net", c.net);
-  if (json.contains("net_config")) c.net_config = json["net_config"];
-  if (json.contains("precond")) c.precond = precond_from_json(json["precond"]);
-  if (json.contains("shape")) read_json_value(json["shape"], where + ": shape", c.shape);
-  if (json.contains("symmetric_images"))
-    read_json_value(json["symmetric_images"], where + ": symmetric_images", c.symmetric_images);
-  return c;
+  return fields_from_json<DiffusionModelConfig>(json, "diffusion model config");
 }
 
 DiffusionModel::DiffusionModel(DiffusionModelConfig config) : config_(std::move(config)) {

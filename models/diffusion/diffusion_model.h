@@ -30,6 +30,15 @@ struct DiffusionModelConfig {
   bool symmetric_images = false;  // data in [0, 1] is modelled as 2x − 1
 };
 
+template <class Visit>
+void visit_fields(DiffusionModelConfig& c, Visit&& field) {
+  field("net", c.net);
+  field("net_config", c.net_config);
+  field("precond", c.precond);
+  field("shape", c.shape);
+  field("symmetric_images", c.symmetric_images);
+}
+
 Json to_json(const DiffusionModelConfig& config);
 DiffusionModelConfig diffusion_model_config_from_json(const Json& json);
 

@@ -1,6 +1,7 @@
 #include "models/diffusion/precond.h"
 
 #include "core/error.h"
+#include "core/json_fields.h"
 
 namespace zoo::diffusion {
 
@@ -20,6 +21,13 @@ std::string to_string(Parameterization kind) {
     case Parameterization::rf: return "rf";
   }
   return "?";
+}
+
+Json to_json_value(Parameterization kind) { return to_string(kind); }
+
+void read_json_value(const Json& value, const std::string& what, Parameterization& out) {
+  if (!value.is_string()) throw_json_type_error(value, what, "a string");
+  out = parse_parameterization(value.get<std::string>());
 }
 
 torch::Tensor vp_sigma(const PrecondOptions& o, const torch::Tensor& t) {

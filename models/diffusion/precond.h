@@ -14,11 +14,16 @@
 #include <functional>
 #include <string>
 
+#include "core/json.h"
+
 namespace zoo::diffusion {
 
 enum class Parameterization { edm, vp, ve, rf };
 Parameterization parse_parameterization(const std::string& name);  // edm, vp, ve or rf
 std::string to_string(Parameterization kind);
+// The kind as a JSON field of a config (core/json_fields.h): its name.
+Json to_json_value(Parameterization kind);
+void read_json_value(const Json& value, const std::string& what, Parameterization& out);
 
 struct PrecondOptions {
   Parameterization kind = Parameterization::edm;
@@ -27,6 +32,15 @@ struct PrecondOptions {
   double beta_min = 0.1;    // VP
   double vp_m = 1000;       // VP: c_noise = (M − 1)·t
 };
+
+template <class Visit>
+void visit_fields(PrecondOptions& p, Visit&& field) {
+  field("kind", p.kind);
+  field("sigma_data", p.sigma_data);
+  field("beta_d", p.beta_d);
+  field("beta_min", p.beta_min);
+  field("vp_m", p.vp_m);
+}
 
 struct Coefficients {
   torch::Tensor c_skip, c_out, c_in, c_noise;  // each shaped like sigma

@@ -28,23 +28,12 @@ std::string resolve_preprocessing(const FlowModelConfig& c) {
 
 }  // namespace
 
-Json to_json(const FlowModelConfig& c) {
-  return {{"model", c.model},
-          {"options", c.options},
-          {"shape", c.shape},
-          {"preprocessing", c.preprocessing},
-          {"logit_alpha", c.logit_alpha}};
-}
+Json to_json(const FlowModelConfig& c) { return fields_to_json(c); }
 
 FlowModelConfig flow_model_config_from_json(const Json& json) {
-  check_keys(json, {"model", "options", "shape", "preprocessing", "logit_alpha"}, "flow config");
-  FlowModelConfig c;
-  read_json_value(json.at("model"), "flow config: model", c.model);
-  if (json.contains("options")) c.options = json["options"];
-  read_json_value(json.at("shape"), "flow config: shape", c.shape);
-  if (json.contains("preprocessing"))
-    read_json_value(json["preprocessing"], "flow config: preprocessing", c.preprocessing);
-  if (json.contains("logit_alpha")) read_json_value(json["logit_alpha"], "flow config: logit_alpha", c.logit_alpha);
+  const FlowModelConfig c = fields_from_json<FlowModelConfig>(json, "flow config");
+  for (const char* key : {"model", "shape"})
+    if (!json.contains(key)) throw Error(std::string("flow config: missing ") + key, ErrorKind::input);
   return c;
 }
 

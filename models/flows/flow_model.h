@@ -29,7 +29,17 @@ struct FlowModelConfig {
   double logit_alpha = 0.05;
 };
 
+template <class Visit>
+void visit_fields(FlowModelConfig& c, Visit&& field) {
+  field("model", c.model);
+  field("options", c.options);
+  field("shape", c.shape);
+  field("preprocessing", c.preprocessing);
+  field("logit_alpha", c.logit_alpha);
+}
+
 Json to_json(const FlowModelConfig& config);
+// "model" and "shape" are required; a checkpoint's config has both.
 FlowModelConfig flow_model_config_from_json(const Json& json);
 
 class FlowModelImpl : public torch::nn::Module {

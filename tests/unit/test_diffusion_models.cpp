@@ -145,6 +145,20 @@ TEST(Loss, RectifiedFlowLossIsTheDenoiserLossWeightedByOneOverTSquared) {
   EXPECT_NEAR(velocity_form.item<double>(), d_form.item<double>(), 1e-4 * d_form.item<double>());
 }
 
+// The config a checkpoint carries, as checkpoints written before the config moved to
+// core/json_fields hold it: it reads and writes back unchanged.
+TEST(DiffusionModel, ConfigKeepsTheCheckpointFormat) {
+  const zoo::Json saved = zoo::Json::parse(R"({"net": "mlp", "net_config": {"hidden": 32},
+      "precond": {"kind": "rf", "sigma_data": 0.5, "beta_d": 19.9, "beta_min": 0.1, "vp_m": 1000.0},
+      "shape": [2], "symmetric_images": false})");
+  const DiffusionModelConfig config = diffusion_model_config_from_json(saved);
+  EXPECT_EQ(config.precond.kind, Parameterization::rf);
+  EXPECT_EQ(config.net_config["hidden"], 32);
+  EXPECT_EQ(to_json(config), saved);
+  EXPECT_THROW(diffusion_model_config_from_json({{"precond", {{"kind", 3}}}}), zoo::Error);
+  EXPECT_THROW(diffusion_model_config_from_json({{"nets", "mlp"}}), zoo::Error);
+}
+
 TEST(DiffusionLoss, EachExampleDrawsFromItsOwnStreamSoAnySplitOfTheBatchAgrees) {
   torch::manual_seed(1);
   MlpNetOptions o;

@@ -129,6 +129,20 @@ FlowModelConfig small_model(const std::string& model, Shape shape) {
 
 }  // namespace
 
+// The config a checkpoint carries, as checkpoints written before the config moved to
+// core/json_fields hold it: it reads and writes back unchanged; model and shape are required.
+TEST(FlowModelConfig, KeepsTheCheckpointFormat) {
+  const zoo::Json saved = zoo::Json::parse(
+      R"({"model": "nice", "options": {"couplings": 4}, "shape": [2], "preprocessing": "none", "logit_alpha": 0.05})");
+  const FlowModelConfig config = flow_model_config_from_json(saved);
+  EXPECT_EQ(config.model, "nice");
+  EXPECT_EQ(config.shape, std::vector<int64_t>{2});
+  EXPECT_EQ(to_json(config), saved);
+  EXPECT_THROW(flow_model_config_from_json({{"shape", {2}}}), zoo::Error);
+  EXPECT_THROW(flow_model_config_from_json({{"model", "nice"}}), zoo::Error);
+  EXPECT_THROW(flow_model_config_from_json({{"model", "nice"}, {"shape", {2}}, {"colour", 1}}), zoo::Error);
+}
+
 TEST(FlowLayers, InvertExactlyWithTheAutogradLogDet) {
   torch::manual_seed(0);
   for (const LayerCase& c : layer_cases()) expect_exact_inverse_and_log_det(prepared(c), c.shape, c.name);
