@@ -2,8 +2,11 @@
 // any sampler and schedule, writes a picture (.png) or the samples themselves
 // (.safetensors), and prints the network evaluations per sample and the throughput.
 // Sample i depends only on (--seed, i): not on --batch-size, not on --n.
+#include <algorithm>
 #include <cstdio>
+#include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/options.h"
 #include "core/runtime.h"
@@ -28,9 +31,13 @@ struct SampleOptions : CommonOptions {
   int64_t label = -1;  // --class
   double guidance = 1;
   double churn = 0, s_tmin = 0, s_tmax = 0, s_noise = 1;
-  double eta = 1;
+  c10::optional<double> eta;  // unset: the sampler's own
   double rtol = 1e-5, atol = 1e-5;
   bool no_ema = false;
+  double beta_alpha = 0.6, beta_beta = 0.6;
+  std::vector<std::string> sigmas;  // a schedule by hand
+  std::string sigmas_file;
+  bool verbose = false;
 };
 
 Flags<SampleOptions> flags() {
@@ -59,11 +66,48 @@ Flags<SampleOptions> flags() {
       .real("s-tmin", "edm sampler: S_tmin", &O::s_tmin, Bounds::at_least(0))
       .real("s-tmax", "edm sampler: S_tmax (0 = no limit)", &O::s_tmax, Bounds::at_least(0))
       .real("s-noise", "edm sampler: S_noise", &O::s_noise, Bounds::at_least(0))
-      .real("eta", "euler_ancestral and ddim: noise scale (0 = deterministic)", &O::eta, Bounds::at_least(0))
+      .real("eta",
+            "euler_ancestral and ddim: noise scale, 0 = deterministic (default: the sampler's own, 1 for "
+            "euler_ancestral, 0 for ddim)",
+            &O::eta, Bounds::at_least(0))
       .real("rtol", "rk45: relative tolerance", &O::rtol, Bounds::above(0))
       .real("atol", "rk45: absolute tolerance", &O::atol, Bounds::above(0))
-      .flag("no-ema", "use the raw training weights instead of their EMA", &O::no_ema);
+      .flag("no-ema", "use the raw training weights instead of their EMA", &O::no_ema)
+      .real("beta-alpha", "beta schedule: α of its Beta(α, β) distribution over the model's time", &O::beta_alpha,
+            Bounds::above(0))
+      .real("beta-beta", "beta schedule: β", &O::beta_beta, Bounds::above(0))
+      .texts("sigmas", "the noise levels by hand, decreasing, e.g. 14.6,2.9,0.5,0 (instead of --schedule, --steps)",
+             &O::sigmas)
+      .text("sigmas-file", "a file of noise levels by hand (numbers separated by spaces, commas or lines)",
+            &O::sigmas_file)
+      .flag("verbose", "print the noise levels sampled at", &O::verbose);
   return flags;
+}
+
+// The numbers of a list, each checked.
+std::vector<double> numbers(const std::vector<std::string>& items, const std::string& what) {
+  std::vector<double> values;
+  for (const std::string& item : items) {
+    size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size()) throw Error(what + ": '" + item + "' is not a number", ErrorKind::usage);
+    values.push_back(value);
+  }
+  return values;
+}
+
+// The words of a text, split at whitespace and commas.
+std::vector<std::string> words(std::string text) {
+  std::replace(text.begin(), text.end(), ',', ' ');
+  std::istringstream in(text);
+  std::vector<std::string> out;
+  for (std::string word; in >> word;) out.push_back(word);
+  return out;
 }
 
 int run(int argc, char** argv) {
@@ -91,6 +135,18 @@ int run(int argc, char** argv) {
   g.sampler_options.eta = o.eta;
   g.sampler_options.rtol = o.rtol;
   g.sampler_options.atol = o.atol;
+  g.schedule.alpha = o.beta_alpha;
+  g.schedule.beta = o.beta_beta;
+  if (!o.sigmas.empty() && !o.sigmas_file.empty())
+    throw Error("give --sigmas or --sigmas-file, not both", ErrorKind::usage);
+  if (!o.sigmas.empty()) g.sigmas = dm::sigmas_from_list(numbers(o.sigmas, "--sigmas"), "--sigmas");
+  if (!o.sigmas_file.empty())
+    g.sigmas = dm::sigmas_from_list(numbers(words(read_file(o.sigmas_file)), o.sigmas_file), o.sigmas_file);
+  const torch::Tensor levels = g.sigmas.defined() ? g.sigmas : dm::make_sigmas(g.schedule);
+  if (o.verbose)
+    std::fprintf(
+        stderr, "sigmas (%lld levels): %s\n", static_cast<long long>(levels.size(0)),
+        join(std::vector<double>(levels.data_ptr<double>(), levels.data_ptr<double>() + levels.size(0)), ", ").c_str());
   g.batch_size = o.batch_size;
   g.guidance = o.guidance;
   g.device = runtime.device;
@@ -114,7 +170,7 @@ int run(int argc, char** argv) {
     written = train::save_samples_picture(o.out, samples);
   }
   std::printf("%lld samples with %s, %lld steps: NFE %lld per sample, %.2f s, %.1f samples/s; wrote %s\n",
-              static_cast<long long>(n), g.sampler.c_str(), static_cast<long long>(g.schedule.steps),
+              static_cast<long long>(n), g.sampler.c_str(), static_cast<long long>(levels.size(0) - 1),
               static_cast<long long>(generated.nfe), generated.seconds, static_cast<double>(n) / generated.seconds,
               written.c_str());
   return 0;

@@ -58,26 +58,29 @@ Cli& Cli::add(Option option) {
 }
 
 Cli& Cli::flag(const std::string& name, const std::string& help) {
-  return add({name, help, Kind::flag, false, {}, {}});
+  return add({name, help, Kind::flag, false, {}, {}, false});
 }
 Cli& Cli::integer(const std::string& name, const std::string& help, int64_t value, Bounds bounds) {
-  return add({name, help, Kind::integer, value, bounds, {}});
+  return add({name, help, Kind::integer, value, bounds, {}, false});
 }
 Cli& Cli::real(const std::string& name, const std::string& help, double value, Bounds bounds) {
-  return add({name, help, Kind::real, value, bounds, {}});
+  return add({name, help, Kind::real, value, bounds, {}, false});
 }
 Cli& Cli::text(const std::string& name, const std::string& help, const std::string& value) {
-  return add({name, help, Kind::text, value, {}, {}});
+  return add({name, help, Kind::text, value, {}, {}, false});
 }
 Cli& Cli::texts(const std::string& name, const std::string& help) {
-  return add({name, help, Kind::texts, Json::array(), {}, {}});
+  return add({name, help, Kind::texts, Json::array(), {}, {}, false});
 }
 Cli& Cli::required(const std::string& name, const std::string& help) {
-  return add({name, help, Kind::text, nullptr, {}, {}});
+  return add({name, help, Kind::text, nullptr, {}, {}, false});
+}
+Cli& Cli::optional_real(const std::string& name, const std::string& help, Bounds bounds) {
+  return add({name, help, Kind::real, nullptr, bounds, {}, true});
 }
 Cli& Cli::choice(const std::string& name, const std::string& help, const std::string& value,
                  std::vector<std::string> choices) {
-  return add({name, help + " (" + or_list(choices) + ")", Kind::text, value, {}, std::move(choices)});
+  return add({name, help + " (" + or_list(choices) + ")", Kind::text, value, {}, std::move(choices), false});
 }
 
 const Cli::Option* Cli::find(const std::string& key) const {
@@ -113,7 +116,7 @@ cxxopts::Options Cli::parser(bool with_defaults) const {
     }
     if (show && value && o.kind != Kind::texts)
       value->default_value(o.default_value.is_string() ? o.default_value.get<std::string>() : o.default_value.dump());
-    declare(parser, o.name, o.default_value.is_null() ? o.help + " (required)" : o.help, value);
+    declare(parser, o.name, o.default_value.is_null() && !o.optional ? o.help + " (required)" : o.help, value);
   }
   parser.add_options()("h,help", "show this help");
   return parser;
@@ -128,12 +131,14 @@ Json Cli::config_value(const std::string& file, const std::string& key, const Js
   switch (o->kind) {
     case Kind::flag: ok = value.is_boolean(); break;
     case Kind::integer: ok = value.is_number_integer(); break;
-    case Kind::real: ok = value.is_number(); break;  // an integer may stand for a real
+    case Kind::real:
+      ok = value.is_number() || (o->optional && value.is_null());
+      break;  // an integer may stand for a real
     case Kind::text: ok = value.is_string(); break;
     case Kind::texts: ok = value.is_array(); break;
   }
   if (!ok) throw Error(file + ": option '" + key + "' has the wrong type (" + value.dump() + ")");
-  return o->kind == Kind::real ? Json(value.get<double>()) : value;
+  return o->kind == Kind::real && !value.is_null() ? Json(value.get<double>()) : value;
 }
 
 Json Cli::parse(int argc, const char* const* argv, const Json& base) const {
@@ -184,6 +189,7 @@ Json Cli::parse(int argc, const char* const* argv, const Json& base) const {
 
   for (const auto& o : options_) {
     const Json& value = resolved[option_key(o.name)];
+    if (value.is_null() && o.optional) continue;
     if (value.is_null()) throw Error("missing required option --" + o.name + " (see --help)", ErrorKind::usage);
     check_value(o, value);
   }

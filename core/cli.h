@@ -44,6 +44,9 @@ class Cli {
   Cli& texts(const std::string& name, const std::string& help);
   // A string option with no default that the user must supply (here or in --config).
   Cli& required(const std::string& name, const std::string& help);
+  // A number that may be left unset (null in the resolved object): the program then picks
+  // the value itself.
+  Cli& optional_real(const std::string& name, const std::string& help, Bounds bounds = {});
   // A string that must be one of `choices` (checked wherever the value comes from); the
   // help text ends with them.
   Cli& choice(const std::string& name, const std::string& help, const std::string& default_value,
@@ -62,6 +65,7 @@ class Cli {
     Json default_value;                // null: no default (required)
     Bounds bounds;                     // integer and real options
     std::vector<std::string> choices;  // text options: the values allowed (empty: any)
+    bool optional = false;             // may stay unset (null)
   };
   void check_value(const Option& option, const Json& value) const;
   Cli& add(Option option);

@@ -13,6 +13,8 @@
 //   flags.common().required("checkpoint", "run directory", &SampleOptions::checkpoint)
 //        .integer("n", "samples", &SampleOptions::n, Bounds::at_least(1));
 //   const SampleOptions options = flags.parse(argc, argv);
+#include <c10/util/Optional.h>
+
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -67,6 +69,15 @@ class Flags {
   Flags& real(const std::string& name, const std::string& help, double T::*field, Bounds bounds = {}) {
     cli_.real(name, help, defaults_.*field, bounds);
     return bind(name, field);
+  }
+  // A number the user may leave unset; the program then picks it (its help says how).
+  Flags& real(const std::string& name, const std::string& help, c10::optional<double> T::*field, Bounds bounds = {}) {
+    cli_.optional_real(name, help, bounds);
+    readers_.push_back([key = option_key(name), field](const Json& resolved, T& out) {
+      const Json& value = resolved.at(key);
+      out.*field = value.is_null() ? c10::nullopt : c10::optional<double>(value.get<double>());
+    });
+    return *this;
   }
   Flags& text(const std::string& name, const std::string& help, std::string T::*field) {
     cli_.text(name, help, defaults_.*field);

@@ -180,7 +180,7 @@ void DiffusionRecipe::report(const RunContext& context, int64_t step, Json& reco
   g.schedule = dm::default_schedule(options_.objective, options_.sample_steps);
   g.sampler_options.seed = session_.runtime.seed;
   g.device = session_.runtime.device;
-  const int64_t n = options_.sample_n > 0 ? options_.sample_n : test_points_.defined() ? 4000 : 64;
+  const int64_t n = samples_per_picture(options_.sample_n, test_points_.defined());
   const torch::Tensor labels =
       model_->num_classes() > 0 ? torch::arange(n, torch::kLong) % model_->num_classes() : torch::Tensor();
   const dm::Generated generated = with_ema_weights(context.ema, [&] { return dm::generate(*model_, n, labels, g); });

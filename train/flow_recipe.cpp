@@ -58,7 +58,7 @@ void FlowRecipe::report(const RunContext& context, int64_t step, Json& record) {
   const char* unit = model_->images() ? "bits/dim" : "nats";
   record["test_nll"] = test_.nll;
   record["unit"] = unit;
-  const int64_t n = options_.sample_n > 0 ? options_.sample_n : test_points_.defined() ? 4000 : 64;
+  const int64_t n = samples_per_picture(options_.sample_n, test_points_.defined());
   const torch::Tensor samples = with_stream_seed(session_.runtime.seed, Stream::latent, [&] {
     torch::NoGradGuard no_grad;
     model_->eval();

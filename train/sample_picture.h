@@ -9,6 +9,12 @@
 
 namespace zoo::train {
 
+// How many samples a periodic picture draws: those asked for, else 64 images or, for 2-D
+// points (a scatter and its distance to the test split), 4,000.
+inline int64_t samples_per_picture(int64_t requested, bool points) {
+  return requested > 0 ? requested : points ? 4000 : 64;
+}
+
 // The path of a picture a run makes at a step: samples/WHAT_00001234.png.
 std::string step_picture_path(const RunDir& run, const std::string& what, int64_t step);
 

@@ -12,7 +12,8 @@ Generated generate(const DiffusionModel& model, int64_t n, const torch::Tensor& 
   if (n < 1) throw Error("the number of samples must be at least 1", ErrorKind::usage);
   if (options.batch_size < 1) throw Error("--batch-size must be at least 1", ErrorKind::usage);
   const Sampler sampler = find_sampler(options.sampler);
-  const torch::Tensor sigmas = make_sigmas(options.schedule).to(options.device);
+  const torch::Tensor sigmas =
+      (options.sigmas.defined() ? options.sigmas : make_sigmas(options.schedule)).to(options.device);
   const double sigma_max = sigmas[0].item<double>();
   const auto started = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;

@@ -17,6 +17,7 @@ namespace zoo::diffusion {
 struct GenerateOptions {
   std::string sampler = "heun";
   ScheduleOptions schedule;
+  torch::Tensor sigmas;            // a schedule given by hand (sigmas_from_list): used instead of `schedule`
   SamplerOptions sampler_options;  // its seed is the run's; first_index is set per batch
   int64_t batch_size = 256;
   double guidance = 1;  // classifier-free guidance scale (1 = none)

@@ -4,6 +4,7 @@
 // k-diffusion: (denoiser, x at σ_0, σ_0 … σ_N = 0, options, callback) -> x at σ = 0.
 // They work for every parameterization (precond.h), rectified flow included: Euler on
 // this ODE is exactly Euler on the rectified-flow ODE in t.
+#include <c10/util/Optional.h>
 #include <torch/torch.h>
 
 #include <functional>
@@ -21,7 +22,9 @@ using Denoiser = std::function<torch::Tensor(const torch::Tensor& x, const torch
 struct SamplerOptions {
   // EDM's stochastic sampler (Karras et al. Algorithm 2).
   double s_churn = 0, s_tmin = 0, s_tmax = std::numeric_limits<double>::infinity(), s_noise = 1;
-  double eta = 1;                   // euler_ancestral and ddim: 0 = deterministic
+  // euler_ancestral and ddim: the noise scale η (0 = deterministic); unset, each sampler's
+  // own: 1 for euler_ancestral, 0 for ddim (DDIM as its users know it, deterministic).
+  c10::optional<double> eta;
   double rtol = 1e-5, atol = 1e-5;  // rk45
   // Fresh noise for example k of the batch comes from (seed, first_index + k), so a
   // sample never depends on the batch it was drawn in.
@@ -52,9 +55,12 @@ torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const torch::T
                           const SamplerOptions& options, const StepCallback& callback = {});
 torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                               const SamplerOptions& options, const StepCallback& callback = {});
-// Adaptive Dormand–Prince 5(4) from σ_0 to the last nonzero σ, each example with its own
-// step size, then (when the schedule ends at 0) one denoising step to σ = 0. Only the
-// schedule's endpoints matter.
+// Adaptive Dormand–Prince 5(4) in t = ln σ from σ_0 to the last nonzero σ, each example
+// with its own step size (Hairer's controller), then, when the schedule ends at 0, one
+// denoising step to σ = 0. Only the schedule's endpoints matter. That last step is the
+// convention of EDM's samplers, not the ODE's limit: for Gaussian data of scale s it scales
+// by s²/(s² + σ_end²) where the ODE scales by s/√(s² + σ_end²) — a relative bias of
+// 1 − s/√(s² + σ_end²), 2e-4 at s = 0.1 and σ_end = 0.002, below any data's resolution.
 torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                           const SamplerOptions& options, const StepCallback& callback = {});
 

@@ -130,6 +130,19 @@ TEST(DiffusionCliErrors, BadInputGetsOneErrorLine) {
   expect_clean_error("sample_diffusion", ckpt + " --steps 0", "--steps");
   expect_clean_error("sample_diffusion", ckpt + " --guidance 3", "unconditional");
   expect_clean_error("sample_diffusion", ckpt + " --class 1", "unconditional");
+  expect_clean_error("sample_diffusion", ckpt + " --sigmas 1,2,0", "--sigmas: level 1");
+  expect_clean_error("sample_diffusion", ckpt + " --sigmas 3,x,0", "'x' is not a number");
+  zoo::test::write_bytes(dir.file("levels.txt"), "14.6\n2.9, 0.5\n-1\n");
+  expect_clean_error("sample_diffusion", ckpt + " --sigmas-file " + dir.file("levels.txt"), "positive");
+  expect_clean_error("sample_diffusion", ckpt + " --sigmas-file " + dir.file("none.txt"), "none.txt");
+  // A schedule by hand, and the new schedules, sample; --verbose prints the levels.
+  zoo::test::write_bytes(dir.file("levels.txt"), "14.6\n2.9, 0.5\n0\n");
+  const auto by_hand =
+      run_zoo("sample_diffusion", ckpt + " --n 8 --sigmas-file " + dir.file("levels.txt") + " --verbose");
+  ASSERT_EQ(by_hand.exit_code, 0) << by_hand.output;
+  EXPECT_NE(by_hand.output.find("sigmas (4 levels): 14.6, 2.9, 0.5, 0"), std::string::npos) << by_hand.output;
+  for (const std::string schedule : {"kl_optimal", "sgm_uniform", "simple", "beta"})
+    EXPECT_EQ(run_zoo("sample_diffusion", ckpt + " --n 8 --steps 4 --schedule " + schedule).exit_code, 0) << schedule;
   expect_clean_error("sample_diffusion", " --checkpoint " + run + " --out " + dir.file("x.jpg"),
                      ".png or .safetensors");
   expect_clean_error("train_diffusion", "--out " + dir.file("b") + " --objective ddpm", "ddpm");

@@ -8,6 +8,7 @@
 #include "models/diffusion/precond.h"
 #include "models/diffusion/samplers.h"
 #include "models/diffusion/schedule.h"
+#include "support/test_support.h"
 
 using namespace zoo::diffusion;
 
@@ -70,6 +71,74 @@ TEST(Schedule, OtherSchedulesMatchTheirFormulas) {
   bad.name = "karras";
   bad.steps = 0;
   EXPECT_THROW(make_sigmas(bad), zoo::Error);
+}
+
+TEST(Schedule, KlOptimalSgmUniformAndBetaMatchTheirFormulas) {
+  const torch::Tensor kl = kl_optimal_sigmas(5, 0.002, 80);
+  for (int64_t i = 0; i < 5; ++i) {
+    const double r = static_cast<double>(i) / 4;
+    EXPECT_NEAR(kl[i].item<double>(), std::tan((1 - r) * std::atan(80.0) + r * std::atan(0.002)), 1e-12);
+  }
+  EXPECT_NEAR(kl[0].item<double>(), 80, 1e-9);
+  EXPECT_NEAR(kl[4].item<double>(), 0.002, 1e-12);
+
+  // sgm_uniform: evenly spaced in the model's time from σ_max, one interval short of σ_min.
+  ScheduleOptions o;
+  o.steps = 4;
+  const torch::Tensor sgm = sgm_uniform_sigmas(o);
+  for (int64_t i = 0; i < 4; ++i)
+    EXPECT_NEAR(std::log(sgm[i].item<double>()), std::log(80) + i / 4.0 * (std::log(0.002) - std::log(80)), 1e-12);
+  o.time = ModelTime::rf;  // rectified flow's time, t_min = σ_min/(1 + σ_min) to t_max
+  const double t_min = 0.002 / 1.002;
+  const torch::Tensor rf = sgm_uniform_sigmas(o);
+  for (int64_t i = 0; i < 4; ++i) {
+    const double t = t_min + (1 - i / 4.0) * (0.999 - t_min);
+    EXPECT_NEAR(rf[i].item<double>(), t / (1 - t), 1e-9);
+  }
+
+  // beta with α = β = 1 is the uniform distribution: sgm_uniform's grid.
+  o.time = ModelTime::log_sigma;
+  o.alpha = o.beta = 1;
+  EXPECT_TRUE(torch::allclose(beta_sigmas(o), sgm_uniform_sigmas(o), 1e-12, 1e-12));
+  // α = β = 0.5 is the arcsine law, F(x) = (2/π)·asin(√x): level i sits at u = F⁻¹(1 − i/N).
+  o.alpha = o.beta = 0.5;
+  const torch::Tensor arcsine = beta_sigmas(o);
+  for (int64_t i = 0; i < 4; ++i) {
+    const double u = std::pow(std::sin(M_PI / 2 * (1 - i / 4.0)), 2);
+    EXPECT_NEAR(std::log(arcsine[i].item<double>()), std::log(0.002) + u * (std::log(80) - std::log(0.002)), 1e-9);
+  }
+  for (const std::string name : {"kl_optimal", "sgm_uniform", "simple", "beta"}) {
+    o.name = name;
+    o.steps = 10;
+    const torch::Tensor s = make_sigmas(o);
+    EXPECT_EQ(s.size(0), 11) << name;
+    EXPECT_EQ(s[10].item<double>(), 0) << name;
+    EXPECT_NEAR(s[0].item<double>(), 80, 1e-9) << name;
+    EXPECT_TRUE((s.slice(0, 0, 10) > s.slice(0, 1, 11)).all().item<bool>()) << name;
+    EXPECT_GE(s[9].item<double>(), 0.002 * (1 - 1e-12)) << name;
+  }
+}
+
+TEST(Schedule, TheIncompleteBetaFunctionAndItsInverse) {
+  for (const double x : {0.01, 0.2, 0.5, 0.9, 0.999}) {
+    EXPECT_NEAR(incomplete_beta(x, 1, 1), x, 1e-14);
+    EXPECT_NEAR(incomplete_beta(x, 2, 1), x * x, 1e-14);
+    EXPECT_NEAR(incomplete_beta(x, 0.5, 0.5), 2 / M_PI * std::asin(std::sqrt(x)), 1e-13);
+    EXPECT_NEAR(incomplete_beta(x, 0.6, 2.5), 1 - incomplete_beta(1 - x, 2.5, 0.6), 1e-13);
+    for (const double a : {0.6, 3.0})
+      EXPECT_NEAR(incomplete_beta(incomplete_beta_inverse(x, a, 0.6), a, 0.6), x, 1e-12);
+  }
+}
+
+TEST(Schedule, AScheduleByHandIsChecked) {
+  EXPECT_TRUE(
+      sigmas_from_list({14.6, 2.9, 0.5, 0}, "--sigmas").equal(torch::tensor({14.6, 2.9, 0.5, 0.0}, torch::kDouble)));
+  EXPECT_EQ(sigmas_from_list({3, 1}, "--sigmas").size(0), 2);  // no final 0: the samples keep σ = 1 of noise
+  EXPECT_TRUE(zoo::test::throws_error_with([] { sigmas_from_list({1, 2, 0}, "--sigmas"); }, {"level 1", "decrease"}));
+  EXPECT_TRUE(zoo::test::throws_error_with([] { sigmas_from_list({1, -0.5}, "--sigmas"); }, {"level 1", "positive"}));
+  EXPECT_TRUE(zoo::test::throws_error_with([] { sigmas_from_list({2, 0, 0}, "--sigmas"); }, {"level 1"}));
+  EXPECT_TRUE(zoo::test::throws_error_with([] { sigmas_from_list({NAN, 0}, "--sigmas"); }, {"finite"}));
+  EXPECT_TRUE(zoo::test::throws_error_with([] { sigmas_from_list({0}, "--sigmas"); }, {"two levels"}));
 }
 
 TEST(Precond, CoefficientsEqualTheTable) {
@@ -146,6 +215,44 @@ TEST(Samplers, Rk45MeetsItsTolerance) {
   const torch::Tensor rough = sample_rk45(loose_model, x0, levels(18), options);
   EXPECT_LT(loose.calls, counter.calls);
   EXPECT_LT((rough - exact(x0, 80, 0.002)).abs().max().item<double>(), 0.05);
+}
+
+// Many examples of 8-D Gaussian data whose per-dimension scales span 30x (0.1 to 3): the
+// ideal denoiser is D(x; σ) = s²/(s² + σ²)·x and the ODE's exact solution is
+// x(σ) = x(σ₀)·√((s² + σ²)/(s² + σ₀²)). rk45 controls each step's error estimate, not the
+// global error, which can exceed it by what the steps add up to: every example ends within
+// 3x its tolerance (atol + rtol·|x|), elementwise, at every tolerance (measured: about 1.2x).
+TEST(Samplers, Rk45MeetsItsToleranceOnEveryExample) {
+  torch::manual_seed(3);
+  const torch::Tensor scale = torch::logspace(std::log10(0.1), std::log10(3.0), 8, 10, torch::kDouble);
+  const Denoiser gaussian = [&](const torch::Tensor& x, const torch::Tensor& sigma) {
+    const torch::Tensor s2 = scale.square(), v2 = sigma.view({-1, 1}).square();
+    return s2 / (s2 + v2) * x;
+  };
+  const torch::Tensor x0 = 80 * torch::randn({12000, 8}, torch::kDouble);
+  const torch::Tensor target = x0 * ((scale.square() + 0.002 * 0.002) / (scale.square() + 80.0 * 80.0)).sqrt();
+  for (const double tolerance : {1e-3, 1e-4, 1e-5}) {
+    SamplerOptions options;
+    options.rtol = options.atol = tolerance;
+    const torch::Tensor out = sample_rk45(gaussian, x0, levels(18), options, {});
+    const torch::Tensor ratio = (out - target).abs() / (tolerance + tolerance * target.abs());
+    EXPECT_LT(ratio.max().item<double>(), 3) << "tolerance " << tolerance;
+  }
+}
+
+// DDIM is deterministic unless asked otherwise; euler_ancestral draws noise by default.
+TEST(Samplers, EachSamplerHasItsOwnEta) {
+  const torch::Tensor x0 = 80 * torch::randn({4, 3}, torch::kDouble);
+  const torch::Tensor sigmas = karras_sigmas(10, 0.002, 80, 7);
+  const SamplerOptions defaults;
+  EXPECT_TRUE(torch::allclose(sample_ddim(gaussian_denoiser, x0, sigmas, defaults),
+                              sample_euler(gaussian_denoiser, x0, sigmas, defaults), 1e-12, 1e-12));
+  EXPECT_FALSE(torch::allclose(sample_euler_ancestral(gaussian_denoiser, x0, sigmas, defaults),
+                               sample_euler(gaussian_denoiser, x0, sigmas, defaults)));
+  SamplerOptions noisy;
+  noisy.eta = 1;
+  EXPECT_TRUE(sample_ddim(gaussian_denoiser, x0, sigmas, noisy)
+                  .equal(sample_euler_ancestral(gaussian_denoiser, x0, sigmas, noisy)));
 }
 
 TEST(Samplers, DdimWithoutNoiseIsEuler) {

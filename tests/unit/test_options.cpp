@@ -23,6 +23,7 @@ struct ExampleOptions : zoo::TrainingOptions {
   double momentum = 0.9;
   std::vector<std::string> set;
   bool verbose = false;
+  c10::optional<double> eta;  // unset: the program's own choice
 };
 
 Flags<ExampleOptions> example_flags() {
@@ -33,7 +34,8 @@ Flags<ExampleOptions> example_flags() {
       .choice("loss", "loss", &O::loss, {"ce", "soft_f1"})
       .real("momentum", "momentum", &O::momentum, Bounds::between(0, 1))
       .texts("set", "overrides", &O::set)
-      .flag("verbose", "talk", &O::verbose);
+      .flag("verbose", "talk", &O::verbose)
+      .real("eta", "noise", &O::eta, Bounds::at_least(0));
   return flags;
 }
 
@@ -64,6 +66,7 @@ TEST(Options, FieldsKeepTheStructsDefaultsAndTakeTheFlags) {
   EXPECT_EQ(d.loss, "ce");
   EXPECT_DOUBLE_EQ(d.momentum, 0.9);
   EXPECT_FALSE(d.verbose);
+  EXPECT_FALSE(d.eta.has_value());
   EXPECT_EQ(d.out, "run");
   EXPECT_EQ(d.resolved["batch_size"], 32);  // what config.json would hold
 
@@ -76,6 +79,9 @@ TEST(Options, FieldsKeepTheStructsDefaultsAndTakeTheFlags) {
   EXPECT_TRUE(o.verbose);
   EXPECT_EQ(o.seed, 7);
   EXPECT_EQ(o.model, "nice");
+  EXPECT_FALSE(o.eta.has_value());
+  EXPECT_DOUBLE_EQ(parse({"--out", "run", "--eta", "0"}).eta.value(), 0.0);
+  EXPECT_NE(error_of({"--out", "run", "--eta", "-1"}).find("--eta -1: must be at least 0"), std::string::npos);
   EXPECT_EQ(o.resolved["loss"], "soft_f1");
 }
 
