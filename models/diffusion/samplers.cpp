@@ -130,6 +130,73 @@ torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const torch::T
   return sample_ancestral(model, std::move(x), sigmas, o, callback, o.eta.value_or(0));
 }
 
+// DPM-Solver-2 as k-diffusion writes it (Karras et al.'s "DPM2"): an Euler step to the
+// geometric midpoint of σ and σ_next, and the step taken with the midpoint's slope; the last
+// step to σ = 0 is Euler.
+torch::Tensor sample_dpm_2(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions&,
+                           const StepCallback& callback) {
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    const torch::Tensor d = (x - denoised) / sigma;
+    if (next == 0) {
+      x = x + d * (next - sigma);
+      continue;
+    }
+    const double mid = std::sqrt(sigma * next);
+    const torch::Tensor x_mid = x + d * (mid - sigma);
+    const torch::Tensor d_mid = (x_mid - denoised_at(model, x_mid, mid)) / mid;
+    x = x + d_mid * (next - sigma);
+  }
+  return x;
+}
+
+namespace {
+
+// ∫ from σ_i to σ_{i+1} of the Lagrange basis polynomial of node σ_{i−j} over the nodes
+// σ_i, …, σ_{i−order+1}: the weight of the slope at σ_{i−j} in a variable-step Adams–Bashforth
+// step. Integrated exactly, in u = τ − σ_i (small numbers near the step).
+double multistep_weight(const torch::Tensor& sigmas, int64_t i, int64_t order, int64_t j) {
+  std::vector<double> poly{1.0};  // coefficients in u, lowest first
+  const double node_j = at(sigmas, i - j) - at(sigmas, i);
+  for (int64_t k = 0; k < order; ++k) {
+    if (k == j) continue;
+    const double node_k = at(sigmas, i - k) - at(sigmas, i), scale = 1 / (node_j - node_k);
+    std::vector<double> next(poly.size() + 1, 0.0);  // poly·(u − node_k)·scale
+    for (size_t m = 0; m < poly.size(); ++m) {
+      next[m + 1] += poly[m] * scale;
+      next[m] -= poly[m] * node_k * scale;
+    }
+    poly = std::move(next);
+  }
+  const double h = at(sigmas, i + 1) - at(sigmas, i);
+  double integral = 0, power = h;
+  for (size_t m = 0; m < poly.size(); ++m, power *= h) integral += poly[m] * power / static_cast<double>(m + 1);
+  return integral;
+}
+
+}  // namespace
+
+// Linear multistep (k-diffusion's lms): Adams–Bashforth of order 4 on the schedule's own,
+// uneven steps, starting at orders 1, 2, 3. One evaluation per step.
+torch::Tensor sample_lms(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions&,
+                         const StepCallback& callback) {
+  constexpr int64_t kOrder = 4;
+  std::vector<torch::Tensor> slopes;  // newest last
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    slopes.push_back((x - denoised) / sigma);
+    if (static_cast<int64_t>(slopes.size()) > kOrder) slopes.erase(slopes.begin());
+    const int64_t order = static_cast<int64_t>(slopes.size());
+    for (int64_t j = 0; j < order; ++j)
+      x = x + multistep_weight(sigmas, i, order, j) * slopes[static_cast<size_t>(order - 1 - j)];
+  }
+  return x;
+}
+
 // DPM-Solver++(2M) (Lu et al. 2022) in λ = −ln σ: a second-order multistep method that
 // reuses the previous step's denoised estimate.
 torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
@@ -234,6 +301,8 @@ const Catalogue<Sampler>& samplers() {
                                                         {"edm", sample_edm},
                                                         {"euler_ancestral", sample_euler_ancestral},
                                                         {"ddim", sample_ddim},
+                                                        {"dpm_2", sample_dpm_2},
+                                                        {"lms", sample_lms},
                                                         {"dpmpp_2m", sample_dpmpp_2m},
                                                         {"rk45", sample_rk45}});
   return catalogue;

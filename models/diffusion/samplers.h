@@ -53,6 +53,12 @@ torch::Tensor sample_euler_ancestral(const Denoiser& model, torch::Tensor x, con
                                      const SamplerOptions& options, const StepCallback& callback = {});
 torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                           const SamplerOptions& options, const StepCallback& callback = {});
+// DPM2: a midpoint (in log σ) second-order step; NFE 2 per step, 1 for the last to 0.
+torch::Tensor sample_dpm_2(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                           const SamplerOptions& options, const StepCallback& callback = {});
+// Linear multistep of order 4 (variable-step Adams–Bashforth in σ); NFE 1 per step.
+torch::Tensor sample_lms(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                         const SamplerOptions& options, const StepCallback& callback = {});
 torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                               const SamplerOptions& options, const StepCallback& callback = {});
 // Adaptive Dormand–Prince 5(4) in t = ln σ from σ_0 to the last nonzero σ, each example
@@ -64,7 +70,7 @@ torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torc
 torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                           const SamplerOptions& options, const StepCallback& callback = {});
 
-// Every sampler by name (euler, heun, edm, euler_ancestral, ddim, dpmpp_2m, rk45).
+// Every sampler by name (euler, heun, edm, euler_ancestral, ddim, dpm_2, lms, dpmpp_2m, rk45).
 const Catalogue<Sampler>& samplers();
 Sampler find_sampler(const std::string& name);
 

@@ -188,6 +188,8 @@ TEST(Samplers, DeterministicSamplersConvergeAtTheirOrders) {
   EXPECT_NEAR(observed_order("euler", 32), 1.0, 0.2);
   EXPECT_NEAR(observed_order("heun", 32), 2.0, 0.3);
   EXPECT_NEAR(observed_order("dpmpp_2m", 32), 2.0, 0.3);
+  EXPECT_NEAR(observed_order("dpm_2", 32), 2.0, 0.3);
+  EXPECT_NEAR(observed_order("lms", 64), 4.0, 0.3);
   EXPECT_LT(error_at("heun", 64), error_at("euler", 64) / 10);
 }
 
@@ -367,6 +369,8 @@ TEST(Samplers, ConvergeAtTheirOrdersOnAGaussianMixture) {
   EXPECT_NEAR(order("euler", 64), 1.0, 0.25);
   EXPECT_NEAR(order("heun", 64), 2.0, 0.35);
   EXPECT_NEAR(order("dpmpp_2m", 64), 2.0, 0.35);
+  EXPECT_NEAR(order("dpm_2", 64), 2.0, 0.35);
+  EXPECT_NEAR(order("lms", 128), 4.0, 0.35);
   // The samples land near the modes ±1, not between them.
   EXPECT_GT(reference.abs().min().item<double>(), 0.3);
 }
