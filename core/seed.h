@@ -15,7 +15,16 @@ void seed_everything(uint64_t seed);
 uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index);
 
 // Named streams so that two uses of randomness never share a sequence by accident.
-enum class Stream : uint64_t { shuffle = 1, augment = 2, dequantize = 3, noise = 4, model = 5, latent = 6, level = 7 };
+enum class Stream : uint64_t {
+  shuffle = 1,
+  augment = 2,
+  dequantize = 3,
+  noise = 4,
+  model = 5,
+  latent = 6,
+  level = 7,
+  brownian = 8  // the nodes of an SDE sampler's Brownian tree
+};
 
 // A private random source for one example: scalars and small tensors.
 class SampleRng {

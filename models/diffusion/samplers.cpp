@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/seed.h"
+#include "models/diffusion/brownian_tree.h"
 
 namespace zoo::diffusion {
 
@@ -197,6 +198,183 @@ torch::Tensor sample_lms(const Denoiser& model, torch::Tensor x, const torch::Te
   return x;
 }
 
+namespace {
+
+// The Brownian motion an SDE sampler draws its noise from, in t = ln σ over the schedule's
+// positive levels (k-diffusion's BrownianTreeNoiseSampler with a log transform): its dyadic
+// resolution is then as fine near σ_min as near σ_max.
+class LevelNoise {
+ public:
+  LevelNoise(const torch::Tensor& x, const torch::Tensor& sigmas, const SamplerOptions& o)
+      : tree_(x.sizes().vec(), std::log(sigmas.masked_select(sigmas > 0).min().item<double>()),
+              std::log(sigmas.max().item<double>()), o.seed, o.first_index, x.options()) {}
+  // Standard normal noise for the step σ → σ_next (both positive).
+  torch::Tensor operator()(double sigma, double next) const { return tree_.noise(std::log(sigma), std::log(next)); }
+
+ private:
+  BrownianTree tree_;
+};
+
+}  // namespace
+
+// DPM2 with ancestral noise: the midpoint step down to σ_down, then σ_up of noise.
+torch::Tensor sample_dpm_2_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                     const SamplerOptions& o, const StepCallback& callback) {
+  const LevelNoise level_noise(x, sigmas, o);
+  const double eta = o.eta.value_or(1);
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    const auto [down, up] = ancestral_step(sigma, next, eta);
+    const torch::Tensor d = (x - denoised) / sigma;
+    if (down == 0) {
+      x = x + d * (down - sigma);
+      continue;
+    }
+    const double mid = std::sqrt(sigma * down);
+    const torch::Tensor x_mid = x + d * (mid - sigma);
+    const torch::Tensor d_mid = (x_mid - denoised_at(model, x_mid, mid)) / mid;
+    x = x + d_mid * (down - sigma);
+    if (up > 0) x = x + level_noise(sigma, next) * (o.s_noise * up);
+  }
+  return x;
+}
+
+// DPM-Solver++(2S) with ancestral noise (k-diffusion's sample_dpmpp_2s_ancestral): a
+// single-step second-order exponential integrator in λ = −ln σ down to σ_down, through the
+// midpoint in λ, then σ_up of noise.
+torch::Tensor sample_dpmpp_2s_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                        const SamplerOptions& o, const StepCallback& callback) {
+  const LevelNoise level_noise(x, sigmas, o);
+  const double eta = o.eta.value_or(1);
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    const auto [down, up] = ancestral_step(sigma, next, eta);
+    if (down == 0) {
+      x = x + (x - denoised) / sigma * (down - sigma);
+    } else {
+      const double h = std::log(sigma) - std::log(down), mid = std::sqrt(sigma * down);
+      const torch::Tensor x_mid = (mid / sigma) * x - std::expm1(-0.5 * h) * denoised;
+      x = (down / sigma) * x - std::expm1(-h) * denoised_at(model, x_mid, mid);
+    }
+    if (next > 0 && up > 0) x = x + level_noise(sigma, next) * (o.s_noise * up);
+  }
+  return x;
+}
+
+// DPM-Solver++ SDE (k-diffusion's sample_dpmpp_sde, r = ½): two ancestral substeps of the
+// exponential integrator, to the midpoint in λ and to σ_next, the second with the average of
+// the two denoised estimates; both draw from the same Brownian path.
+torch::Tensor sample_dpmpp_sde(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                               const SamplerOptions& o, const StepCallback& callback) {
+  const LevelNoise level_noise(x, sigmas, o);
+  const double eta = o.eta.value_or(1);
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    if (next == 0) {
+      x = x + (x - denoised) / sigma * (next - sigma);
+      continue;
+    }
+    const double mid = std::sqrt(sigma * next);
+    const auto [down_1, up_1] = ancestral_step(sigma, mid, eta);
+    torch::Tensor x_mid = (down_1 / sigma) * x - std::expm1(std::log(down_1) - std::log(sigma)) * denoised;
+    if (up_1 > 0) x_mid = x_mid + level_noise(sigma, mid) * (o.s_noise * up_1);
+    const torch::Tensor denoised_mid = denoised_at(model, x_mid, mid);
+    const auto [down, up] = ancestral_step(sigma, next, eta);
+    // fac = 1/(2r) = 1: the second substep uses the midpoint's estimate.
+    x = (down / sigma) * x - std::expm1(std::log(down) - std::log(sigma)) * denoised_mid;
+    if (up > 0) x = x + level_noise(sigma, next) * (o.s_noise * up);
+  }
+  return x;
+}
+
+namespace {
+
+// DPM-Solver++(2M) SDE (Lu et al. 2022; k-diffusion's sample_dpmpp_2m_sde) in λ = −ln σ:
+// the data-prediction exponential integrator with η·h of each step given to noise, and a
+// second-order correction from the previous denoised estimate, midpoint or Heun style.
+torch::Tensor dpmpp_2m_sde(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& o,
+                           const StepCallback& callback, bool heun) {
+  const LevelNoise level_noise(x, sigmas, o);
+  const double eta = o.eta.value_or(1);
+  torch::Tensor previous;
+  double h_last = 0;
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    if (next == 0) {
+      x = denoised;
+    } else {
+      const double h = std::log(sigma) - std::log(next), eta_h = eta * h;
+      const double decay = -std::expm1(-h - eta_h);  // 1 − e^{−(1 + η)h}
+      x = (next / sigma) * std::exp(-eta_h) * x + decay * denoised;
+      if (previous.defined()) {
+        // With H = (1 + η)h: midpoint ½(1 − e^{−H}), Heun 1 − (1 − e^{−H})/H.
+        const double c = heun ? 1 - decay / (h + eta_h) : 0.5 * decay;
+        x = x + (c * h / h_last) * (denoised - previous);
+      }
+      if (eta > 0) x = x + level_noise(sigma, next) * (next * std::sqrt(-std::expm1(-2 * eta_h)) * o.s_noise);
+      h_last = h;
+    }
+    previous = denoised;
+  }
+  return x;
+}
+
+}  // namespace
+
+torch::Tensor sample_dpmpp_2m_sde(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                  const SamplerOptions& o, const StepCallback& callback) {
+  return dpmpp_2m_sde(model, std::move(x), sigmas, o, callback, /*heun=*/false);
+}
+
+torch::Tensor sample_dpmpp_2m_sde_heun(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                       const SamplerOptions& o, const StepCallback& callback) {
+  return dpmpp_2m_sde(model, std::move(x), sigmas, o, callback, /*heun=*/true);
+}
+
+// DPM-Solver++(3M) SDE (k-diffusion's sample_dpmpp_3m_sde): the same integrator with first
+// and second differences of the last three denoised estimates.
+torch::Tensor sample_dpmpp_3m_sde(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                  const SamplerOptions& o, const StepCallback& callback) {
+  const LevelNoise level_noise(x, sigmas, o);
+  const double eta = o.eta.value_or(1);
+  torch::Tensor denoised_1, denoised_2;  // the previous two estimates
+  double h_1 = 0, h_2 = 0;               // and their steps
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    double h = 0;
+    if (next == 0) {
+      x = denoised;
+    } else {
+      h = std::log(sigma) - std::log(next);
+      const double h_eta = h * (eta + 1);
+      x = std::exp(-h_eta) * x - std::expm1(-h_eta) * denoised;
+      const double phi_2 = std::expm1(-h_eta) / h_eta + 1, phi_3 = phi_2 / h_eta - 0.5;
+      if (denoised_2.defined()) {
+        const double r0 = h_1 / h, r1 = h_2 / h;
+        const torch::Tensor d1_0 = (denoised - denoised_1) / r0, d1_1 = (denoised_1 - denoised_2) / r1;
+        const torch::Tensor d1 = d1_0 + (d1_0 - d1_1) * (r0 / (r0 + r1)), d2 = (d1_0 - d1_1) / (r0 + r1);
+        x = x + phi_2 * d1 - phi_3 * d2;
+      } else if (denoised_1.defined()) {
+        x = x + phi_2 * ((denoised - denoised_1) / (h_1 / h));
+      }
+      if (eta > 0) x = x + level_noise(sigma, next) * (next * std::sqrt(-std::expm1(-2 * h * eta)) * o.s_noise);
+    }
+    denoised_2 = denoised_1, denoised_1 = denoised;
+    h_2 = h_1, h_1 = h;
+  }
+  return x;
+}
+
 // DPM-Solver++(2M) (Lu et al. 2022) in λ = −ln σ: a second-order multistep method that
 // reuses the previous step's denoised estimate.
 torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
@@ -303,7 +481,13 @@ const Catalogue<Sampler>& samplers() {
                                                         {"ddim", sample_ddim},
                                                         {"dpm_2", sample_dpm_2},
                                                         {"lms", sample_lms},
+                                                        {"dpm_2_ancestral", sample_dpm_2_ancestral},
+                                                        {"dpmpp_2s_ancestral", sample_dpmpp_2s_ancestral},
+                                                        {"dpmpp_sde", sample_dpmpp_sde},
                                                         {"dpmpp_2m", sample_dpmpp_2m},
+                                                        {"dpmpp_2m_sde", sample_dpmpp_2m_sde},
+                                                        {"dpmpp_2m_sde_heun", sample_dpmpp_2m_sde_heun},
+                                                        {"dpmpp_3m_sde", sample_dpmpp_3m_sde},
                                                         {"rk45", sample_rk45}});
   return catalogue;
 }

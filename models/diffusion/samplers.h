@@ -59,6 +59,21 @@ torch::Tensor sample_dpm_2(const Denoiser& model, torch::Tensor x, const torch::
 // Linear multistep of order 4 (variable-step Adams–Bashforth in σ); NFE 1 per step.
 torch::Tensor sample_lms(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                          const SamplerOptions& options, const StepCallback& callback = {});
+// The SDE samplers draw their noise from a Brownian tree of each sample over the schedule's
+// σ (brownian_tree.h), so a sample depends on (seed, i) and changes little with the number of
+// steps. η (default 1) scales the noise; s_noise multiplies it.
+torch::Tensor sample_dpm_2_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                     const SamplerOptions& options, const StepCallback& callback = {});
+torch::Tensor sample_dpmpp_2s_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                        const SamplerOptions& options, const StepCallback& callback = {});
+torch::Tensor sample_dpmpp_sde(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                               const SamplerOptions& options, const StepCallback& callback = {});
+torch::Tensor sample_dpmpp_2m_sde(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                  const SamplerOptions& options, const StepCallback& callback = {});
+torch::Tensor sample_dpmpp_2m_sde_heun(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                       const SamplerOptions& options, const StepCallback& callback = {});
+torch::Tensor sample_dpmpp_3m_sde(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                  const SamplerOptions& options, const StepCallback& callback = {});
 torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                               const SamplerOptions& options, const StepCallback& callback = {});
 // Adaptive Dormand–Prince 5(4) in t = ln σ from σ_0 to the last nonzero σ, each example
@@ -70,7 +85,8 @@ torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torc
 torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                           const SamplerOptions& options, const StepCallback& callback = {});
 
-// Every sampler by name (euler, heun, edm, euler_ancestral, ddim, dpm_2, lms, dpmpp_2m, rk45).
+// Every sampler by name (euler, heun, edm, euler_ancestral, ddim, dpm_2, lms, dpm_2_ancestral,
+// dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde, dpmpp_2m_sde_heun, dpmpp_3m_sde, rk45).
 const Catalogue<Sampler>& samplers();
 Sampler find_sampler(const std::string& name);
 

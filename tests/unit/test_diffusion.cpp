@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "models/diffusion/brownian_tree.h"
 #include "models/diffusion/precond.h"
 #include "models/diffusion/samplers.h"
 #include "models/diffusion/schedule.h"
@@ -305,6 +306,67 @@ TEST(Samplers, StochasticSamplersReproduceTheDataDistribution) {
     EXPECT_TRUE(torch::allclose(out.mean(0), kMean, 0, 0.04)) << name << " mean " << out.mean(0);
     EXPECT_TRUE(torch::allclose(covariance(out), kCov, 0, 0.04)) << name << " cov " << covariance(out);
   }
+}
+
+// The SDE samplers on 20,000 samples of correlated 2-D Gaussian data, whose ideal denoiser is
+// exact: with enough steps their samples have the data's mean and covariance, within four
+// standard errors (σ/√n for a mean, about √2·σ²/√n for a covariance entry).
+TEST(Samplers, SdeSamplersReproduceTheDataDistribution) {
+  SamplerOptions options;
+  options.seed = 5;
+  const int64_t n = 20000;
+  const double mean_tolerance = 4 * std::sqrt(0.5 / n), cov_tolerance = 4 * std::sqrt(2.0) * 0.5 / std::sqrt(n);
+  for (const auto& [name, steps] : std::vector<std::pair<std::string, int64_t>>{{"dpmpp_2m_sde", 100},
+                                                                                {"dpmpp_2m_sde_heun", 100},
+                                                                                {"dpmpp_3m_sde", 100},
+                                                                                {"dpm_2_ancestral", 100},
+                                                                                {"dpmpp_2s_ancestral", 100},
+                                                                                {"dpmpp_sde", 100}}) {
+    const torch::Tensor x0 = 80 * torch::randn({n, 2}, torch::kDouble);
+    const torch::Tensor out =
+        find_sampler(name)(correlated_denoiser, x0, karras_sigmas(steps, 0.002, 80, 7), options, {});
+    EXPECT_TRUE(torch::allclose(out.mean(0), kMean, 0, mean_tolerance)) << name << " mean " << out.mean(0);
+    EXPECT_TRUE(torch::allclose(covariance(out), kCov, 0, cov_tolerance)) << name << " cov " << covariance(out);
+  }
+}
+
+// Noise from one Brownian path per sample: a sample hardly moves when the steps double
+// (independent noise per step would move it by about the data's own spread), and it does
+// not depend on the batch it is drawn in.
+TEST(Samplers, SdeSamplesDependOnSeedAndIndexNotOnStepsOrBatch) {
+  const torch::Tensor x0 = 80 * torch::randn({2000, 2}, torch::kDouble);
+  SamplerOptions options;
+  options.seed = 8;
+  const torch::Tensor coarse = sample_dpmpp_2m_sde(correlated_denoiser, x0, karras_sigmas(50, 0.002, 80, 7), options);
+  const torch::Tensor fine = sample_dpmpp_2m_sde(correlated_denoiser, x0, karras_sigmas(100, 0.002, 80, 7), options);
+  const double moved = (fine - coarse).square().sum(1).mean().sqrt().item<double>();
+  const double spread = std::sqrt(2 * kCov.trace().item<double>());  // two independent draws of the data
+  EXPECT_LT(moved, 0.1 * spread);                                    // measured: 0.03 of it
+  SamplerOptions tail = options;
+  tail.first_index = 3;
+  const torch::Tensor sigmas = karras_sigmas(12, 0.002, 80, 7);
+  EXPECT_TRUE(torch::allclose(sample_dpmpp_3m_sde(correlated_denoiser, x0.slice(0, 0, 8), sigmas, options).slice(0, 3),
+                              sample_dpmpp_3m_sde(correlated_denoiser, x0.slice(0, 3, 8), sigmas, tail), 1e-12, 1e-12));
+}
+
+// W(t) of a Brownian tree: W(t0) = 0, Var W(t) = t − t0, Cov(W(a), W(b)) = min(a, b) − t0,
+// the same path at any query order, and sample i's path its own in any batch.
+TEST(BrownianTree, IsBrownianMotionFixedBySeedAndSample) {
+  const int64_t n = 20000;
+  const BrownianTree tree({n, 1}, 0.5, 8.5, 11, 0, torch::TensorOptions(torch::kDouble));
+  const torch::Tensor a = tree.at(2.5), b = tree.at(7.0);
+  const double se = std::sqrt(2.0 / n);  // relative standard error of a variance
+  EXPECT_NEAR(a.var().item<double>(), 2.0, 4 * se * 2.0);
+  EXPECT_NEAR(b.var().item<double>(), 6.5, 4 * se * 6.5);
+  EXPECT_NEAR((a * b).mean().item<double>(), 2.0, 4 * std::sqrt(2.0 * 6.5 / n) + 4 * se * 2.0);
+  EXPECT_EQ(tree.at(0.5).abs().max().item<double>(), 0);
+  // Increments over a finer grid telescope to the same path.
+  EXPECT_TRUE(torch::allclose(tree.noise(2.5, 7.0) * std::sqrt(4.5), b - a, 1e-12, 1e-12));
+  const BrownianTree again({n, 1}, 0.5, 8.5, 11, 0, torch::TensorOptions(torch::kDouble));
+  EXPECT_TRUE(again.at(7.0).equal(b));  // queried first this time
+  const BrownianTree tail({5, 1}, 0.5, 8.5, 11, 100, torch::TensorOptions(torch::kDouble));
+  EXPECT_TRUE(tail.at(2.5).equal(a.slice(0, 100, 105)));
+  EXPECT_FALSE(BrownianTree({n, 1}, 0.5, 8.5, 12, 0, torch::TensorOptions(torch::kDouble)).at(2.5).equal(a));
 }
 
 TEST(Samplers, ASampleDoesNotDependOnItsBatch) {
