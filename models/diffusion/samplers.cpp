@@ -266,8 +266,9 @@ torch::Tensor sample_dpmpp_2s_ancestral(const Denoiser& model, torch::Tensor x, 
 }
 
 // DPM-Solver++ SDE (k-diffusion's sample_dpmpp_sde, r = ½): two ancestral substeps of the
-// exponential integrator, to the midpoint in λ and to σ_next, the second with the average of
-// the two denoised estimates; both draw from the same Brownian path.
+// exponential integrator, to the midpoint in λ and to σ_next, the second with the midpoint's
+// denoised estimate (k-diffusion's blend (1 − 1/2r)·D + (1/2r)·D_mid at r = ½); both draw from
+// the same Brownian path.
 torch::Tensor sample_dpmpp_sde(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                                const SamplerOptions& o, const StepCallback& callback) {
   const LevelNoise level_noise(x, sigmas, o);
@@ -286,7 +287,6 @@ torch::Tensor sample_dpmpp_sde(const Denoiser& model, torch::Tensor x, const tor
     if (up_1 > 0) x_mid = x_mid + level_noise(sigma, mid) * (o.s_noise * up_1);
     const torch::Tensor denoised_mid = denoised_at(model, x_mid, mid);
     const auto [down, up] = ancestral_step(sigma, next, eta);
-    // fac = 1/(2r) = 1: the second substep uses the midpoint's estimate.
     x = (down / sigma) * x - std::expm1(std::log(down) - std::log(sigma)) * denoised_mid;
     if (up > 0) x = x + level_noise(sigma, next) * (o.s_noise * up);
   }
