@@ -30,15 +30,17 @@ struct SampleOptions : CommonOptions {
   int64_t n = 64, first = 0, batch_size = 256;
   int64_t label = -1;  // --class
   double guidance = 1;
-  double churn = 0, s_tmin = 0, s_tmax = 0, s_noise = 1;
-  c10::optional<double> eta;  // unset: the sampler's own
-  double rtol = 1e-5, atol = 1e-5;
+  // The sampler's settings: unset, the sampler's own; set, only for a sampler that reads them.
+  c10::optional<double> churn, s_tmin, s_tmax, s_noise, eta, rtol, atol;
   bool no_ema = false;
   double beta_alpha = 0.6, beta_beta = 0.6;
   std::vector<std::string> sigmas;  // a schedule by hand
   std::string sigmas_file;
   bool verbose = false;
 };
+
+// "edm" or "euler_ancestral, ddim or ...": the samplers that read a setting.
+std::string takes(unsigned setting) { return or_list(dm::samplers_taking(setting)); }
 
 Flags<SampleOptions> flags() {
   using O = SampleOptions;
@@ -62,16 +64,20 @@ Flags<SampleOptions> flags() {
       .integer("class", "class of every sample for a conditional model (−1: cycle through the classes)", &O::label,
                Bounds::at_least(-1))
       .real("guidance", "classifier-free guidance scale (1 = the conditional model alone)", &O::guidance)
-      .real("churn", "edm sampler: S_churn", &O::churn, Bounds::at_least(0))
-      .real("s-tmin", "edm sampler: S_tmin", &O::s_tmin, Bounds::at_least(0))
-      .real("s-tmax", "edm sampler: S_tmax (0 = no limit)", &O::s_tmax, Bounds::at_least(0))
-      .real("s-noise", "edm sampler: S_noise", &O::s_noise, Bounds::at_least(0))
+      .real("churn", "S_churn of " + takes(dm::SamplerSetting::churn) + " (default 0)", &O::churn, Bounds::at_least(0))
+      .real("s-tmin", "S_tmin of " + takes(dm::SamplerSetting::churn) + " (default 0)", &O::s_tmin, Bounds::at_least(0))
+      .real("s-tmax", "S_tmax of " + takes(dm::SamplerSetting::churn) + " (default: no limit)", &O::s_tmax,
+            Bounds::above(0))
+      .real("s-noise", "the noise's scale S_noise in " + takes(dm::SamplerSetting::noise) + " (default 1)", &O::s_noise,
+            Bounds::at_least(0))
       .real("eta",
-            "euler_ancestral and ddim: noise scale, 0 = deterministic (default: the sampler's own, 1 for "
-            "euler_ancestral, 0 for ddim)",
+            "the noise scale η of " + takes(dm::SamplerSetting::eta) +
+                ", 0 = deterministic (default 1; 0 for ddim, deterministic DDIM)",
             &O::eta, Bounds::at_least(0))
-      .real("rtol", "rk45: relative tolerance", &O::rtol, Bounds::above(0))
-      .real("atol", "rk45: absolute tolerance", &O::atol, Bounds::above(0))
+      .real("rtol", "relative tolerance of " + takes(dm::SamplerSetting::tolerance) + " (default 1e-5)", &O::rtol,
+            Bounds::above(0))
+      .real("atol", "absolute tolerance of " + takes(dm::SamplerSetting::tolerance) + " (default 1e-5)", &O::atol,
+            Bounds::above(0))
       .flag("no-ema", "use the raw training weights instead of their EMA", &O::no_ema)
       .real("beta-alpha", "beta schedule: α of its Beta(α, β) distribution over the model's time", &O::beta_alpha,
             Bounds::above(0))
@@ -128,13 +134,24 @@ int run(int argc, char** argv) {
   if (o.sigma_max > 0) g.schedule.sigma_max = o.sigma_max;
   g.schedule.rho = o.rho;
   g.sampler_options.seed = runtime.seed;
-  g.sampler_options.s_churn = o.churn;
-  g.sampler_options.s_tmin = o.s_tmin;
-  if (o.s_tmax > 0) g.sampler_options.s_tmax = o.s_tmax;
-  g.sampler_options.s_noise = o.s_noise;
-  g.sampler_options.eta = o.eta;
-  g.sampler_options.rtol = o.rtol;
-  g.sampler_options.atol = o.atol;
+  // Each setting given goes to the sampler, which must read it.
+  const unsigned reads = dm::samplers().find(o.sampler).settings;
+  const auto set = [&](const char* flag, const c10::optional<double>& value, unsigned setting, auto& field) {
+    if (!value) return;
+    if (!(reads & setting))
+      throw Error(
+          std::string(flag) + ": the " + o.sampler + " sampler does not read it (read by " + takes(setting) + ")",
+          ErrorKind::usage);
+    field = *value;
+  };
+  dm::SamplerOptions& so = g.sampler_options;
+  set("--churn", o.churn, dm::SamplerSetting::churn, so.s_churn);
+  set("--s-tmin", o.s_tmin, dm::SamplerSetting::churn, so.s_tmin);
+  set("--s-tmax", o.s_tmax, dm::SamplerSetting::churn, so.s_tmax);
+  set("--s-noise", o.s_noise, dm::SamplerSetting::noise, so.s_noise);
+  set("--eta", o.eta, dm::SamplerSetting::eta, so.eta);
+  set("--rtol", o.rtol, dm::SamplerSetting::tolerance, so.rtol);
+  set("--atol", o.atol, dm::SamplerSetting::tolerance, so.atol);
   g.schedule.alpha = o.beta_alpha;
   g.schedule.beta = o.beta_beta;
   if (!o.sigmas.empty() && !o.sigmas_file.empty())

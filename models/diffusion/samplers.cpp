@@ -473,25 +473,35 @@ torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::T
   return last == 0 ? model(x, torch::full({batch}, end_sigma, options)) : x;
 }
 
-const Catalogue<Sampler>& samplers() {
-  static const Catalogue<Sampler> catalogue("sampler", {{"euler", sample_euler},
-                                                        {"heun", sample_heun},
-                                                        {"edm", sample_edm},
-                                                        {"euler_ancestral", sample_euler_ancestral},
-                                                        {"ddim", sample_ddim},
-                                                        {"dpm_2", sample_dpm_2},
-                                                        {"lms", sample_lms},
-                                                        {"dpm_2_ancestral", sample_dpm_2_ancestral},
-                                                        {"dpmpp_2s_ancestral", sample_dpmpp_2s_ancestral},
-                                                        {"dpmpp_sde", sample_dpmpp_sde},
-                                                        {"dpmpp_2m", sample_dpmpp_2m},
-                                                        {"dpmpp_2m_sde", sample_dpmpp_2m_sde},
-                                                        {"dpmpp_2m_sde_heun", sample_dpmpp_2m_sde_heun},
-                                                        {"dpmpp_3m_sde", sample_dpmpp_3m_sde},
-                                                        {"rk45", sample_rk45}});
+const Catalogue<SamplerKind>& samplers() {
+  using S = SamplerSetting;
+  const unsigned ancestral = S::eta | S::noise;
+  static const Catalogue<SamplerKind> catalogue("sampler",
+                                                {{"euler", {sample_euler, 0}},
+                                                 {"heun", {sample_heun, 0}},
+                                                 {"edm", {sample_edm, S::churn | S::noise}},
+                                                 {"euler_ancestral", {sample_euler_ancestral, ancestral}},
+                                                 {"ddim", {sample_ddim, ancestral}},
+                                                 {"dpm_2", {sample_dpm_2, 0}},
+                                                 {"lms", {sample_lms, 0}},
+                                                 {"dpm_2_ancestral", {sample_dpm_2_ancestral, ancestral}},
+                                                 {"dpmpp_2s_ancestral", {sample_dpmpp_2s_ancestral, ancestral}},
+                                                 {"dpmpp_sde", {sample_dpmpp_sde, ancestral}},
+                                                 {"dpmpp_2m", {sample_dpmpp_2m, 0}},
+                                                 {"dpmpp_2m_sde", {sample_dpmpp_2m_sde, ancestral}},
+                                                 {"dpmpp_2m_sde_heun", {sample_dpmpp_2m_sde_heun, ancestral}},
+                                                 {"dpmpp_3m_sde", {sample_dpmpp_3m_sde, ancestral}},
+                                                 {"rk45", {sample_rk45, S::tolerance}}});
   return catalogue;
 }
 
-Sampler find_sampler(const std::string& name) { return samplers().find(name); }
+std::vector<std::string> samplers_taking(unsigned setting) {
+  std::vector<std::string> names;
+  for (const auto& entry : samplers().entries())
+    if (entry.value.settings & setting) names.push_back(entry.name);
+  return names;
+}
+
+Sampler find_sampler(const std::string& name) { return samplers().find(name).sample; }
 
 }  // namespace zoo::diffusion

@@ -87,7 +87,21 @@ torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::T
 
 // Every sampler by name (euler, heun, edm, euler_ancestral, ddim, dpm_2, lms, dpm_2_ancestral,
 // dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde, dpmpp_2m_sde_heun, dpmpp_3m_sde, rk45).
-const Catalogue<Sampler>& samplers();
+// The settings of SamplerOptions a sampler reads beyond the schedule; asking another sampler
+// for one is a usage error (sample_diffusion's --churn with dpmpp_2m).
+struct SamplerSetting {
+  static constexpr unsigned churn = 1;      // s_churn, s_tmin, s_tmax
+  static constexpr unsigned eta = 2;        // η
+  static constexpr unsigned noise = 4;      // s_noise
+  static constexpr unsigned tolerance = 8;  // rtol, atol
+};
+struct SamplerKind {
+  Sampler sample;
+  unsigned settings;  // SamplerSetting bits
+};
+const Catalogue<SamplerKind>& samplers();
+// The samplers that read a setting, in the catalogue's order.
+std::vector<std::string> samplers_taking(unsigned setting);
 Sampler find_sampler(const std::string& name);
 
 // Counts network evaluations (NFE) of a denoiser.

@@ -130,6 +130,10 @@ TEST(DiffusionCliErrors, BadInputGetsOneErrorLine) {
   expect_clean_error("sample_diffusion", ckpt + " --steps 0", "--steps");
   expect_clean_error("sample_diffusion", ckpt + " --guidance 3", "unconditional");
   expect_clean_error("sample_diffusion", ckpt + " --class 1", "unconditional");
+  expect_clean_error("sample_diffusion", ckpt + " --sampler dpmpp_2m --churn 10",
+                     "--churn: the dpmpp_2m sampler does not read it (read by edm)");
+  expect_clean_error("sample_diffusion", ckpt + " --sampler heun --eta 0.5", "--eta: the heun sampler");
+  expect_clean_error("sample_diffusion", ckpt + " --sampler euler --rtol 1e-3", "(read by rk45)");
   expect_clean_error("sample_diffusion", ckpt + " --sigmas 1,2,0", "--sigmas: level 1");
   expect_clean_error("sample_diffusion", ckpt + " --sigmas 3,x,0", "'x' is not a number");
   zoo::test::write_bytes(dir.file("levels.txt"), "14.6\n2.9, 0.5\n-1\n");
