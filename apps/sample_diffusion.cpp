@@ -165,6 +165,7 @@ int run(int argc, char** argv) {
         stderr, "sigmas (%lld levels): %s\n", static_cast<long long>(levels.size(0)),
         join(std::vector<double>(levels.data_ptr<double>(), levels.data_ptr<double>() + levels.size(0)), ", ").c_str());
   g.batch_size = o.batch_size;
+  g.progress = "sample " + o.sampler;
   g.guidance = o.guidance;
   g.device = runtime.device;
 

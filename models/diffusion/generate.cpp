@@ -1,8 +1,10 @@
 #include "models/diffusion/generate.h"
 
 #include <chrono>
+#include <optional>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/seed.h"
 
 namespace zoo::diffusion {
@@ -24,6 +26,10 @@ Generated generate(const DiffusionModel& model, int64_t n, const torch::Tensor& 
   Generated out;
   std::vector<torch::Tensor> noise, samples;
   int64_t calls = 0;
+  // Progress in steps of all batches (an adaptive sampler's steps count up to the schedule's).
+  const int64_t steps = sigmas.size(0) - 1, batches = (n + options.batch_size - 1) / options.batch_size;
+  std::optional<Progress> progress;
+  if (!options.progress.empty()) progress.emplace(options.progress, batches * steps);
   for (int64_t start = 0; start < n; start += options.batch_size) {
     const int64_t size = std::min(options.batch_size, n - start);
     const uint64_t index = first + static_cast<uint64_t>(start);
@@ -35,11 +41,16 @@ Generated generate(const DiffusionModel& model, int64_t n, const torch::Tensor& 
     const Denoiser denoiser = [&](const torch::Tensor& x, const torch::Tensor& sigma) { return counter(x, sigma); };
     SamplerOptions sampler_options = options.sampler_options;
     sampler_options.first_index = index;
-    const torch::Tensor x = sampler(denoiser, z * sigma_max, sigmas, sampler_options, {});
+    const int64_t batch = start / options.batch_size;
+    const StepCallback step = [&](const StepInfo& info) {
+      if (progress) progress->update(batch * steps + std::min(info.step + 1, steps));
+    };
+    const torch::Tensor x = sampler(denoiser, z * sigma_max, sigmas, sampler_options, step);
     noise.push_back(z.to(torch::kFloat).cpu());
     samples.push_back(x.to(torch::kFloat).cpu());
     calls = std::max(calls, counter.calls);
   }
+  if (progress) progress->finish();
   out.noise = torch::cat(noise);
   out.samples = torch::cat(samples);
   out.nfe = calls;

@@ -22,6 +22,9 @@ struct GenerateOptions {
   int64_t batch_size = 256;
   double guidance = 1;  // classifier-free guidance scale (1 = none)
   torch::Device device = torch::kCPU;
+  // Shown on stderr while sampling (a bar with rate and ETA, or plain lines when stderr is
+  // not a terminal); empty: silent.
+  std::string progress;
 };
 
 struct Generated {

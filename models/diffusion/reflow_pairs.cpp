@@ -12,6 +12,7 @@ ReflowPairs draw_reflow_pairs(const DiffusionModel& source, const ReflowPairOpti
   g.schedule = options.schedule;
   g.sampler_options.seed = options.seed;
   g.device = options.device;
+  g.progress = "reflow pairs";
   ReflowPairs pairs;
   const int64_t classes = source.num_classes();
   if (classes > 0) pairs.labels = torch::arange(options.pairs, torch::kLong) % classes;
