@@ -241,6 +241,21 @@ torch::Tensor sample_dpm_2_ancestral(const Denoiser& model, torch::Tensor x, con
   return x;
 }
 
+// The multistep sampler of latent consistency models (Luo et al. 2023), for distilled and
+// consistency models that predict the data in one evaluation: jump to D(x; σ), then renoise
+// to the next level, x = D + σ_next·ξ, with ξ from the sample's Brownian path.
+torch::Tensor sample_lcm(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& o,
+                         const StepCallback& callback) {
+  const LevelNoise level_noise(x, sigmas, o);
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    x = next > 0 ? denoised + level_noise(sigma, next) * next : denoised;
+  }
+  return x;
+}
+
 // DPM-Solver++(2S) with ancestral noise (k-diffusion's sample_dpmpp_2s_ancestral): a
 // single-step second-order exponential integrator in λ = −ln σ down to σ_down, through the
 // midpoint in λ, then σ_up of noise.
@@ -491,6 +506,7 @@ const Catalogue<SamplerKind>& samplers() {
                                                  {"dpmpp_2m_sde", {sample_dpmpp_2m_sde, ancestral}},
                                                  {"dpmpp_2m_sde_heun", {sample_dpmpp_2m_sde_heun, ancestral}},
                                                  {"dpmpp_3m_sde", {sample_dpmpp_3m_sde, ancestral}},
+                                                 {"lcm", {sample_lcm, 0}},
                                                  {"rk45", {sample_rk45, S::tolerance}}});
   return catalogue;
 }

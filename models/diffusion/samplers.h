@@ -64,6 +64,9 @@ torch::Tensor sample_lms(const Denoiser& model, torch::Tensor x, const torch::Te
 // steps. η (default 1) scales the noise; s_noise multiplies it.
 torch::Tensor sample_dpm_2_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                                      const SamplerOptions& options, const StepCallback& callback = {});
+// LCM: D(x; σ), then renoised to σ_next; for distilled and consistency models.
+torch::Tensor sample_lcm(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                         const SamplerOptions& options, const StepCallback& callback = {});
 torch::Tensor sample_dpmpp_2s_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                                         const SamplerOptions& options, const StepCallback& callback = {});
 torch::Tensor sample_dpmpp_sde(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
@@ -86,7 +89,7 @@ torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::T
                           const SamplerOptions& options, const StepCallback& callback = {});
 
 // Every sampler by name (euler, heun, edm, euler_ancestral, ddim, dpm_2, lms, dpm_2_ancestral,
-// dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde, dpmpp_2m_sde_heun, dpmpp_3m_sde, rk45).
+// dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde, dpmpp_2m_sde_heun, dpmpp_3m_sde, lcm, rk45).
 // The settings of SamplerOptions a sampler reads beyond the schedule; asking another sampler
 // for one is a usage error (sample_diffusion's --churn with dpmpp_2m).
 struct SamplerSetting {
