@@ -5,9 +5,9 @@
 // so state_dict keys read "<unit>.0.weight", "<unit>.1.running_mean" as in torchvision.
 //
 // Why a module rather than a torch::nn::Sequential: it pads dynamically in TensorFlow
-// "same" mode, records its layers for model analysis (models/analysis/layer_recorder.h),
-// and can fold its BatchNorm into the convolution for inference (fuse()), none of which a
-// Sequential can do.
+// "same" mode, runs BatchNorm over the whole data-parallel group when asked (SyncBN), and can
+// fold its BatchNorm into the convolution for inference (fuse()), none of which a Sequential
+// can do.
 #include <torch/torch.h>
 
 #include <string>
