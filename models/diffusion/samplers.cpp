@@ -241,6 +241,60 @@ torch::Tensor sample_dpm_2_ancestral(const Denoiser& model, torch::Tensor x, con
   return x;
 }
 
+// iPNDM (Zhang & Chen 2023; k-diffusion's sample_ipndm): Adams–Bashforth of order up to 4
+// with the fixed coefficients of equal steps, in σ. On the uneven levels of a karras
+// schedule, and after its Euler first step, it converges at second order (measured); lms is
+// the variable-step method of order 4.
+torch::Tensor sample_ipndm(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions&,
+                           const StepCallback& callback) {
+  std::vector<torch::Tensor> slopes;  // newest last, at most 3 before the current
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    const torch::Tensor d = (x - denoised) / sigma;
+    const auto back = [&](size_t k) { return slopes[slopes.size() - k]; };
+    torch::Tensor slope;
+    switch (slopes.size()) {
+      case 0: slope = d; break;
+      case 1: slope = (3 * d - back(1)) / 2; break;
+      case 2: slope = (23 * d - 16 * back(1) + 5 * back(2)) / 12; break;
+      default: slope = (55 * d - 59 * back(1) + 37 * back(2) - 9 * back(3)) / 24; break;
+    }
+    x = x + slope * (next - sigma);
+    slopes.push_back(d);
+    if (slopes.size() > 3) slopes.erase(slopes.begin());
+  }
+  return x;
+}
+
+// RES multistep (ComfyUI's sample_res_multistep, η = 0): the second-order exponential
+// Adams–Bashforth step in λ = −ln σ, x_next = e^{−h}·x + h·(b₁·D + b₂·D_prev) with
+// b₁ = φ₁(−h) − φ₂(−h)/c, b₂ = φ₂(−h)/c, c = −h_prev/h the previous node's place; the first
+// step is Euler and the last, to σ = 0, the denoised estimate.
+torch::Tensor sample_res_multistep(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                   const SamplerOptions&, const StepCallback& callback) {
+  const auto phi_1 = [](double t) { return std::expm1(t) / t; };
+  const auto phi_2 = [&](double t) { return (phi_1(t) - 1) / t; };
+  torch::Tensor previous;
+  for (int64_t i = 0; i < steps_of(sigmas); ++i) {
+    const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
+    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    report(callback, i, sigma, next, x, denoised);
+    if (next == 0) {
+      x = denoised;
+    } else if (!previous.defined()) {
+      x = x + (x - denoised) / sigma * (next - sigma);
+    } else {
+      const double h = std::log(sigma) - std::log(next), c = -(std::log(at(sigmas, i - 1)) - std::log(sigma)) / h;
+      const double b2 = phi_2(-h) / c, b1 = phi_1(-h) - b2;
+      x = std::exp(-h) * x + h * (b1 * denoised + b2 * previous);
+    }
+    previous = denoised;
+  }
+  return x;
+}
+
 // The multistep sampler of latent consistency models (Luo et al. 2023), for distilled and
 // consistency models that predict the data in one evaluation: jump to D(x; σ), then renoise
 // to the next level, x = D + σ_next·ξ, with ξ from the sample's Brownian path.
@@ -506,6 +560,8 @@ const Catalogue<SamplerKind>& samplers() {
                                                  {"dpmpp_2m_sde", {sample_dpmpp_2m_sde, ancestral}},
                                                  {"dpmpp_2m_sde_heun", {sample_dpmpp_2m_sde_heun, ancestral}},
                                                  {"dpmpp_3m_sde", {sample_dpmpp_3m_sde, ancestral}},
+                                                 {"ipndm", {sample_ipndm, 0}},
+                                                 {"res_multistep", {sample_res_multistep, 0}},
                                                  {"lcm", {sample_lcm, 0}},
                                                  {"rk45", {sample_rk45, S::tolerance}}});
   return catalogue;

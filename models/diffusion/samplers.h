@@ -64,6 +64,12 @@ torch::Tensor sample_lms(const Denoiser& model, torch::Tensor x, const torch::Te
 // steps. η (default 1) scales the noise; s_noise multiplies it.
 torch::Tensor sample_dpm_2_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                                      const SamplerOptions& options, const StepCallback& callback = {});
+// iPNDM: Adams–Bashforth 4 with equal-step coefficients (second order on uneven levels).
+torch::Tensor sample_ipndm(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                           const SamplerOptions& options, const StepCallback& callback = {});
+// RES multistep: second-order exponential Adams–Bashforth in λ = −ln σ.
+torch::Tensor sample_res_multistep(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                   const SamplerOptions& options, const StepCallback& callback = {});
 // LCM: D(x; σ), then renoised to σ_next; for distilled and consistency models.
 torch::Tensor sample_lcm(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                          const SamplerOptions& options, const StepCallback& callback = {});
@@ -89,9 +95,9 @@ torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::T
                           const SamplerOptions& options, const StepCallback& callback = {});
 
 // Every sampler by name (euler, heun, edm, euler_ancestral, ddim, dpm_2, lms, dpm_2_ancestral,
-// dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde, dpmpp_2m_sde_heun, dpmpp_3m_sde, lcm, rk45).
-// The settings of SamplerOptions a sampler reads beyond the schedule; asking another sampler
-// for one is a usage error (sample_diffusion's --churn with dpmpp_2m).
+// dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde, dpmpp_2m_sde_heun, dpmpp_3m_sde, ipndm, res_multistep, lcm,
+// rk45). The settings of SamplerOptions a sampler reads beyond the schedule; asking another sampler for one is a usage
+// error (sample_diffusion's --churn with dpmpp_2m).
 struct SamplerSetting {
   static constexpr unsigned churn = 1;      // s_churn, s_tmin, s_tmax
   static constexpr unsigned eta = 2;        // η

@@ -28,7 +28,7 @@ TEST(Catalogue, FindsByNameAndNamesEveryEntryWhenItCannot) {
 TEST(Catalogue, SamplersAndSchedulesAreFoundByEveryListedName) {
   for (const std::string& name : zoo::diffusion::samplers().names())
     EXPECT_TRUE(static_cast<bool>(zoo::diffusion::find_sampler(name))) << name;
-  EXPECT_EQ(zoo::diffusion::samplers().names().size(), 16u);
+  EXPECT_EQ(zoo::diffusion::samplers().names().size(), 18u);
   for (const std::string& name : zoo::diffusion::schedules().names()) {
     zoo::diffusion::ScheduleOptions options;
     options.name = name;

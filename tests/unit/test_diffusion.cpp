@@ -191,6 +191,10 @@ TEST(Samplers, DeterministicSamplersConvergeAtTheirOrders) {
   EXPECT_NEAR(observed_order("dpmpp_2m", 32), 2.0, 0.3);
   EXPECT_NEAR(observed_order("dpm_2", 32), 2.0, 0.3);
   EXPECT_NEAR(observed_order("lms", 64), 4.0, 0.3);
+  EXPECT_NEAR(observed_order("res_multistep", 32), 2.0, 0.3);
+  // iPNDM's equal-step coefficients on the uneven karras levels (and its Euler start) leave
+  // it second order, as k-diffusion's is.
+  EXPECT_NEAR(observed_order("ipndm", 64), 2.0, 0.3);
   EXPECT_LT(error_at("heun", 64), error_at("euler", 64) / 10);
 }
 
@@ -455,6 +459,7 @@ TEST(Samplers, ConvergeAtTheirOrdersOnAGaussianMixture) {
   EXPECT_NEAR(order("dpmpp_2m", 64), 2.0, 0.35);
   EXPECT_NEAR(order("dpm_2", 64), 2.0, 0.35);
   EXPECT_NEAR(order("lms", 128), 4.0, 0.35);
+  EXPECT_NEAR(order("res_multistep", 64), 2.0, 0.35);
   // The samples land near the modes ±1, not between them.
   EXPECT_GT(reference.abs().min().item<double>(), 0.3);
 }
