@@ -43,7 +43,7 @@ Flags<ClassifyOptions> flags() {
       .text("input", "a safetensors file holding one tensor [N, C, H, W] of prepared inputs", &O::input)
       .text("output", "with --input: where to write the logits (safetensors, tensor 'logits')", &O::output)
       .integer("topk", "classes to show per image", &O::topk, Bounds::at_least(1))
-      .choice("format", "the report's form", &O::format, {"table", "json"})
+      .format(&O::format)
       .flag("allow-unknown-globals",
             "read a .pth that names Python globals beyond tensors and plain containers "
             "(never run; only for files you trust)",

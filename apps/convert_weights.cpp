@@ -51,7 +51,7 @@ Flags<ConvertOptions> flags() {
                  "convert_weights inspect FILE | convert_weights convert IN OUT: weight files between "
                  "safetensors, PyTorch .pth and TorchScript");
   flags.common()
-      .choice("format", "inspect: the report's form", &O::format, {"table", "json"})
+      .format(&O::format, {"table", "json"}, "inspect: the report's form")
       .choice("from", "convert: names in IN (torchvision: zoo's own)", &O::from, {"torchvision", "timm", "lukemelas"})
       .text("model", "convert: the zoo model the weights belong to (checks them; needed for timm/lukemelas)", &O::model)
       .text("to", "convert: output format safetensors, pth or torchscript (default: from OUT's extension)", &O::to)

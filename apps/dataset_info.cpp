@@ -77,7 +77,7 @@ Flags<InfoOptions> flags() {
             &O::data)
       .integer("limit", "use only the first N examples of each split (0 = all)", &O::limit, Bounds::at_least(0))
       .text("grid", "write a picture of the training split to this PNG file", &O::grid)
-      .choice("format", "the report's form", &O::format, {"table", "json"});
+      .format(&O::format);
   return flags;
 }
 

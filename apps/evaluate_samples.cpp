@@ -60,7 +60,7 @@ Flags<EvaluateOptions> flags() {
       .required("data", "the data spec the model was trained on", &O::data)
       .required("samples", "samples.safetensors written by sample_diffusion or sample_flow", &O::samples)
       .text("classifier", "images: a zoo classifier checkpoint trained on the same data", &O::classifier)
-      .choice("format", "the report's form", &O::format, {"table", "json"});
+      .format(&O::format);
   return flags;
 }
 

@@ -41,7 +41,7 @@ Flags<InfoOptions> flags() {
       .integer("in-channels", "input channels (0 = the model's default)", &O::in_channels, Bounds::at_least(0))
       .texts("set", "model config override KEY=VALUE, VALUE read as JSON (e.g. --set phi=1.5 --set same_padding=true)",
              &O::set)
-      .choice("format", "the report's form", &O::format, {"table", "json"});
+      .format(&O::format);
   return flags;
 }
 

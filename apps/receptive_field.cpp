@@ -94,7 +94,7 @@ Flags<FieldOptions> flags() {
       .text("input-size", "H or H,W (default: the zoo model's resolution, the picture's size, else 224)",
             &O::input_size)
       .text("layer", "the layer --verify and --image ask about (default: the last feature map)", &O::layer)
-      .choice("format", "the report's form", &O::format, {"table", "json"})
+      .format(&O::format)
       .flag("verify", "back-propagate from the layer's centre unit and compare the field it measures", &O::verify)
       .text("image", "a picture to draw the centre unit's receptive field on (sets the input size)", &O::image)
       .text("out", "where --image writes the overlay (.png)", &O::out);

@@ -159,7 +159,9 @@ int run(int argc, char** argv) {
   if (!o.sigmas.empty()) g.sigmas = dm::sigmas_from_list(numbers(o.sigmas, "--sigmas"), "--sigmas");
   if (!o.sigmas_file.empty())
     g.sigmas = dm::sigmas_from_list(numbers(words(read_file(o.sigmas_file)), o.sigmas_file), o.sigmas_file);
-  const torch::Tensor levels = g.sigmas.defined() ? g.sigmas : dm::make_sigmas(g.schedule);
+  // The levels once: printed, reported, and sampled at.
+  if (!g.sigmas.defined()) g.sigmas = dm::make_sigmas(g.schedule);
+  const torch::Tensor& levels = g.sigmas;
   if (o.verbose)
     std::fprintf(
         stderr, "sigmas (%lld levels): %s\n", static_cast<long long>(levels.size(0)),

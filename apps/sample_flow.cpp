@@ -43,7 +43,7 @@ Flags<SampleOptions> flags() {
       .flag("reconstruct", "encode and decode the test split and report the largest error", &O::reconstruct)
       .integer("limit", "--reconstruct: the first N test examples (0 = all)", &O::limit, Bounds::at_least(0))
       .text("log-prob", "score the tensor 'samples' (or the only tensor) of this safetensors file", &O::log_prob)
-      .choice("format", "the report's form", &O::format, {"text", "json"});
+      .format(&O::format, {"text", "json"});
   return flags;
 }
 

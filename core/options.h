@@ -89,6 +89,11 @@ class Flags {
     cli_.choice(name, help, defaults_.*field, std::move(choices));
     return bind(name, field);
   }
+  // --format: how a report is printed (the convention of every executable that reports).
+  Flags& format(std::string T::*field, std::vector<std::string> forms = {"table", "json"},
+                const std::string& help = "the report's form") {
+    return choice("format", help, field, std::move(forms));
+  }
   // A list of strings: repeat the flag or separate values with commas.
   Flags& texts(const std::string& name, const std::string& help, std::vector<std::string> T::*field) {
     cli_.texts(name, help);
