@@ -32,6 +32,8 @@ struct SampleOptions : CommonOptions {
   double guidance = 1;
   // The sampler's settings: unset, the sampler's own; set, only for a sampler that reads them.
   c10::optional<double> churn, s_tmin, s_tmax, s_noise, eta, rtol, atol;
+  c10::optional<int64_t> order;
+  std::string variant;
   bool no_ema = false;
   double beta_alpha = 0.6, beta_beta = 0.6;
   std::vector<std::string> sigmas;  // a schedule by hand
@@ -74,10 +76,17 @@ Flags<SampleOptions> flags() {
             "the noise scale η of " + takes(dm::SamplerSetting::eta) +
                 ", 0 = deterministic (default 1; 0 for ddim, deterministic DDIM)",
             &O::eta, Bounds::at_least(0))
-      .real("rtol", "relative tolerance of " + takes(dm::SamplerSetting::tolerance) + " (default 1e-5)", &O::rtol,
-            Bounds::above(0))
-      .real("atol", "absolute tolerance of " + takes(dm::SamplerSetting::tolerance) + " (default 1e-5)", &O::atol,
-            Bounds::above(0))
+      .real("rtol",
+            "relative tolerance of " + takes(dm::SamplerSetting::tolerance) + " (default 1e-5; dpm_adaptive 0.05)",
+            &O::rtol, Bounds::above(0))
+      .real("atol",
+            "absolute tolerance of " + takes(dm::SamplerSetting::tolerance) + " (default 1e-5; dpm_adaptive 0.0078)",
+            &O::atol, Bounds::above(0))
+      .integer("order",
+               "highest order of " + takes(dm::SamplerSetting::order) +
+                   " (lms, ipndm, ipndm_v 1–4; deis, unipc 1–3; dpm_adaptive 2–3; default the highest)",
+               &O::order, Bounds::at_least(1))
+      .text("variant", "the B(h) of " + takes(dm::SamplerSetting::variant) + ": bh1 or bh2 (default bh2)", &O::variant)
       .flag("no-ema", "use the raw training weights instead of their EMA", &O::no_ema)
       .real("beta-alpha", "beta schedule: α of its Beta(α, β) distribution over the model's time", &O::beta_alpha,
             Bounds::above(0))
@@ -136,7 +145,7 @@ int run(int argc, char** argv) {
   g.sampler_options.seed = runtime.seed;
   // Each setting given goes to the sampler, which must read it.
   const unsigned reads = dm::samplers().find(o.sampler).settings;
-  const auto set = [&](const char* flag, const c10::optional<double>& value, unsigned setting, auto& field) {
+  const auto set = [&](const char* flag, const auto& value, unsigned setting, auto& field) {
     if (!value) return;
     if (!(reads & setting))
       throw Error(
@@ -152,6 +161,9 @@ int run(int argc, char** argv) {
   set("--eta", o.eta, dm::SamplerSetting::eta, so.eta);
   set("--rtol", o.rtol, dm::SamplerSetting::tolerance, so.rtol);
   set("--atol", o.atol, dm::SamplerSetting::tolerance, so.atol);
+  set("--order", o.order, dm::SamplerSetting::order, so.order);
+  set("--variant", o.variant.empty() ? c10::optional<std::string>() : o.variant, dm::SamplerSetting::variant,
+      so.variant);
   g.schedule.alpha = o.beta_alpha;
   g.schedule.beta = o.beta_beta;
   if (!o.sigmas.empty() && !o.sigmas_file.empty())

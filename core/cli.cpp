@@ -78,6 +78,9 @@ Cli& Cli::required(const std::string& name, const std::string& help) {
 Cli& Cli::optional_real(const std::string& name, const std::string& help, Bounds bounds) {
   return add({name, help, Kind::real, nullptr, bounds, {}, true});
 }
+Cli& Cli::optional_integer(const std::string& name, const std::string& help, Bounds bounds) {
+  return add({name, help, Kind::integer, nullptr, bounds, {}, true});
+}
 Cli& Cli::choice(const std::string& name, const std::string& help, const std::string& value,
                  std::vector<std::string> choices) {
   return add({name, help + " (" + or_list(choices) + ")", Kind::text, value, {}, std::move(choices), false});
@@ -130,7 +133,7 @@ Json Cli::config_value(const std::string& file, const std::string& key, const Js
   bool ok = false;
   switch (o->kind) {
     case Kind::flag: ok = value.is_boolean(); break;
-    case Kind::integer: ok = value.is_number_integer(); break;
+    case Kind::integer: ok = value.is_number_integer() || (o->optional && value.is_null()); break;
     case Kind::real:
       ok = value.is_number() || (o->optional && value.is_null());
       break;  // an integer may stand for a real

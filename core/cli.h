@@ -47,6 +47,7 @@ class Cli {
   // A number that may be left unset (null in the resolved object): the program then picks
   // the value itself.
   Cli& optional_real(const std::string& name, const std::string& help, Bounds bounds = {});
+  Cli& optional_integer(const std::string& name, const std::string& help, Bounds bounds = {});
   // A string that must be one of `choices` (checked wherever the value comes from); the
   // help text ends with them.
   Cli& choice(const std::string& name, const std::string& help, const std::string& default_value,

@@ -73,11 +73,12 @@ class Flags {
   // A number the user may leave unset; the program then picks it (its help says how).
   Flags& real(const std::string& name, const std::string& help, c10::optional<double> T::*field, Bounds bounds = {}) {
     cli_.optional_real(name, help, bounds);
-    readers_.push_back([key = option_key(name), field](const Json& resolved, T& out) {
-      const Json& value = resolved.at(key);
-      out.*field = value.is_null() ? c10::nullopt : c10::optional<double>(value.get<double>());
-    });
-    return *this;
+    return bind_optional(name, field);
+  }
+  Flags& integer(const std::string& name, const std::string& help, c10::optional<int64_t> T::*field,
+                 Bounds bounds = {}) {
+    cli_.optional_integer(name, help, bounds);
+    return bind_optional(name, field);
   }
   Flags& text(const std::string& name, const std::string& help, std::string T::*field) {
     cli_.text(name, help, defaults_.*field);
@@ -151,6 +152,14 @@ class Flags {
   Flags& bind(const std::string& name, V T::*field) {
     readers_.push_back([key = option_key(name), field](const Json& resolved, T& out) {
       out.*field = resolved.at(key).template get<V>();
+    });
+    return *this;
+  }
+  template <class V>
+  Flags& bind_optional(const std::string& name, c10::optional<V> T::*field) {
+    readers_.push_back([key = option_key(name), field](const Json& resolved, T& out) {
+      const Json& value = resolved.at(key);
+      out.*field = value.is_null() ? c10::nullopt : c10::optional<V>(value.template get<V>());
     });
     return *this;
   }

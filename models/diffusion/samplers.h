@@ -25,7 +25,14 @@ struct SamplerOptions {
   // euler_ancestral and ddim: the noise scale η (0 = deterministic); unset, each sampler's
   // own: 1 for euler_ancestral, 0 for ddim (DDIM as its users know it, deterministic).
   c10::optional<double> eta;
-  double rtol = 1e-5, atol = 1e-5;  // rk45
+  // The adaptive samplers' tolerances; unset, each sampler's own: 1e-5 for rk45, k-diffusion's
+  // 0.05 and 0.0078 for dpm_adaptive.
+  c10::optional<double> rtol, atol;
+  // The highest order of a multistep or adaptive solver (lms, ipndm, ipndm_v 1–4; deis, unipc
+  // 1–3; dpm_adaptive 2–3); unset, the solver's own (its highest).
+  c10::optional<int64_t> order;
+  // UniPC's B(h): bh1 or bh2 (empty: bh2).
+  std::string variant;
   // Fresh noise for example k of the batch comes from (seed, first_index + k), so a
   // sample never depends on the batch it was drawn in.
   uint64_t seed = 0;
@@ -85,6 +92,23 @@ torch::Tensor sample_dpmpp_3m_sde(const Denoiser& model, torch::Tensor x, const 
                                   const SamplerOptions& options, const StepCallback& callback = {});
 torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                               const SamplerOptions& options, const StepCallback& callback = {});
+// iPNDM-v: iPNDM with the variable-step coefficients (Adams–Bashforth's, as lms), and the
+// denoised estimate as its step to σ = 0.
+torch::Tensor sample_ipndm_v(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                             const SamplerOptions& options, const StepCallback& callback = {});
+// DEIS (tAB): an exponential integrator with ε extrapolated as a polynomial in the VP time.
+torch::Tensor sample_deis(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                          const SamplerOptions& options, const StepCallback& callback = {});
+// UniPC: multistep predictor–corrector of order up to 4 (--order 3 with its corrector), one
+// evaluation per step.
+torch::Tensor sample_unipc(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                           const SamplerOptions& options, const StepCallback& callback = {});
+// DPM-Solver-3 steps evenly spaced in λ = −ln σ, within the schedule's number of evaluations.
+torch::Tensor sample_dpm_fast(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                              const SamplerOptions& options, const StepCallback& callback = {});
+// DPM-Solver-3 with an embedded DPM-Solver-2 error estimate, each example its own step.
+torch::Tensor sample_dpm_adaptive(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                  const SamplerOptions& options, const StepCallback& callback = {});
 // Adaptive Dormand–Prince 5(4) in t = ln σ from σ_0 to the last nonzero σ, each example
 // with its own step size (Hairer's controller), then, when the schedule ends at 0, one
 // denoising step to σ = 0. Only the schedule's endpoints matter. That last step is the
@@ -94,15 +118,15 @@ torch::Tensor sample_dpmpp_2m(const Denoiser& model, torch::Tensor x, const torc
 torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                           const SamplerOptions& options, const StepCallback& callback = {});
 
-// Every sampler by name (euler, heun, edm, euler_ancestral, ddim, dpm_2, lms, dpm_2_ancestral,
-// dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde, dpmpp_2m_sde_heun, dpmpp_3m_sde, ipndm, res_multistep, lcm,
-// rk45). The settings of SamplerOptions a sampler reads beyond the schedule; asking another sampler for one is a usage
-// error (sample_diffusion's --churn with dpmpp_2m).
+// Every sampler by name, and the settings of SamplerOptions it reads beyond the schedule;
+// asking another sampler for one is a usage error (sample_diffusion's --churn with dpmpp_2m).
 struct SamplerSetting {
   static constexpr unsigned churn = 1;      // s_churn, s_tmin, s_tmax
   static constexpr unsigned eta = 2;        // η
   static constexpr unsigned noise = 4;      // s_noise
   static constexpr unsigned tolerance = 8;  // rtol, atol
+  static constexpr unsigned order = 16;     // order
+  static constexpr unsigned variant = 32;   // variant
 };
 struct SamplerKind {
   Sampler sample;

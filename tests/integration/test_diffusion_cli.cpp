@@ -133,7 +133,14 @@ TEST(DiffusionCliErrors, BadInputGetsOneErrorLine) {
   expect_clean_error("sample_diffusion", ckpt + " --sampler dpmpp_2m --churn 10",
                      "--churn: the dpmpp_2m sampler does not read it (read by edm)");
   expect_clean_error("sample_diffusion", ckpt + " --sampler heun --eta 0.5", "--eta: the heun sampler");
-  expect_clean_error("sample_diffusion", ckpt + " --sampler euler --rtol 1e-3", "(read by rk45)");
+  expect_clean_error("sample_diffusion", ckpt + " --sampler euler --rtol 1e-3", "(read by dpm_adaptive or rk45)");
+  expect_clean_error("sample_diffusion", ckpt + " --sampler deis --order 4", "--order 4: deis supports orders 1 to 3");
+  expect_clean_error("sample_diffusion", ckpt + " --sampler euler --order 2", "--order: the euler sampler");
+  expect_clean_error("sample_diffusion", ckpt + " --sampler unipc --variant bh3",
+                     "--variant bh3: unipc takes bh1 or bh2");
+  expect_clean_error("sample_diffusion", ckpt + " --sampler heun --variant bh1", "(read by unipc)");
+  for (const std::string sampler : {"unipc --order 2 --variant bh1", "deis", "ipndm_v", "dpm_fast", "dpm_adaptive"})
+    EXPECT_EQ(run_zoo("sample_diffusion", ckpt + " --n 8 --steps 6 --sampler " + sampler).exit_code, 0) << sampler;
   expect_clean_error("sample_diffusion", ckpt + " --sigmas 1,2,0", "--sigmas: level 1");
   expect_clean_error("sample_diffusion", ckpt + " --sigmas 3,x,0", "'x' is not a number");
   zoo::test::write_bytes(dir.file("levels.txt"), "14.6\n2.9, 0.5\n-1\n");
