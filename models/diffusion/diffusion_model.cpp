@@ -21,6 +21,11 @@ DiffusionModel::DiffusionModel(DiffusionModelConfig config) : config_(std::move(
 Json DiffusionModel::config_json() const { return to_json(config_); }
 
 Denoiser DiffusionModel::denoiser(const torch::Tensor& labels, double guidance) const {
+  const GuidedDenoiser guided = guided_denoiser(labels, guidance);
+  return [guided](const torch::Tensor& x, const torch::Tensor& sigma) { return guided(x, sigma).denoised; };
+}
+
+GuidedDenoiser DiffusionModel::guided_denoiser(const torch::Tensor& labels, double guidance) const {
   const int64_t classes = num_classes();
   if (guidance != 1 && classes == 0)
     throw Error("--guidance needs a class-conditional model; this one is unconditional", ErrorKind::usage);
@@ -34,11 +39,11 @@ Denoiser DiffusionModel::denoiser(const torch::Tensor& labels, double guidance) 
   return [=](const torch::Tensor& x, const torch::Tensor& sigma) {
     const torch::Tensor x32 = x.to(torch::kFloat);
     const torch::Tensor y = labels.defined() ? labels.to(x.device()) : labels;
-    if (!guided) return denoise(precond, network, x32, sigma, y).to(x.scalar_type());
+    if (!guided) return Guided{denoise(precond, network, x32, sigma, y).to(x.scalar_type()), {}};
     const torch::Tensor both = denoise(precond, network, torch::cat({x32, x32}), torch::cat({sigma, sigma}),
                                        torch::cat({y, torch::full_like(y, -1)}));
     const auto halves = both.chunk(2);
-    return (halves[1] + guidance * (halves[0] - halves[1])).to(x.scalar_type());
+    return Guided{(halves[1] + guidance * (halves[0] - halves[1])).to(x.scalar_type()), halves[1].to(x.scalar_type())};
   };
 }
 

@@ -58,6 +58,8 @@ class DiffusionModel {
   // one batched network call; w = 1 is the plain conditional model. A guidance scale for an
   // unconditional model, or labels outside the classes, are usage errors.
   Denoiser denoiser(const torch::Tensor& labels = {}, double guidance = 1) const;
+  // The same, also giving the unconditional half under guidance (for CFG++).
+  GuidedDenoiser guided_denoiser(const torch::Tensor& labels = {}, double guidance = 1) const;
 
   // Between data space and model space (identity for vectors).
   torch::Tensor to_model_space(const torch::Tensor& data) const;

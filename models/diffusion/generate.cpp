@@ -13,7 +13,7 @@ Generated generate(const DiffusionModel& model, int64_t n, const torch::Tensor& 
                    uint64_t first) {
   if (n < 1) throw Error("the number of samples must be at least 1", ErrorKind::usage);
   if (options.batch_size < 1) throw Error("--batch-size must be at least 1", ErrorKind::usage);
-  const Sampler sampler = find_sampler(options.sampler);
+  const SamplerKind& sampler = samplers().find(options.sampler);
   const torch::Tensor sigmas =
       (options.sigmas.defined() ? options.sigmas : make_sigmas(options.schedule)).to(options.device);
   const double sigma_max = sigmas[0].item<double>();
@@ -36,19 +36,23 @@ Generated generate(const DiffusionModel& model, int64_t n, const torch::Tensor& 
     shape[0] = size;
     const torch::Tensor z =
         per_sample_randn(shape, options.sampler_options.seed, Stream::latent, index, options.device).to(torch::kDouble);
-    CountingDenoiser counter{
-        model.denoiser(labels.defined() ? labels.slice(0, start, start + size) : labels, options.guidance)};
-    const Denoiser denoiser = [&](const torch::Tensor& x, const torch::Tensor& sigma) { return counter(x, sigma); };
+    const GuidedDenoiser inner =
+        model.guided_denoiser(labels.defined() ? labels.slice(0, start, start + size) : labels, options.guidance);
+    int64_t batch_calls = 0;
+    const GuidedDenoiser denoiser = [&](const torch::Tensor& x, const torch::Tensor& sigma) {
+      ++batch_calls;
+      return inner(x, sigma);
+    };
     SamplerOptions sampler_options = options.sampler_options;
     sampler_options.first_index = index;
     const int64_t batch = start / options.batch_size;
     const StepCallback step = [&](const StepInfo& info) {
       if (progress) progress->update(batch * steps + std::min(info.step + 1, steps));
     };
-    const torch::Tensor x = sampler(denoiser, z * sigma_max, sigmas, sampler_options, step);
+    const torch::Tensor x = run_sampler(sampler, denoiser, z * sigma_max, sigmas, sampler_options, step);
     noise.push_back(z.to(torch::kFloat).cpu());
     samples.push_back(x.to(torch::kFloat).cpu());
-    calls = std::max(calls, counter.calls);
+    calls = std::max(calls, batch_calls);
   }
   if (progress) progress->finish();
   out.noise = torch::cat(noise);

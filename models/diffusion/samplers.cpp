@@ -74,19 +74,31 @@ torch::Tensor sample_edm(const Denoiser& model, torch::Tensor x, const torch::Te
   return x;
 }
 
+GuidedDenoiser unguided(Denoiser model) {
+  return [model = std::move(model)](const torch::Tensor& x, const torch::Tensor& sigma) {
+    return Guided{model(x, sigma), {}};
+  };
+}
+
 namespace {
 
 // The ancestral step with noise scale η: DDIM (Song et al. 2021) written in the EDM frame,
 // x_next = D + √(σ_next² − c²)·ε̂ + c·z with ε̂ = (x − D)/σ and c = η·σ_next·√(1 − σ_next²/σ²),
-// is exactly this step, so euler_ancestral and ddim share it and differ in their η.
-torch::Tensor sample_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
-                               const SamplerOptions& o, const StepCallback& callback, double eta) {
+// is exactly this step, so euler_ancestral and ddim share it and differ in their η. CFG++
+// takes ε̂ from the unconditional estimate D_u instead: the step from x is then the same
+// with D_u, plus D − D_u.
+torch::Tensor sample_ancestral(const GuidedDenoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                               const SamplerOptions& o, const StepCallback& callback, double eta, bool cfg_pp) {
   for (int64_t i = 0; i < steps_of(sigmas); ++i) {
     const double sigma = at(sigmas, i), next = at(sigmas, i + 1);
-    const torch::Tensor denoised = denoised_at(model, x, sigma);
+    const Guided estimate = model(x, per_example(x, sigma));
+    const torch::Tensor& denoised = estimate.denoised;
     report(callback, i, sigma, next, x, denoised);
     const auto [down, up] = ancestral_step(sigma, next, eta);
-    x = x + (x - denoised) / sigma * (down - sigma);
+    const bool split = cfg_pp && estimate.unconditional.defined();
+    const torch::Tensor& direction = split ? estimate.unconditional : denoised;
+    x = x + (x - direction) / sigma * (down - sigma);
+    if (split) x = x + (denoised - direction);
     if (up > 0) x = x + noise(x, o, i) * up;
   }
   return x;
@@ -96,13 +108,23 @@ torch::Tensor sample_ancestral(const Denoiser& model, torch::Tensor x, const tor
 
 torch::Tensor sample_euler_ancestral(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                                      const SamplerOptions& o, const StepCallback& callback) {
-  return sample_ancestral(model, std::move(x), sigmas, o, callback, o.eta.value_or(1));
+  return sample_ancestral(unguided(model), std::move(x), sigmas, o, callback, o.eta.value_or(1), false);
+}
+
+torch::Tensor sample_euler_cfg_pp(const GuidedDenoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                  const SamplerOptions& o, const StepCallback& callback) {
+  return sample_ancestral(model, std::move(x), sigmas, o, callback, 0, true);
+}
+
+torch::Tensor sample_euler_ancestral_cfg_pp(const GuidedDenoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                            const SamplerOptions& o, const StepCallback& callback) {
+  return sample_ancestral(model, std::move(x), sigmas, o, callback, o.eta.value_or(1), true);
 }
 
 // η = 0 by default: deterministic DDIM, which equals Euler here.
 torch::Tensor sample_ddim(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& o,
                           const StepCallback& callback) {
-  return sample_ancestral(model, std::move(x), sigmas, o, callback, o.eta.value_or(0));
+  return sample_ancestral(unguided(model), std::move(x), sigmas, o, callback, o.eta.value_or(0), false);
 }
 
 // DPM-Solver-2 as k-diffusion writes it (Karras et al.'s "DPM2"): an Euler step to the
@@ -300,33 +322,48 @@ torch::Tensor sample_dpmpp_3m_sde(const Denoiser& model, torch::Tensor x, const 
   return x;
 }
 
+namespace {
+
+// A CFG++ sampler's entry: run on a plain denoiser, it has no unconditional estimate to read.
+SamplerKind cfg_pp(const GuidedSampler& guided, unsigned settings) {
+  const Sampler plain = [guided](const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                 const SamplerOptions& o, const StepCallback& callback) {
+    return guided(unguided(model), std::move(x), sigmas, o, callback);
+  };
+  return {plain, settings, guided};
+}
+
+}  // namespace
+
 const Catalogue<SamplerKind>& samplers() {
   using S = SamplerSetting;
   const unsigned ancestral = S::eta | S::noise;
-  static const Catalogue<SamplerKind> catalogue("sampler",
-                                                {{"euler", {sample_euler, 0}},
-                                                 {"heun", {sample_heun, 0}},
-                                                 {"edm", {sample_edm, S::churn | S::noise}},
-                                                 {"euler_ancestral", {sample_euler_ancestral, ancestral}},
-                                                 {"ddim", {sample_ddim, ancestral}},
-                                                 {"dpm_2", {sample_dpm_2, 0}},
-                                                 {"lms", {sample_lms, S::order}},
-                                                 {"dpm_2_ancestral", {sample_dpm_2_ancestral, ancestral}},
-                                                 {"dpmpp_2s_ancestral", {sample_dpmpp_2s_ancestral, ancestral}},
-                                                 {"dpmpp_sde", {sample_dpmpp_sde, ancestral}},
-                                                 {"dpmpp_2m", {sample_dpmpp_2m, 0}},
-                                                 {"dpmpp_2m_sde", {sample_dpmpp_2m_sde, ancestral}},
-                                                 {"dpmpp_2m_sde_heun", {sample_dpmpp_2m_sde_heun, ancestral}},
-                                                 {"dpmpp_3m_sde", {sample_dpmpp_3m_sde, ancestral}},
-                                                 {"ipndm", {sample_ipndm, S::order}},
-                                                 {"ipndm_v", {sample_ipndm_v, S::order}},
-                                                 {"deis", {sample_deis, S::order}},
-                                                 {"unipc", {sample_unipc, S::order | S::variant}},
-                                                 {"res_multistep", {sample_res_multistep, 0}},
-                                                 {"dpm_fast", {sample_dpm_fast, 0}},
-                                                 {"dpm_adaptive", {sample_dpm_adaptive, S::tolerance | S::order}},
-                                                 {"lcm", {sample_lcm, 0}},
-                                                 {"rk45", {sample_rk45, S::tolerance}}});
+  static const Catalogue<SamplerKind> catalogue(
+      "sampler", {{"euler", {sample_euler, 0}},
+                  {"heun", {sample_heun, 0}},
+                  {"edm", {sample_edm, S::churn | S::noise}},
+                  {"euler_ancestral", {sample_euler_ancestral, ancestral}},
+                  {"euler_cfg_pp", cfg_pp(sample_euler_cfg_pp, 0)},
+                  {"euler_ancestral_cfg_pp", cfg_pp(sample_euler_ancestral_cfg_pp, ancestral)},
+                  {"ddim", {sample_ddim, ancestral}},
+                  {"dpm_2", {sample_dpm_2, 0}},
+                  {"lms", {sample_lms, S::order}},
+                  {"dpm_2_ancestral", {sample_dpm_2_ancestral, ancestral}},
+                  {"dpmpp_2s_ancestral", {sample_dpmpp_2s_ancestral, ancestral}},
+                  {"dpmpp_sde", {sample_dpmpp_sde, ancestral}},
+                  {"dpmpp_2m", {sample_dpmpp_2m, 0}},
+                  {"dpmpp_2m_sde", {sample_dpmpp_2m_sde, ancestral}},
+                  {"dpmpp_2m_sde_heun", {sample_dpmpp_2m_sde_heun, ancestral}},
+                  {"dpmpp_3m_sde", {sample_dpmpp_3m_sde, ancestral}},
+                  {"ipndm", {sample_ipndm, S::order}},
+                  {"ipndm_v", {sample_ipndm_v, S::order}},
+                  {"deis", {sample_deis, S::order}},
+                  {"unipc", {sample_unipc, S::order | S::variant}},
+                  {"res_multistep", {sample_res_multistep, 0}},
+                  {"dpm_fast", {sample_dpm_fast, 0}},
+                  {"dpm_adaptive", {sample_dpm_adaptive, S::tolerance | S::order}},
+                  {"lcm", {sample_lcm, 0}},
+                  {"rk45", {sample_rk45, S::tolerance}}});
   return catalogue;
 }
 
@@ -338,5 +375,14 @@ std::vector<std::string> samplers_taking(unsigned setting) {
 }
 
 Sampler find_sampler(const std::string& name) { return samplers().find(name).sample; }
+
+torch::Tensor run_sampler(const SamplerKind& kind, const GuidedDenoiser& model, torch::Tensor x,
+                          const torch::Tensor& sigmas, const SamplerOptions& options, const StepCallback& callback) {
+  if (kind.guided) return kind.guided(model, std::move(x), sigmas, options, callback);
+  const Denoiser guided_only = [&](const torch::Tensor& xs, const torch::Tensor& sigma) {
+    return model(xs, sigma).denoised;
+  };
+  return kind.sample(guided_only, std::move(x), sigmas, options, callback);
+}
 
 }  // namespace zoo::diffusion

@@ -19,6 +19,15 @@ namespace zoo::diffusion {
 // D(x; σ) with σ given per example, [B] float64.
 using Denoiser = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& sigma)>;
 
+// D(x; σ) under classifier-free guidance together with the unconditional estimate it was
+// mixed from (undefined when there is no guidance): CFG++ renoises with the latter.
+struct Guided {
+  torch::Tensor denoised, unconditional;
+};
+using GuidedDenoiser = std::function<Guided(const torch::Tensor& x, const torch::Tensor& sigma)>;
+// A denoiser without guidance, seen as a guided one.
+GuidedDenoiser unguided(Denoiser model);
+
 struct SamplerOptions {
   // EDM's stochastic sampler (Karras et al. Algorithm 2).
   double s_churn = 0, s_tmin = 0, s_tmax = std::numeric_limits<double>::infinity(), s_noise = 1;
@@ -49,6 +58,8 @@ using StepCallback = std::function<void(const StepInfo&)>;
 
 using Sampler = std::function<torch::Tensor(const Denoiser&, torch::Tensor, const torch::Tensor&, const SamplerOptions&,
                                             const StepCallback&)>;
+using GuidedSampler = std::function<torch::Tensor(const GuidedDenoiser&, torch::Tensor, const torch::Tensor&,
+                                                  const SamplerOptions&, const StepCallback&)>;
 
 torch::Tensor sample_euler(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                            const SamplerOptions& options, const StepCallback& callback = {});
@@ -118,6 +129,15 @@ torch::Tensor sample_dpm_adaptive(const Denoiser& model, torch::Tensor x, const 
 torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                           const SamplerOptions& options, const StepCallback& callback = {});
 
+// CFG++ (Chung et al. 2024): Euler (and its ancestral form, η default 1) with the guided
+// estimate as the step's target and the unconditional one as its noise direction,
+// x_next = D_w + σ_next·(x − D_u)/σ. Without guidance they are euler and euler_ancestral.
+// The paper's guidance scales are small (w in [0, 1]; 0 is the unconditional model).
+torch::Tensor sample_euler_cfg_pp(const GuidedDenoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                  const SamplerOptions& options, const StepCallback& callback = {});
+torch::Tensor sample_euler_ancestral_cfg_pp(const GuidedDenoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
+                                            const SamplerOptions& options, const StepCallback& callback = {});
+
 // Every sampler by name, and the settings of SamplerOptions it reads beyond the schedule;
 // asking another sampler for one is a usage error (sample_diffusion's --churn with dpmpp_2m).
 struct SamplerSetting {
@@ -129,9 +149,16 @@ struct SamplerSetting {
   static constexpr unsigned variant = 32;   // variant
 };
 struct SamplerKind {
+  SamplerKind(Sampler sample, unsigned settings, GuidedSampler guided = {})
+      : sample(std::move(sample)), settings(settings), guided(std::move(guided)) {}
   Sampler sample;
-  unsigned settings;  // SamplerSetting bits
+  unsigned settings;     // SamplerSetting bits
+  GuidedSampler guided;  // for the samplers that read the unconditional estimate (CFG++)
 };
+// Runs a sampler on a guided denoiser: CFG++ reads both estimates, the others the guided one.
+torch::Tensor run_sampler(const SamplerKind& kind, const GuidedDenoiser& model, torch::Tensor x,
+                          const torch::Tensor& sigmas, const SamplerOptions& options,
+                          const StepCallback& callback = {});
 const Catalogue<SamplerKind>& samplers();
 // The samplers that read a setting, in the catalogue's order.
 std::vector<std::string> samplers_taking(unsigned setting);

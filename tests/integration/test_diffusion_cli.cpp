@@ -101,6 +101,17 @@ TEST(DiffusionCli, ConditionalUNetOnImagesWithAClassifierScore) {
   EXPECT_GE(file.at("samples").min().item<double>(), 0);  // data space: [0, 1]
   EXPECT_LE(file.at("samples").max().item<double>(), 1);
   EXPECT_TRUE(torch::equal(file.at("labels"), torch::full({6}, 3, torch::kLong)));
+  // CFG++ reads the unconditional half of the guided model: at guidance 1 (none) it is Euler,
+  // with guidance it is not Euler with that guidance.
+  const auto samples = [&](const std::string& flags) {
+    const auto sampled = run_zoo("sample_diffusion", "--checkpoint " + run + " --n 4 --class 3 --steps 4 " + flags +
+                                                         " --out " + dir.file("g.safetensors"));
+    EXPECT_EQ(sampled.exit_code, 0) << sampled.output;
+    return zoo::weights::read_safetensors(dir.file("g.safetensors")).at("samples");
+  };
+  EXPECT_TRUE(torch::equal(samples("--sampler euler_cfg_pp"), samples("--sampler euler")));
+  EXPECT_FALSE(torch::allclose(samples("--sampler euler_cfg_pp --guidance 0.5"),
+                               samples("--sampler euler --guidance 0.5"), 0, 1e-4));
 
   // FD-fashion-mnist needs a classifier trained on the same data.
   const std::string classifier = dir.file("classifier");

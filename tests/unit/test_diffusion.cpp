@@ -442,6 +442,51 @@ TEST(Samplers, LcmFollowsTheExactLawOfItsSteps) {
   EXPECT_LT(v, kS * kS);  // the posterior mean's spread, below the data's: LCM is for distilled models
 }
 
+// CFG++ without guidance is Euler (and euler_ancestral, with the same noise).
+TEST(Samplers, CfgPpWithoutGuidanceIsEuler) {
+  const torch::Tensor x0 = 80 * torch::randn({6, 2}, torch::kDouble);
+  const torch::Tensor sigmas = karras_sigmas(10, 0.002, 80, 7);
+  SamplerOptions options;
+  options.seed = 2;
+  EXPECT_TRUE(torch::allclose(find_sampler("euler_cfg_pp")(correlated_denoiser, x0, sigmas, options, {}),
+                              sample_euler(correlated_denoiser, x0, sigmas, options), 1e-12, 1e-12));
+  EXPECT_TRUE(torch::allclose(find_sampler("euler_ancestral_cfg_pp")(correlated_denoiser, x0, sigmas, options, {}),
+                              sample_euler_ancestral(correlated_denoiser, x0, sigmas, options), 1e-12, 1e-12));
+}
+
+// CFG++ on two Gaussian laws with one scale s, the condition's N(μ_c, s²) and the whole
+// data's N(μ_u, s²): with g = s²/(s² + σ²) and r = σ_next/σ, its step
+// x_next = D_w + r·(x − D_u) is x_next = (g + r(1 − g))·x + (1 − g)·(μ_u + w·(μ_c − μ_u)) − r(1 − g)·μ_u:
+// the unconditional Euler step plus w(1 − g)(μ_c − μ_u). The result is the unconditional
+// Euler result plus those shifts carried by the later steps' gains. Plain guidance with Euler
+// is not this (it would also carry the guidance in its noise direction).
+TEST(Samplers, CfgPpFollowsTheExactLawOfItsSteps) {
+  constexpr double mu_c = 1.5, mu_u = 0.2, w = 0.6;
+  const auto denoiser_of = [](double mu) {
+    return [mu](const torch::Tensor& x, const torch::Tensor& sigma) {
+      const torch::Tensor s2 = sigma.view({-1, 1}).square();
+      return (kS * kS * x + s2 * mu) / (kS * kS + s2);
+    };
+  };
+  const Denoiser conditional = denoiser_of(mu_c), unconditional = denoiser_of(mu_u);
+  const GuidedDenoiser guided = [&](const torch::Tensor& x, const torch::Tensor& sigma) {
+    const torch::Tensor u = unconditional(x, sigma);
+    return Guided{u + w * (conditional(x, sigma) - u), u};
+  };
+  const torch::Tensor sigmas = karras_sigmas(12, 0.002, 80, 7);
+  const torch::Tensor x0 = 80 * torch::randn({5, 3}, torch::kDouble);
+  double shift = 0;
+  for (int64_t i = 0; i + 1 < sigmas.size(0); ++i) {
+    const double sigma = sigmas[i].item<double>(), next = sigmas[i + 1].item<double>();
+    const double g = kS * kS / (kS * kS + sigma * sigma), r = next / sigma;
+    shift = (g + r * (1 - g)) * shift + w * (1 - g) * (mu_c - mu_u);
+  }
+  const torch::Tensor out = sample_euler_cfg_pp(guided, x0, sigmas, {});
+  EXPECT_TRUE(torch::allclose(out, sample_euler(unconditional, x0, sigmas, {}) + shift, 1e-10, 1e-10));
+  const Denoiser cfg = [&](const torch::Tensor& x, const torch::Tensor& sigma) { return guided(x, sigma).denoised; };
+  EXPECT_GT((out - sample_euler(cfg, x0, sigmas, {})).abs().min().item<double>(), 0.01);
+}
+
 // Noise from one Brownian path per sample: a sample hardly moves when the steps double
 // (independent noise per step would move it by about the data's own spread), and it does
 // not depend on the batch it is drawn in.
