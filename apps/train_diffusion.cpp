@@ -39,8 +39,10 @@ Flags<DiffusionOptions> flags() {
       .real("p-mean", "edm: mean of ln σ in training", &O::p_mean)
       .real("p-std", "edm: standard deviation of ln σ in training", &O::p_std, Bounds::above(0))
       .choice("time-sampling", "rf: training times", &O::time_sampling, {"uniform", "logit_normal"})
-      .integer("sample-every", "epochs between sample pictures (and, for 2-D data, the SWD to test data)",
-               &O::sample_every, Bounds::at_least(1))
+      .integer("sample-every",
+               "epochs between sample pictures (and, for 2-D data, the SWD to test data); 0: as often as keeps "
+               "them within 10% of the training time",
+               &O::sample_every, Bounds::at_least(0))
       .integer("sample-n", "samples per picture (0 = 64 images or 4000 points)", &O::sample_n, Bounds::at_least(0))
       .integer("sample-steps", "heun steps for those samples", &O::sample_steps, Bounds::at_least(1))
       .text("reflow-from", "train a rectified flow on (noise, sample) pairs of this checkpoint (run dir or file)",

@@ -32,7 +32,7 @@ struct DiffusionOptions : TrainingOptions {
   double grad_clip = 1.0;
   double p_mean = -1.2, p_std = 1.2;      // edm
   std::string time_sampling = "uniform";  // rf
-  int64_t sample_every = 1;               // epochs between reports
+  int64_t sample_every = 0;               // epochs between reports; 0: within 10% of the training time
   int64_t sample_n = 0;                   // 0: 64 images or 4000 points
   int64_t sample_steps = 18;
   std::string reflow_from;  // a rectified flow's run or checkpoint: train on its pairs

@@ -34,7 +34,7 @@ RecipePlan FlowRecipe::plan() const {
   plan.grad_clip = options_.grad_clip;
   plan.float32_only = true;  // log-determinants need float32
   plan.warmup_epochs = options_.warmup_epochs;
-  plan.report_every = options_.sample_every;
+  plan.reports.every = options_.sample_every;
   return plan;
 }
 

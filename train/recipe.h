@@ -21,6 +21,7 @@
 #include "data/loader.h"
 #include "data/transforms.h"
 #include "train/ema.h"
+#include "train/report_cadence.h"
 
 namespace zoo::train {
 
@@ -38,7 +39,9 @@ struct RecipePlan {
   double ema = 0;             // weight EMA decay; 0 = none
   double warmup_epochs = 0;   // linear learning-rate warmup
   bool cosine_decay = false;  // cosine decay to 0 at the end; else constant after warmup
-  int64_t report_every = 1;   // epochs between reports (one is always made at the end)
+  // When reports are made (one always is at the end): every `every` epochs, or within a
+  // budget of the training time — for recipes whose evaluation is all in report(), on rank 0.
+  ReportCadenceOptions reports;
 };
 
 // What the loader reads: the examples and the transform applied to each batch (none: as stored).

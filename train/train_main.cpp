@@ -88,15 +88,23 @@ int run_recipe(Recipe& recipe, const TrainingOptions& options, const Session& se
 
   const RunContext context{run, ema.get(), per_epoch, total};
   recipe.start(context);
-  const auto due = [&](int64_t step) { return step == total || (step / per_epoch) % plan.report_every == 0; };
+  ReportCadence cadence(plan.reports, per_epoch, total);
+  // Decided once per step, in the hook every rank runs first (a budget's clock is rank 0's
+  // to read: recipes with a budget evaluate nothing across the group).
+  bool reporting = false;
   trainer.on_evaluate([&](int64_t step) {
-    if (due(step)) recipe.evaluate(context, step);
+    reporting = cadence.due(step);
+    if (!reporting) return;
+    cadence.report_started();
+    recipe.evaluate(context, step);
+    if (!group.main()) cadence.report_finished();  // rank 0 finishes after writing the report
   });
   trainer.on_checkpoint([&](int64_t step, MetricsLog& log) {
-    if (!due(step)) return;
+    if (!reporting) return;
     Json record = {{"step", step}, {"epoch", static_cast<double>(step) / static_cast<double>(per_epoch)}};
     recipe.report(context, step, record);
     log.write(record);
+    cadence.report_finished();
   });
   trainer.run([&](const data::Batch& batch, int64_t step) { return recipe.loss(batch, step); });
 
