@@ -12,26 +12,12 @@
 #include "core/runtime.h"
 #include "data/spec.h"
 #include "train/load_classifier.h"
+#include "train/sample_file.h"
 #include "train/sample_metrics.h"
-#include "weights/safetensors.h"
 
 using namespace zoo;
 
 namespace {
-
-struct SampleFile {
-  torch::Tensor samples, labels;
-};
-
-SampleFile read_samples(const std::string& path) {
-  const weights::SafeTensors tensors = weights::read_safetensors(path);
-  const torch::Tensor* samples = tensors.find("samples");
-  if (!samples)
-    throw Error(path + ": no tensor 'samples' (write it with sample_diffusion --out FILE.safetensors)",
-                ErrorKind::input);
-  const torch::Tensor* labels = tensors.find("labels");
-  return {samples->to(torch::kFloat), labels ? labels->to(torch::kLong) : torch::Tensor()};
-}
 
 // Classifier features and logits of images [N, C, H, W] in [0, 1], in batches.
 std::pair<torch::Tensor, torch::Tensor> features_and_logits(const train::LoadedClassifier& loaded,
@@ -67,7 +53,7 @@ Flags<EvaluateOptions> flags() {
 int run(int argc, char** argv) {
   const EvaluateOptions o = flags().parse(argc, argv);
   const Runtime runtime = setup_runtime(o);
-  const SampleFile file = read_samples(o.samples);
+  const train::SampleFile file = train::read_sample_file(o.samples);
   const torch::Tensor& samples = file.samples;
   const int64_t n = samples.size(0);
   const data::DatasetPtr test = data::open_dataset(o.data, data::Split::test, 0);

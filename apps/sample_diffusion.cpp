@@ -13,8 +13,8 @@
 #include "core/strings.h"
 #include "models/diffusion/generate.h"
 #include "train/diffusion_io.h"
+#include "train/sample_file.h"
 #include "train/sample_picture.h"
-#include "weights/safetensors.h"
 
 using namespace zoo;
 namespace dm = zoo::diffusion;
@@ -84,7 +84,7 @@ Flags<SampleOptions> flags() {
             &O::atol, Bounds::above(0))
       .integer("order",
                "highest order of " + takes(dm::SamplerSetting::order) +
-                   " (lms, ipndm, ipndm_v 1–4; deis, unipc 1–3; dpm_adaptive 2–3; default the highest)",
+                   " (lms, ipndm, ipndm_v 1–4; deis 1–3; unipc 1–3, default 2; dpm_adaptive 2–3; default the highest)",
                &O::order, Bounds::at_least(1))
       .text("variant", "the B(h) of " + takes(dm::SamplerSetting::variant) + ": bh1 or bh2 (default bh2)", &O::variant)
       .flag("no-ema", "use the raw training weights instead of their EMA", &O::no_ema)
@@ -185,19 +185,13 @@ int run(int argc, char** argv) {
 
   const int64_t n = o.n, classes = model.num_classes();
   const auto first = static_cast<uint64_t>(o.first);
-  torch::Tensor labels;
-  if (o.label >= 0)  // an unconditional model refuses it (DiffusionModel::denoiser)
-    labels = torch::full({n}, o.label, torch::kLong);
-  else if (classes > 0)
-    labels = (torch::arange(n, torch::kLong) + o.first) % classes;
+  const torch::Tensor labels = dm::class_labels(n, o.label, classes, o.first);
 
   const dm::Generated generated = dm::generate(model, n, labels, g, first);
   const torch::Tensor samples = model.to_data_space(generated.samples);
   std::string written = o.out;
   if (ends_with(o.out, ".safetensors")) {
-    weights::NamedTensors tensors{{"samples", samples.contiguous()}};
-    if (labels.defined()) tensors.emplace_back("labels", labels);
-    weights::write_safetensors(o.out, tensors);
+    train::write_sample_file(o.out, {samples, labels});
   } else {
     written = train::save_samples_picture(o.out, samples);
   }

@@ -12,6 +12,7 @@
 #include "core/strings.h"
 #include "data/spec.h"
 #include "train/flow_io.h"
+#include "train/sample_file.h"
 #include "train/sample_picture.h"
 #include "weights/safetensors.h"
 
@@ -103,7 +104,7 @@ int run(int argc, char** argv) {
       parts.push_back(model.decode(z.slice(0, start, start + batch)).cpu());
     const torch::Tensor samples = torch::cat(parts);
     const std::string written = ends_with(out, ".png") ? train::save_samples_picture(out, samples)
-                                                       : (weights::write_safetensors(out, {{"samples", samples}}), out);
+                                                       : (train::write_sample_file(out, {samples, {}}), out);
     report = {{"samples", samples.size(0)}, {"temperature", o.temperature}, {"out", written}};
   }
   if (json) {

@@ -9,7 +9,11 @@
 #           often a zoo classifier (CLASSIFIER) agrees with the guided samples' labels
 #   reflow-images  the same on Fashion-MNIST with U-Nets trained beforehand (RF1, RF2; see
 #           the README): FD-fashion-mnist of Euler at 1, 2 and 4 steps and Heun at 31 NFE
-#   scripts/diffusion_quality.sh [toys|reflow|images|reflow-images|all] [BIN_DIR] [OUT_DIR]
+#   samplers  the README's sampler table: every fixed-step sampler's sliced Wasserstein distance
+#           on the toy checkerboard model at about 5, 10, 20 and 50 NFE (the most steps within
+#           that many evaluations), and the adaptive ones at their default tolerances; with
+#           RUN and CLASSIFIER (as for images) also FD-fashion-mnist of N guided U-Net samples
+#   scripts/diffusion_quality.sh [toys|reflow|images|reflow-images|samplers|all] [BIN_DIR] [OUT_DIR]
 set -euo pipefail
 what=${1:-all}
 bin=${2:-build/bin}
@@ -25,12 +29,17 @@ score() {  # data samples -> "swd fresh ratio"
 # Networks this small run fastest on one thread.
 small=(--threads 1 --workers 0)
 
+train_toy() {  # toy run: the EDM MLP of the toy results, trained once
+  [ -d "$2" ] || "$bin/train_diffusion" --out "$2" --data "toy:$1" --objective edm --steps "$steps" \
+    --batch-size 512 --lr 2e-3 --sample-every 1000 "${small[@]}" > "$2.log" 2>&1
+}
+nfe() { sed -n 's/.*NFE \([0-9]*\) per sample.*/\1/p'; }
+
 if [ "$what" = toys ] || [ "$what" = all ]; then
   echo "toy           objective  sampler  NFE  result"
   for toy in checkerboard 8gaussians moons; do
     run="$out/edm_$toy"
-    [ -d "$run" ] || "$bin/train_diffusion" --out "$run" --data "toy:$toy" --objective edm --steps "$steps" \
-      --batch-size 512 --lr 2e-3 --sample-every 1000 "${small[@]}" > "$run.log" 2>&1
+    train_toy "$toy" "$run"
     "$bin/sample_diffusion" --checkpoint "$run" --sampler heun --steps 18 --n 5000 --out "$run/heun35.safetensors" --threads 1 > /dev/null
     "$bin/sample_diffusion" --checkpoint "$run" --sampler heun --steps 18 --n 5000 --out "$run/heun35.png" --threads 1 > /dev/null
     printf "%-13s edm        heun     35   %s\n" "$toy" "$(score "toy:$toy" "$run/heun35.safetensors")"
@@ -92,4 +101,47 @@ if [ "$what" = reflow-images ]; then
     done
     "$bin/sample_diffusion" --checkpoint "$run" --sampler euler --steps 1 --n 64 --seed 1 --out "$out/${name}_euler1.png" > /dev/null
   done
+fi
+
+if [ "$what" = samplers ] || [ "$what" = all ]; then
+  # compare_samplers draws the same seeds with every fixed-step sampler within each budget;
+  # each sampler's samples are scored here. Its 10-NFE picture is the README's.
+  table() {  # title score_command checkpoint n [flags...]: one markdown table, score (NFE) per cell
+    local title=$1 score=$2 run=$3 n=$4 budget name
+    shift 4
+    for budget in 5 10 20 50; do
+      "$bin/compare_samplers" --checkpoint "$run" --nfe "$budget" --n "$n" --out "$out/samplers/nfe$budget.png" \
+        --samples-dir "$out/samplers/nfe$budget" --format json "$@" > "$out/samplers/nfe$budget.json"
+    done
+    echo "| $title | 5 | 10 | 20 | 50 |"
+    echo "|---|---|---|---|---|"
+    for name in $(sed -n 's/.*"sampler": "\(.*\)".*/\1/p' "$out/samplers/nfe5.json"); do
+      local row="| $name |"
+      for budget in 5 10 20 50; do
+        local nfe
+        nfe=$(tr -d '\n ' < "$out/samplers/nfe$budget.json" | sed "s/.*\"nfe\":\([0-9]*\),\"sampler\":\"$name\".*/\1/")
+        row="$row $(printf %.3f "$($score "$out/samplers/nfe$budget/$name.safetensors")") ($nfe) |"
+      done
+      echo "$row"
+    done
+    for name in dpm_adaptive rk45; do
+      local s
+      s=$("$bin/sample_diffusion" --checkpoint "$run" --sampler "$name" --n "$n" --out "$out/samplers/$name.safetensors" "$@")
+      echo "| $name, default tolerance | $(printf %.3f "$($score "$out/samplers/$name.safetensors")") ($(echo "$s" | nfe)) | | | |"
+    done
+  }
+  mkdir -p "$out/samplers"
+  toy_swd() { "$bin/evaluate_samples" --data toy:checkerboard --samples "$1" --format json --threads 1 | field swd; }
+  run="$out/edm_checkerboard"
+  train_toy checkerboard "$run"
+  table "checkerboard: SWD (NFE)" toy_swd "$run" 5000 --threads 1
+  echo "fresh data: $("$bin/evaluate_samples" --data toy:checkerboard --samples "$out/samplers/dpm_adaptive.safetensors" \
+    --format json --threads 1 | field swd_fresh_data)"
+  if [ -n "${RUN:-}" ] && [ -n "${CLASSIFIER:-}" ]; then
+    image_fd() {
+      "$bin/evaluate_samples" --data fashion-mnist --samples "$1" --classifier "$CLASSIFIER" --format json | field fd
+    }
+    out="$out/images" && mkdir -p "$out/samplers"
+    table "Fashion-MNIST U-Net, w = 3: FD (NFE)" image_fd "$RUN" "${N:-500}" --guidance 3
+  fi
 fi

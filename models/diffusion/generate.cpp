@@ -9,6 +9,13 @@
 
 namespace zoo::diffusion {
 
+torch::Tensor class_labels(int64_t n, int64_t label, int64_t classes, int64_t first) {
+  // A label for an unconditional model is refused when it is used (DiffusionModel::denoiser).
+  if (label >= 0) return torch::full({n}, label, torch::kLong);
+  if (classes > 0) return (torch::arange(n, torch::kLong) + first) % classes;
+  return {};
+}
+
 Generated generate(const DiffusionModel& model, int64_t n, const torch::Tensor& labels, const GenerateOptions& options,
                    uint64_t first) {
   if (n < 1) throw Error("the number of samples must be at least 1", ErrorKind::usage);

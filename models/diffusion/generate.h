@@ -34,6 +34,10 @@ struct Generated {
   double seconds = 0;
 };
 
+// The labels of samples first, …, first + n − 1: all `label` when it is ≥ 0, else cycling
+// through a conditional model's classes; undefined for an unconditional model given none.
+torch::Tensor class_labels(int64_t n, int64_t label, int64_t classes, int64_t first = 0);
+
 // Samples first, …, first + n − 1; labels [n] int64 for a conditional model or undefined.
 Generated generate(const DiffusionModel& model, int64_t n, const torch::Tensor& labels, const GenerateOptions& options,
                    uint64_t first = 0);

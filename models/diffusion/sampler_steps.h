@@ -4,6 +4,7 @@
 // noise a stochastic step draws. Internal to the sampler files.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -58,9 +59,13 @@ inline int64_t order_of(const SamplerOptions& o, const std::string& sampler, int
 // resolution is then as fine near σ_min as near σ_max.
 class LevelNoise {
  public:
+  // A schedule of one positive level (one step, to 0) draws no noise; its tree spans a unit
+  // interval it never queries.
   LevelNoise(const torch::Tensor& x, const torch::Tensor& sigmas, const SamplerOptions& o)
       : tree_(x.sizes().vec(), std::log(sigmas.masked_select(sigmas > 0).min().item<double>()),
-              std::log(sigmas.max().item<double>()), o.seed, o.first_index, x.options()) {}
+              std::max(std::log(sigmas.max().item<double>()),
+                       std::log(sigmas.masked_select(sigmas > 0).min().item<double>()) + 1),
+              o.seed, o.first_index, x.options()) {}
   // Standard normal noise for the step σ → σ_next (both positive).
   torch::Tensor operator()(double sigma, double next) const { return tree_.noise(std::log(sigma), std::log(next)); }
 

@@ -330,7 +330,7 @@ SamplerKind cfg_pp(const GuidedSampler& guided, unsigned settings) {
                                  const SamplerOptions& o, const StepCallback& callback) {
     return guided(unguided(model), std::move(x), sigmas, o, callback);
   };
-  return {plain, settings, guided};
+  return {plain, settings, 1, guided};
 }
 
 }  // namespace
@@ -340,17 +340,17 @@ const Catalogue<SamplerKind>& samplers() {
   const unsigned ancestral = S::eta | S::noise;
   static const Catalogue<SamplerKind> catalogue(
       "sampler", {{"euler", {sample_euler, 0}},
-                  {"heun", {sample_heun, 0}},
-                  {"edm", {sample_edm, S::churn | S::noise}},
+                  {"heun", {sample_heun, 0, 2}},
+                  {"edm", {sample_edm, S::churn | S::noise, 2}},
                   {"euler_ancestral", {sample_euler_ancestral, ancestral}},
                   {"euler_cfg_pp", cfg_pp(sample_euler_cfg_pp, 0)},
                   {"euler_ancestral_cfg_pp", cfg_pp(sample_euler_ancestral_cfg_pp, ancestral)},
                   {"ddim", {sample_ddim, ancestral}},
-                  {"dpm_2", {sample_dpm_2, 0}},
+                  {"dpm_2", {sample_dpm_2, 0, 2}},
                   {"lms", {sample_lms, S::order}},
-                  {"dpm_2_ancestral", {sample_dpm_2_ancestral, ancestral}},
-                  {"dpmpp_2s_ancestral", {sample_dpmpp_2s_ancestral, ancestral}},
-                  {"dpmpp_sde", {sample_dpmpp_sde, ancestral}},
+                  {"dpm_2_ancestral", {sample_dpm_2_ancestral, ancestral, 2}},
+                  {"dpmpp_2s_ancestral", {sample_dpmpp_2s_ancestral, ancestral, 2}},
+                  {"dpmpp_sde", {sample_dpmpp_sde, ancestral, 2}},
                   {"dpmpp_2m", {sample_dpmpp_2m, 0}},
                   {"dpmpp_2m_sde", {sample_dpmpp_2m_sde, ancestral}},
                   {"dpmpp_2m_sde_heun", {sample_dpmpp_2m_sde_heun, ancestral}},
@@ -361,9 +361,9 @@ const Catalogue<SamplerKind>& samplers() {
                   {"unipc", {sample_unipc, S::order | S::variant}},
                   {"res_multistep", {sample_res_multistep, 0}},
                   {"dpm_fast", {sample_dpm_fast, 0}},
-                  {"dpm_adaptive", {sample_dpm_adaptive, S::tolerance | S::order}},
+                  {"dpm_adaptive", {sample_dpm_adaptive, S::tolerance | S::order, 0}},
                   {"lcm", {sample_lcm, 0}},
-                  {"rk45", {sample_rk45, S::tolerance}}});
+                  {"rk45", {sample_rk45, S::tolerance, 0}}});
   return catalogue;
 }
 
@@ -375,6 +375,16 @@ std::vector<std::string> samplers_taking(unsigned setting) {
 }
 
 Sampler find_sampler(const std::string& name) { return samplers().find(name).sample; }
+
+int64_t steps_within(const std::string& sampler, int64_t nfe) {
+  const int64_t evaluations = samplers().find(sampler).evaluations;
+  if (evaluations == 0)
+    throw Error(sampler + " is adaptive: its evaluations follow its tolerance, not a budget", ErrorKind::usage);
+  // N steps take evaluations·N − (evaluations − 1): the last step, to σ = 0, takes one.
+  const int64_t steps = (nfe + evaluations - 1) / evaluations;
+  if (steps < 1) throw Error(sampler + " takes at least one network evaluation", ErrorKind::usage);
+  return steps;
+}
 
 torch::Tensor run_sampler(const SamplerKind& kind, const GuidedDenoiser& model, torch::Tensor x,
                           const torch::Tensor& sigmas, const SamplerOptions& options, const StepCallback& callback) {

@@ -38,7 +38,7 @@ struct SamplerOptions {
   // 0.05 and 0.0078 for dpm_adaptive.
   c10::optional<double> rtol, atol;
   // The highest order of a multistep or adaptive solver (lms, ipndm, ipndm_v 1–4; deis, unipc
-  // 1–3; dpm_adaptive 2–3); unset, the solver's own (its highest).
+  // 1–3; dpm_adaptive 2–3); unset, the solver's own (its highest; unipc 2).
   c10::optional<int64_t> order;
   // UniPC's B(h): bh1 or bh2 (empty: bh2).
   std::string variant;
@@ -110,8 +110,8 @@ torch::Tensor sample_ipndm_v(const Denoiser& model, torch::Tensor x, const torch
 // DEIS (tAB): an exponential integrator with ε extrapolated as a polynomial in the VP time.
 torch::Tensor sample_deis(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                           const SamplerOptions& options, const StepCallback& callback = {});
-// UniPC: multistep predictor–corrector of order up to 4 (--order 3 with its corrector), one
-// evaluation per step.
+// UniPC: multistep predictor–corrector of order up to 4 (--order 3 with its corrector; the
+// default 2 makes 3), one evaluation per step.
 torch::Tensor sample_unipc(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas,
                            const SamplerOptions& options, const StepCallback& callback = {});
 // DPM-Solver-3 steps evenly spaced in λ = −ln σ, within the schedule's number of evaluations.
@@ -149,12 +149,19 @@ struct SamplerSetting {
   static constexpr unsigned variant = 32;   // variant
 };
 struct SamplerKind {
-  SamplerKind(Sampler sample, unsigned settings, GuidedSampler guided = {})
-      : sample(std::move(sample)), settings(settings), guided(std::move(guided)) {}
+  SamplerKind(Sampler sample, unsigned settings, int64_t evaluations = 1, GuidedSampler guided = {})
+      : sample(std::move(sample)), settings(settings), evaluations(evaluations), guided(std::move(guided)) {}
   Sampler sample;
-  unsigned settings;     // SamplerSetting bits
+  unsigned settings;  // SamplerSetting bits
+  // Network evaluations per step: 1, or 2 (the last step, to σ = 0, then takes 1); 0 for the
+  // adaptive samplers, whose evaluations follow their tolerance.
+  int64_t evaluations;
   GuidedSampler guided;  // for the samplers that read the unconditional estimate (CFG++)
 };
+// The most steps of a fixed-step sampler within `nfe` network evaluations (on a schedule
+// that ends at 0); an adaptive sampler, or fewer evaluations than one step takes, is a
+// usage error.
+int64_t steps_within(const std::string& sampler, int64_t nfe);
 // Runs a sampler on a guided denoiser: CFG++ reads both estimates, the others the guided one.
 torch::Tensor run_sampler(const SamplerKind& kind, const GuidedDenoiser& model, torch::Tensor x,
                           const torch::Tensor& sigmas, const SamplerOptions& options,

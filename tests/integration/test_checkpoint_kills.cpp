@@ -40,10 +40,12 @@ void expect_same_weights(const std::string& a, const std::string& b, const std::
 
 TEST(CheckpointKills, AKillAtAnyFileOperationLeavesARunThatContinuesExactly) {
   TempDir dir;
-  // Two epochs of 4 steps: two checkpoints, each with an EMA, samples and their distance.
+  // Two epochs of 4 steps: two checkpoints, each with an EMA, samples and their distance
+  // (every epoch: by default the samples follow a time budget, which a killed run does not
+  // repeat step for step).
   const std::string args =
       "train_diffusion --data toy:moons,train=256,test=64 --batch-size 64 --steps 8 --lr 1e-3 "
-      "--sample-n 64 --sample-steps 2 --threads 1 --workers 0 --seed 3 ";
+      "--sample-n 64 --sample-steps 2 --sample-every 1 --threads 1 --workers 0 --seed 3 ";
   const std::string straight = dir.file("straight");
   auto result = run_zoo(args, "--out " + straight);
   ASSERT_EQ(result.exit_code, 0) << result.output;

@@ -152,6 +152,24 @@ TEST(DiffusionCliErrors, BadInputGetsOneErrorLine) {
   expect_clean_error("sample_diffusion", ckpt + " --sampler heun --variant bh1", "(read by unipc)");
   for (const std::string sampler : {"unipc --order 2 --variant bh1", "deis", "ipndm_v", "dpm_fast", "dpm_adaptive"})
     EXPECT_EQ(run_zoo("sample_diffusion", ckpt + " --n 8 --steps 6 --sampler " + sampler).exit_code, 0) << sampler;
+  // compare_samplers draws the same seeds as sample_diffusion within the budget it is given.
+  const std::string compare = " --checkpoint " + run + " --out " + dir.file("cmp.png");
+  const auto compared = run_zoo("compare_samplers", compare + " --samplers euler,heun --nfe 4 --n 16 --samples-dir " +
+                                                        dir.file("cmp") + " --format json");
+  ASSERT_EQ(compared.exit_code, 0) << compared.output;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("cmp.png")));
+  const json rows = json::parse(compared.output.substr(compared.output.find('{')))["samplers"];
+  EXPECT_EQ(rows[1]["steps"], 2);  // heun: 2 steps take 3 evaluations
+  EXPECT_EQ(rows[1]["nfe"], 3);
+  ASSERT_EQ(run_zoo("sample_diffusion",
+                    " --checkpoint " + run + " --sampler euler --steps 4 --n 16 --out " + dir.file("euler.safetensors"))
+                .exit_code,
+            0);
+  EXPECT_TRUE(torch::equal(zoo::weights::read_safetensors(dir.file("cmp/euler.safetensors")).at("samples"),
+                           zoo::weights::read_safetensors(dir.file("euler.safetensors")).at("samples")));
+  expect_clean_error("compare_samplers", compare + " --samplers euler,rk45", "rk45 is adaptive");
+  expect_clean_error("compare_samplers", compare + " --samplers nope", "nope");
+  expect_clean_error("compare_samplers", " --checkpoint " + run + " --out " + dir.file("cmp.jpg"), "expected a .png");
   expect_clean_error("sample_diffusion", ckpt + " --sigmas 1,2,0", "--sigmas: level 1");
   expect_clean_error("sample_diffusion", ckpt + " --sigmas 3,x,0", "'x' is not a number");
   zoo::test::write_bytes(dir.file("levels.txt"), "14.6\n2.9, 0.5\n-1\n");

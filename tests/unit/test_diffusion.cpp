@@ -249,6 +249,38 @@ TEST(Samplers, MultistepSolversTakeOneEvaluationPerStep) {
   }
 }
 
+// The catalogue's evaluations per step are what each fixed-step sampler takes: N steps to
+// σ = 0 cost e·N − (e − 1) network evaluations, and steps_within inverts that.
+TEST(Samplers, EvaluationsPerStepAreWhatTheSamplersTake) {
+  for (const auto& entry : samplers().entries()) {
+    const int64_t e = entry.value.evaluations;
+    if (e == 0) {
+      EXPECT_TRUE(zoo::test::throws_error_with([&] { steps_within(entry.name, 10); }, {entry.name, "adaptive"}));
+      continue;
+    }
+    for (const int64_t steps : {1, 4, 7}) {
+      CountingDenoiser counter{gaussian_denoiser};
+      const Denoiser model = [&](const torch::Tensor& x, const torch::Tensor& s) { return counter(x, s); };
+      entry.value.sample(model, 80 * torch::randn({2, 3}, torch::kDouble), karras_sigmas(steps, 0.002, 80, 7), {}, {});
+      EXPECT_EQ(counter.calls, e * steps - (e - 1)) << entry.name << " " << steps;
+      EXPECT_EQ(steps_within(entry.name, e * steps - (e - 1)), steps) << entry.name;
+      EXPECT_EQ(steps_within(entry.name, e * steps), steps) << entry.name;
+    }
+  }
+  EXPECT_TRUE(zoo::test::throws_error_with([] { steps_within("heun", 0); }, {"heun", "at least one"}));
+}
+
+// UniPC on a short schedule lowers its order at the end to the steps left: on 4 steps (to
+// 0) its orders are 1, 2, 2 whether it may go to 2 or 3; on 20 steps order 3 is used.
+TEST(Samplers, UnipcLowersItsOrderAtTheEndOfAShortSchedule) {
+  const torch::Tensor x0 = 80 * torch::randn({4, 3}, torch::kDouble);
+  const auto unipc = [&](int64_t steps, int64_t order) {
+    return sample_unipc(gaussian_denoiser, x0, karras_sigmas(steps, 0.002, 80, 7), with_order(order));
+  };
+  EXPECT_TRUE(torch::allclose(unipc(4, 3), unipc(4, 2), 1e-12, 1e-12));
+  EXPECT_FALSE(torch::allclose(unipc(20, 3), unipc(20, 2), 1e-6, 1e-6));
+}
+
 // An order a solver does not have is a usage error naming the orders it has.
 TEST(Samplers, AnOrderBeyondTheSolverIsAUsageError) {
   const torch::Tensor x0 = torch::randn({2, 3}, torch::kDouble), sigmas = karras_sigmas(4, 0.002, 80, 7);
