@@ -47,6 +47,7 @@ demo: setup
 	bash scripts/demo.sh $(BUILD_DIR)/bin runs/demo
 
 bench: setup
+	bash scripts/install_deps.sh --bench
 	$(MAKE) build
 	bash bench/run.sh $(BUILD_DIR)/bin
 

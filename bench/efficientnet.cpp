@@ -1,6 +1,6 @@
 // EfficientNet-B0 workloads, one per process so that peak memory is the workload's own:
-//   infer  batch 8 at 224x224, BatchNorm folded, inference mode
-//   train  batch 128 at 32x32, 10 classes, one SGD step
+//   infer  batch 8 (--batch) at 224x224, BatchNorm folded, inference mode
+//   train  batch 128 (--batch) at 32x32, 10 classes, one SGD step
 // Prints images/s and peak resident memory as JSON; bench/run.sh runs torchvision on the
 // same workload (bench/efficientnet.py) and prints the ratio.
 #include "bench/bench_support.h"
@@ -17,6 +17,7 @@ namespace {
 struct BenchOptions : CommonOptions {
   std::string workload = "infer";
   int64_t iterations = 10;
+  int64_t batch = 0;  // 0: the workload's own
   bool channels_last = false;
 };
 
@@ -29,11 +30,12 @@ int main(int argc, char** argv) {
     flags.common()
         .choice("workload", "what to time", &O::workload, {"infer", "train"})
         .integer("iterations", "timed iterations", &O::iterations, Bounds::at_least(1))
+        .integer("batch", "images per step (0: 128 for train, 8 for infer)", &O::batch, Bounds::at_least(0))
         .flag("channels-last", "channels-last memory format", &O::channels_last);
     const BenchOptions options = flags.parse(argc, argv);
     const Runtime runtime = setup_runtime(options);
     const bool train = options.workload == "train";
-    const int64_t batch = train ? 128 : 8, size = train ? 32 : 224;
+    const int64_t batch = options.batch > 0 ? options.batch : train ? 128 : 8, size = train ? 32 : 224;
     models::Classifier net =
         models::build_classifier("efficientnet_b0", train ? Json{{"num_classes", 10}} : Json::object());
     net.module().to(runtime.device);

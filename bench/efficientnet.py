@@ -1,4 +1,6 @@
-"""The workloads of bench/efficientnet.cpp in torchvision (eager): images/s and peak RSS as JSON."""
+"""The workloads of bench/efficientnet.cpp in torchvision, the ways a user who wants speed runs
+them: eager, channels-last, or (inference) traced, frozen and optimize_for_inference.
+Prints images/s and peak RSS as JSON."""
 import argparse
 import json
 import resource
@@ -12,12 +14,20 @@ parser.add_argument("--workload", default="infer", choices=["infer", "train"])
 parser.add_argument("--threads", type=int, default=1)
 parser.add_argument("--device", default="cpu")
 parser.add_argument("--iterations", type=int, default=10)
+parser.add_argument("--mode", default="eager", choices=["eager", "channels_last", "frozen"])
+parser.add_argument("--batch", type=int, default=0, help="0: 128 for train, 8 for infer")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 train = args.workload == "train"
+if train and args.mode == "frozen":
+    parser.error("--mode frozen is for inference")
 batch, size = (128, 32) if train else (8, 224)
+batch = args.batch or batch
 model = torchvision.models.efficientnet_b0(num_classes=10 if train else 1000).to(args.device)
 x = torch.randn(batch, 3, size, size, device=args.device)
+if args.mode == "channels_last":
+    model = model.to(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last)
 y = torch.randint(0, 10, (batch,), device=args.device)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 if train:
@@ -29,9 +39,12 @@ if train:
         optimizer.step()
 else:
     model.eval()
+    if args.mode == "frozen":
+        with torch.no_grad():
+            model = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, x)))
 
     def step():
-        with torch.inference_mode():
+        with torch.no_grad() if args.mode == "frozen" else torch.inference_mode():
             model(x)
 
 step()
@@ -43,6 +56,7 @@ for _ in range(args.iterations):
 if args.device.startswith("cuda"):
     torch.cuda.synchronize()
 seconds = time.perf_counter() - start
-print(json.dumps({"workload": "b0_" + args.workload, "impl": "torchvision", "threads": args.threads,
+print(json.dumps({"workload": "b0_" + args.workload, "impl": "torchvision " + args.mode, "threads": args.threads,
+                  "batch": batch,
                   "images_per_second": args.iterations * batch / seconds,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -11,6 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cores=$(nproc)
 
 rate() { sed -n 's/.*"steps_per_second": *\([0-9.e+-]*\).*/\1/p'; }
+field() { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p"; }
 
 echo "workload   device  threads  zoo steps/s  pytorch steps/s  ratio (zoo/pytorch)"
 for threads in 1 "$cores"; do
@@ -27,20 +28,43 @@ echo "workload      what                                    seconds   ratio (loa
   awk '{ printf "load_weights  read %.0f MB file                       %7.3f\nload_weights  read_safetensors + load_state_dict    %7.3f   %.2f\n", $2, $4, $1, $3 }'
 
 echo
-echo "workload               threads  zoo img/s  torchvision img/s  ratio  zoo peak MB  torchvision peak MB"
-field() { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p"; }
-# zoo's inference path: BatchNorm folded into the convolutions, channels-last; torchvision
-# runs eager as users run it. Training runs twice in zoo: the default layout (the same
-# kernels as torchvision's) and train_classifier --channels-last.
-for row in infer train train_channels_last; do
-  workload=${row%%_*} extra=()
-  [ "$row" != train ] && extra=(--channels-last)
-  zoo=$("$bin/bench_efficientnet" --workload "$workload" --device "$device" --threads "$cores" "${extra[@]}")
-  tv=$("$python" "$here/efficientnet.py" --workload "$workload" --device "$device" --threads "$cores")
-  awk -v w="b0_$row" -v t="$cores" -v z="$(echo "$zoo" | field images_per_second)" -v p="$(echo "$tv" | field images_per_second)" \
-      -v zm="$(echo "$zoo" | field peak_rss_mb)" -v pm="$(echo "$tv" | field peak_rss_mb)" \
-    'BEGIN { printf "%-22s %7s  %9.1f  %17.1f  %5.2f  %11.0f  %19.0f\n", w, t, z, p, z / p, zm, pm }'
+# EfficientNet-B0 against what a user who wants speed would run instead: PyTorch eager,
+# channels-last and (inference) traced + frozen + optimize_for_inference, and ONNX Runtime's
+# CPU provider (installed by bench/onnxruntime/install.sh into the build folder). Every row's
+# ratio is against its best anchor. zoo's inference path: BatchNorm folded, channels-last.
+ort_dir="$bin/../bench/onnxruntime"
+if [ "$device" = cpu ]; then
+  bash "$here/onnxruntime/install.sh" "$ort_dir" "$python" ||
+    { echo "error: ONNX Runtime could not be installed; no EfficientNet table without it" >&2; exit 1; }
+fi
+images() { field images_per_second; }
+best_of() { printf '%s\n' "$@" | sort -g | tail -1; }
+echo "EfficientNet-B0 inference, 224x224, $cores threads, images/s"
+echo "batch  zoo      pytorch eager  channels_last  frozen+optimized  onnxruntime  zoo/best anchor"
+for batch in 1 8; do
+  zoo=$("$bin/bench_efficientnet" --workload infer --batch "$batch" --device "$device" --threads "$cores" --channels-last | images)
+  anchors=()
+  for mode in eager channels_last frozen; do
+    anchors+=("$("$python" "$here/efficientnet.py" --workload infer --batch "$batch" --mode "$mode" --device "$device" --threads "$cores" | images)")
+  done
+  ort=-
+  if [ "$device" = cpu ]; then
+    ort=$(NODE_PATH="$ort_dir/node_modules" node "$here/onnxruntime/ort_bench.js" "$ort_dir/efficientnet_b0.onnx" \
+      "$ort_dir/reference.json" "$batch" "$cores" 10 | images)
+    anchors+=("$ort")
+  fi
+  best=$(best_of "${anchors[@]}")
+  awk -v b="$batch" -v z="$zoo" -v e="${anchors[0]}" -v c="${anchors[1]}" -v f="${anchors[2]}" -v o="$ort" -v best="$best" \
+    'BEGIN { printf "%5s  %7.1f  %13.1f  %13.1f  %16.1f  %11s  %15.2f\n", b, z, e, c, f, o == "-" ? o : sprintf("%.1f", o), z / best }'
 done
+echo
+echo "EfficientNet-B0 training step, batch 128 at 32x32, $cores threads, images/s"
+echo "zoo channels-last  pytorch eager  pytorch channels_last  zoo/best anchor"
+zoo=$("$bin/bench_efficientnet" --workload train --device "$device" --threads "$cores" --channels-last | images)
+eager=$("$python" "$here/efficientnet.py" --workload train --mode eager --device "$device" --threads "$cores" | images)
+last=$("$python" "$here/efficientnet.py" --workload train --mode channels_last --device "$device" --threads "$cores" | images)
+awk -v z="$zoo" -v e="$eager" -v c="$last" -v best="$(best_of "$eager" "$last")" \
+  'BEGIN { printf "%17.1f  %13.1f  %21.1f  %15.2f\n", z, e, c, z / best }'
 
 echo
 # Rows of zoo against its PyTorch twin: bench_NAME and NAME.py, which rebuild the same

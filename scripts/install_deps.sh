@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what zoo needs on Debian 12, with apt, and only what is missing: safe to run
-# again and again (make setup, make test and make demo all call it).
+# again and again (make setup, make test and make demo all call it). With --bench also what
+# make bench needs beside PyTorch: Node.js and npm, for ONNX Runtime (bench/onnxruntime).
 set -euo pipefail
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -18,6 +19,8 @@ packages=(
   python3-vega-datasets   # seattle-weather.csv, the README's tabular example
   python3-torch python3-torchvision  # PyTorch models for parity tests (/usr/bin/python3)
 )
+# (A Node.js from elsewhere, with its own npm, is used as it is: Debian's npm conflicts with it.)
+[ "${1:-}" = --bench ] && ! command -v npm > /dev/null && packages+=(nodejs npm)
 
 missing=()
 for package in "${packages[@]}"; do
