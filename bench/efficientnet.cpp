@@ -3,6 +3,8 @@
 //   train  batch 128 (--batch) at 32x32, 10 classes, one SGD step
 // Prints images/s and peak resident memory as JSON; bench/run.sh runs torchvision on the
 // same workload (bench/efficientnet.py) and prints the ratio.
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 #include "bench/bench_support.h"
 #include "core/error.h"
 #include "core/options.h"
@@ -18,6 +20,7 @@ struct BenchOptions : CommonOptions {
   std::string workload = "infer";
   int64_t iterations = 10;
   int64_t batch = 0;  // 0: the workload's own
+  std::string profile;  // a chrome trace of a few more steps
   bool channels_last = false;
 };
 
@@ -31,6 +34,8 @@ int main(int argc, char** argv) {
         .choice("workload", "what to time", &O::workload, {"infer", "train"})
         .integer("iterations", "timed iterations", &O::iterations, Bounds::at_least(1))
         .integer("batch", "images per step (0: 128 for train, 8 for infer)", &O::batch, Bounds::at_least(0))
+        .text("profile", "after timing, write a chrome trace of 3 more steps here (bench/profile_summary.py reads it)",
+              &O::profile)
         .flag("channels-last", "channels-last memory format", &O::channels_last);
     const BenchOptions options = flags.parse(argc, argv);
     const Runtime runtime = setup_runtime(options);
@@ -68,6 +73,10 @@ int main(int argc, char** argv) {
     const double seconds = watch.seconds();
     bench::print_result({{"images_per_second", static_cast<double>(iterations * batch) / seconds}},
                         "b0_" + options.workload, runtime);
+    if (!options.profile.empty()) {
+      torch::autograd::profiler::RecordProfile guard(options.profile);
+      for (int i = 0; i < 3; ++i) step();
+    }
     return 0;
   });
 }
