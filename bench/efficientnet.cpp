@@ -19,7 +19,7 @@ namespace {
 struct BenchOptions : CommonOptions {
   std::string workload = "infer";
   int64_t iterations = 10;
-  int64_t batch = 0;  // 0: the workload's own
+  int64_t batch = 0;    // 0: the workload's own
   std::string profile;  // a chrome trace of a few more steps
   bool channels_last = false;
 };
