@@ -90,6 +90,12 @@ torch::Tensor ActivationImpl::forward(const torch::Tensor& x) {
   return slope_.defined() ? torch::prelu(x, slope_) : function_(x);
 }
 
+torch::Tensor ActivationImpl::forward_in_place(torch::Tensor x) {
+  if (name_ == "silu") return torch::silu_(x);
+  if (name_ == "relu") return torch::relu_(x);
+  return forward(x);
+}
+
 GatedLinearUnitImpl::GatedLinearUnitImpl(const GatedLinearUnitOptions& o) {
   const std::string gates[][2] = {{"glu", "sigmoid"}, {"reglu", "relu"}, {"geglu", "gelu"}, {"swiglu", "silu"}};
   for (const auto& [kind, gate] : gates)

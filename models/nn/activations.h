@@ -47,6 +47,9 @@ class ActivationImpl : public torch::nn::Module {
  public:
   explicit ActivationImpl(const std::string& name, int64_t channels = 1);
   torch::Tensor forward(const torch::Tensor& x);
+  // The same, overwriting x where the function has an in-place kernel (silu, relu): for a
+  // caller that owns x and needs no gradient.
+  torch::Tensor forward_in_place(torch::Tensor x);
   void pretty_print(std::ostream& stream) const override;  // Activation(silu)
   const std::string& name() const { return name_; }
 

@@ -48,7 +48,9 @@ torch::Tensor ConvNormActivationImpl::forward(const torch::Tensor& input) {
       options.same_padding() ? pad_same(input, options.kernel_size(), options.stride(), options.dilation()) : input;
   x = conv->forward(x);
   if (norm) x = sync_group && is_training() ? sync_batch_norm(x, *norm, *sync_group) : norm->forward(x);
-  return activation ? activation->forward(x) : x;
+  if (!activation) return x;
+  // Without autograd x, just made by the convolution (or norm), is ours to overwrite.
+  return torch::GradMode::is_enabled() ? activation->forward(x) : activation->forward_in_place(x);
 }
 
 void ConvNormActivationImpl::fuse() {

@@ -80,6 +80,20 @@ TEST(Activations, GradientsMatchFiniteDifferences) {
   }
 }
 
+// Where a function has an in-place kernel the activation overwrites its input, with the
+// same values as out of place; elsewhere it computes out of place.
+TEST(Activations, InPlaceEqualsOutOfPlace) {
+  for (const std::string name : {"silu", "relu", "gelu", "swish:2"}) {
+    Activation activation(name);
+    const torch::Tensor x = torch::randn({4, 3, 5, 5});
+    torch::Tensor input = x.clone();
+    const torch::Tensor out = activation->forward_in_place(input);
+    EXPECT_TRUE(torch::equal(out, activation->forward(x))) << name;
+    const bool in_place = name == "silu" || name == "relu";
+    EXPECT_EQ(out.data_ptr() == input.data_ptr(), in_place) << name;
+  }
+}
+
 TEST(Activations, PreluLearnsItsSlopePerChannel) {
   Activation prelu("prelu", 3);
   ASSERT_EQ(prelu->parameters().size(), 1u);

@@ -351,6 +351,13 @@ TEST(EfficientNet, SamePaddingMatchesTensorFlow) {
     ConvNormActivation unit(ConvNormActivationOptions(3, 4, 3).stride(2).same_padding(true));
     EXPECT_EQ(unit(torch::randn({1, 3, size, size})).size(2), (size + 1) / 2) << size;
   }
+  // Without autograd the unit applies its activation in place: the same values.
+  ConvNormActivation unit(ConvNormActivationOptions(3, 4, 3));
+  unit->eval();
+  const torch::Tensor image = torch::randn({2, 3, 9, 9});
+  const torch::Tensor with_grad = unit(image).detach();
+  torch::NoGradGuard no_autograd;
+  EXPECT_TRUE(torch::equal(unit(image), with_grad));
   EfficientNetConfig config = efficientnet_b0();
   config.same_padding(true).num_classes(5);
   EfficientNet net(config);
