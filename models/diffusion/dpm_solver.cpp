@@ -75,13 +75,6 @@ class DpmSolver {
   std::vector<int64_t> view_;
 };
 
-// The solver's own endpoints: σ_0 and the last positive level.
-std::pair<double, double> span(const torch::Tensor& sigmas) {
-  const int64_t n = steps_of(sigmas);
-  const double last = at(sigmas, n);
-  return {at(sigmas, 0), last == 0 ? at(sigmas, n - 1) : last};
-}
-
 torch::Tensor per_example_lambda(const torch::Tensor& x, double sigma) { return -per_example(x, sigma).log(); }
 
 }  // namespace

@@ -26,9 +26,8 @@ constexpr double kB4[7] = {5179.0 / 57600, 0, 7571.0 / 16695, 393.0 / 640, -9209
 
 torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::Tensor& sigmas, const SamplerOptions& o,
                           const StepCallback& callback) {
-  const int64_t n = steps_of(sigmas);
-  const double start = at(sigmas, 0), last = at(sigmas, n);
-  const double end_sigma = last == 0 ? at(sigmas, n - 1) : last;
+  const bool to_zero = at(sigmas, steps_of(sigmas)) == 0;
+  const auto [start, end_sigma] = span(sigmas);
   const double rtol = o.rtol.value_or(1e-5), atol = o.atol.value_or(1e-5);
   if (!(rtol > 0) || !(atol > 0)) throw Error("rk45 needs positive rtol and atol", ErrorKind::usage);
   const int64_t batch = x.size(0);
@@ -79,7 +78,7 @@ torch::Tensor sample_rk45(const Denoiser& model, torch::Tensor x, const torch::T
     report(callback, step++, before, t.max().exp().item<double>(), x, x);
   }
   // σ = 0 is t = −∞, unreachable by stepping: finish with D(x; σ_end).
-  return last == 0 ? model(x, torch::full({batch}, end_sigma, options)) : x;
+  return to_zero ? model(x, torch::full({batch}, end_sigma, options)) : x;
 }
 
 }  // namespace zoo::diffusion

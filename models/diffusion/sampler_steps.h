@@ -35,6 +35,14 @@ inline int64_t steps_of(const torch::Tensor& sigmas) {
   return sigmas.size(0) - 1;
 }
 
+// The span an adaptive or λ-spaced solver integrates over: σ_0 and the last positive level
+// (a schedule's final 0 is then one denoising step).
+inline std::pair<double, double> span(const torch::Tensor& sigmas) {
+  const int64_t n = steps_of(sigmas);
+  const double last = at(sigmas, n);
+  return {at(sigmas, 0), last == 0 ? at(sigmas, n - 1) : last};
+}
+
 // The ancestral split of a step σ → σ_next: go down deterministically to σ_down, then add
 // noise σ_up, with σ_down² + σ_up² = σ_next² (η scales the noise).
 inline std::pair<double, double> ancestral_step(double sigma, double next, double eta) {
