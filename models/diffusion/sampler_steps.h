@@ -70,14 +70,15 @@ class LevelNoise {
   // A schedule of one positive level (one step, to 0) draws no noise; its tree spans a unit
   // interval it never queries.
   LevelNoise(const torch::Tensor& x, const torch::Tensor& sigmas, const SamplerOptions& o)
-      : tree_(x.sizes().vec(), std::log(sigmas.masked_select(sigmas > 0).min().item<double>()),
-              std::max(std::log(sigmas.max().item<double>()),
-                       std::log(sigmas.masked_select(sigmas > 0).min().item<double>()) + 1),
-              o.seed, o.first_index, x.options()) {}
+      : LevelNoise(x, o, std::log(sigmas.masked_select(sigmas > 0).min().item<double>()),
+                   std::log(sigmas.max().item<double>())) {}
   // Standard normal noise for the step σ → σ_next (both positive).
   torch::Tensor operator()(double sigma, double next) const { return tree_.noise(std::log(sigma), std::log(next)); }
 
  private:
+  LevelNoise(const torch::Tensor& x, const SamplerOptions& o, double low, double high)
+      : tree_(x.sizes().vec(), low, std::max(high, low + 1), o.seed, o.first_index, x.options()) {}
+
   BrownianTree tree_;
 };
 
