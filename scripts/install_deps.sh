@@ -12,6 +12,7 @@ packages=(
   clang-format            # the style check (make format-check, in CI)
   libtorch-dev            # LibTorch 1.13 (CPU)
   libopenblas0-openmp     # LibTorch otherwise runs on the reference BLAS (~10x slower here)
+  libdnnl-dev             # oneDNN's headers: the library LibTorch runs its CPU convolutions on
   libopencv-dev           # image files (optional for the build, used when present)
   libcxxopts-dev nlohmann-json3-dev libgtest-dev
   libgloo-dev             # headers of the Gloo backend LibTorch's c10d uses (distributed training)

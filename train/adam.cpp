@@ -163,6 +163,9 @@ void fused_step(torch::optim::Optimizer& optimizer, bool decoupled) {
                         options.amsgrad() ? state.max_exp_avg_sq().template data_ptr<scalar_t>() : nullptr, p.numel(),
                         scalars);
       });
+      // Written through a raw pointer: bump the version as an in-place ATen operation would,
+      // so that autograd and whatever caches the weights (packed convolutions) see the change.
+      p.unsafeGetTensorImpl()->bump_version();
     }
   }
 }

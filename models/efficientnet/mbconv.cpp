@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "models/efficientnet/config.h"
 #include "models/nn/conv_norm_activation.h"
+#include "models/nn/eval_mode.h"
 #include "models/nn/squeeze_excitation.h"
 
 namespace zoo::models {
@@ -30,10 +31,20 @@ void check(const MBConvOptions& o) {
                 " channels, kernel " + std::to_string(o.kernel_size()));
 }
 
-// Shared by both blocks: the residual branch goes through stochastic depth first.
-torch::Tensor residual(const torch::Tensor& input, torch::Tensor result, bool with_residual, StochasticDepth& drop) {
-  if (!with_residual) return result;
-  return drop(result) + input;
+// Both blocks. In training the residual branch goes through stochastic depth first. In
+// inference (eval, no autograd) stochastic depth is the identity, every intermediate tensor
+// is the block's own to overwrite (squeeze-excitation scales in place), and the last unit
+// adds the input itself, in the convolution's own pass where it runs on oneDNN.
+torch::Tensor run(const torch::nn::Module& owner, torch::nn::Sequential& block, const torch::Tensor& input,
+                  bool with_residual, StochasticDepth& drop) {
+  if (!is_inference_pass(owner)) return with_residual ? drop(block->forward(input)) + input : block->forward(input);
+  torch::Tensor x = input;
+  const size_t last = block->size() - 1;
+  for (size_t i = 0; i < last; ++i) {
+    auto* excitation = block->ptr(i)->as<SqueezeExcitationImpl>();
+    x = excitation ? excitation->forward_in_place(x) : (block->begin() + static_cast<std::ptrdiff_t>(i))->forward(x);
+  }
+  return block->ptr<ConvNormActivationImpl>(last)->forward_add(x, with_residual ? input : torch::Tensor());
 }
 
 }  // namespace
@@ -62,7 +73,7 @@ void MBConvImpl::reset() {
 }
 
 torch::Tensor MBConvImpl::forward(const torch::Tensor& input) {
-  return residual(input, block->forward(input), has_residual(options), stochastic_depth);
+  return run(*this, block, input, has_residual(options), stochastic_depth);
 }
 
 FusedMBConvImpl::FusedMBConvImpl(const MBConvOptions& options_) : options(options_) { reset(); }
@@ -82,7 +93,7 @@ void FusedMBConvImpl::reset() {
 }
 
 torch::Tensor FusedMBConvImpl::forward(const torch::Tensor& input) {
-  return residual(input, block->forward(input), has_residual(options), stochastic_depth);
+  return run(*this, block, input, has_residual(options), stochastic_depth);
 }
 
 }  // namespace zoo::models

@@ -1,6 +1,7 @@
 #include "models/nn/conv_norm_activation.h"
 
 #include "core/error.h"
+#include "models/nn/eval_mode.h"
 #include "models/nn/fuse.h"
 #include "models/nn/same_padding.h"
 #include "models/nn/sync_batch_norm.h"
@@ -32,6 +33,7 @@ void ConvNormActivationImpl::reset() {
                 " channels, kernel " + std::to_string(o.kernel_size()) + ", stride " + std::to_string(o.stride()) +
                 ", groups " + std::to_string(o.groups()));
   fused_ = false;
+  packed_ = nullptr;
   conv = register_module("0", torch::nn::Conv2d(conv_options(o, /*bias=*/!o.norm())));
   norm = nullptr;
   if (o.norm())
@@ -43,14 +45,46 @@ void ConvNormActivationImpl::reset() {
     activation = register_module(o.norm() ? "2" : "1", Activation(o.activation(), o.out_channels()));
 }
 
-torch::Tensor ConvNormActivationImpl::forward(const torch::Tensor& input) {
+torch::Tensor ConvNormActivationImpl::forward(const torch::Tensor& input) { return forward_add(input, {}); }
+
+torch::Tensor ConvNormActivationImpl::forward_add(const torch::Tensor& input, const torch::Tensor& addend) {
   torch::Tensor x =
       options.same_padding() ? pad_same(input, options.kernel_size(), options.stride(), options.dilation()) : input;
+  if (PackedConv* packed = packed_for(x)) return packed->forward(x, addend);
   x = conv->forward(x);
   if (norm) x = sync_group && is_training() ? sync_batch_norm(x, *norm, *sync_group) : norm->forward(x);
-  if (!activation) return x;
-  // Without autograd x, just made by the convolution (or norm), is ours to overwrite.
-  return torch::GradMode::is_enabled() ? activation->forward(x) : activation->forward_in_place(x);
+  if (activation)
+    // Without autograd x, just made by the convolution (or norm), is ours to overwrite.
+    x = torch::GradMode::is_enabled() ? activation->forward(x) : activation->forward_in_place(x);
+  return addend.defined() ? x + addend : x;
+}
+
+PackedConv* ConvNormActivationImpl::packed_for(const torch::Tensor& input) {
+  const std::string act = activation ? activation->name() : "identity";
+  if (!is_inference_pass(*this) || !PackedConv::accepts(input) || !PackedConv::fuses(act)) return nullptr;
+  std::vector<torch::Tensor> sources{conv->weight, conv->bias};
+  if (norm) sources.insert(sources.end(), {norm->weight, norm->bias, norm->running_mean, norm->running_var});
+  std::vector<int64_t> stamp;
+  for (const torch::Tensor& source : sources)
+    if (source.defined()) {
+      stamp.push_back(reinterpret_cast<intptr_t>(source.data_ptr()));
+      stamp.push_back(source._version());
+    }
+  if (!packed_ || stamp != packed_stamp_) {
+    const FoldedConv folded =
+        norm ? fold_batch_norm(conv->weight, conv->bias, *norm)
+             : FoldedConv{conv->weight, conv->bias.defined() ? conv->bias : torch::zeros({options.out_channels()})};
+    packed_ = std::make_shared<PackedConv>(
+        folded.weight, folded.bias,
+        PackedConvOptions()
+            .stride(options.stride())
+            .padding(options.same_padding() ? 0 : (options.kernel_size() - 1) / 2 * options.dilation())
+            .dilation(options.dilation())
+            .groups(options.groups())
+            .activation(act));
+    packed_stamp_ = std::move(stamp);
+  }
+  return packed_.get();
 }
 
 void ConvNormActivationImpl::fuse() {

@@ -20,6 +20,11 @@ class EvalMode {
   bool was_training_;
 };
 
+// A forward pass in eval mode that needs no autograd and is not being traced (a trace records
+// ATen operations only): where a layer may overwrite the intermediate tensors it made and run
+// outside ATen (models/nn/packed_conv.h).
+bool is_inference_pass(const torch::nn::Module& module);
+
 // Zeros of `shape` on the module's device and in its dtype (its first parameter's; the
 // CPU and float for a module without parameters): an input to probe it with.
 inline torch::Tensor zeros_for(const torch::nn::Module& module, const std::vector<int64_t>& shape) {

@@ -12,11 +12,18 @@ void SqueezeExcitationImpl::reset() {
                         torch::nn::Conv2d(torch::nn::Conv2dOptions(options.squeeze_channels(), options.channels(), 1)));
 }
 
-torch::Tensor SqueezeExcitationImpl::forward(const torch::Tensor& input) {
-  torch::Tensor scale = torch::adaptive_avg_pool2d(input, {1, 1});
-  scale = activation->forward(fc1->forward(scale));
-  scale = torch::sigmoid(fc2->forward(scale));
-  return input * scale;
+torch::Tensor SqueezeExcitationImpl::scale(const torch::Tensor& input) {
+  // fc1 and fc2 see one pixel per image: matrix products on the pooled [N, C] vectors, the same
+  // sums as the 1×1 convolutions without their per-call setup (weights [out, in, 1, 1] viewed
+  // as [out, in]).
+  torch::Tensor s = input.mean({2, 3});
+  s = activation->forward(torch::linear(s, fc1->weight.flatten(1), fc1->bias));
+  s = torch::sigmoid(torch::linear(s, fc2->weight.flatten(1), fc2->bias));
+  return s.view({s.size(0), s.size(1), 1, 1});
 }
+
+torch::Tensor SqueezeExcitationImpl::forward(const torch::Tensor& input) { return input * scale(input); }
+
+torch::Tensor SqueezeExcitationImpl::forward_in_place(torch::Tensor input) { return input.mul_(scale(input)); }
 
 }  // namespace zoo::models

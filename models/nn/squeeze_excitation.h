@@ -22,10 +22,15 @@ class SqueezeExcitationImpl : public torch::nn::Cloneable<SqueezeExcitationImpl>
   explicit SqueezeExcitationImpl(const SqueezeExcitationOptions& options);
   void reset() override;
   torch::Tensor forward(const torch::Tensor& input);
+  // The same, scaling input itself: for a caller that owns it and needs no gradient.
+  torch::Tensor forward_in_place(torch::Tensor input);
 
   SqueezeExcitationOptions options;
   torch::nn::Conv2d fc1{nullptr}, fc2{nullptr};
   Activation activation{nullptr};
+
+ private:
+  torch::Tensor scale(const torch::Tensor& input);  // [N, C, 1, 1] in (0, 1)
 };
 TORCH_MODULE(SqueezeExcitation);
 

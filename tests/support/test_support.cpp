@@ -15,6 +15,21 @@
 #include <stdexcept>
 
 namespace zoo::test {
+
+void randomize_batch_norms(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  for (const auto& m : model.modules(false))
+    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+      bn->weight.uniform_(0.5, 1.5);
+      bn->bias.normal_(0, 0.1);
+      bn->running_mean.normal_(0, 0.1);
+      bn->running_var.uniform_(0.5, 1.5);
+    }
+}
+
+double relative_error(const torch::Tensor& a, const torch::Tensor& reference) {
+  return ((a - reference).norm() / reference.norm()).item<double>();
+}
 namespace fs = std::filesystem;
 
 TempDir::TempDir() {

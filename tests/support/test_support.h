@@ -9,6 +9,8 @@
 
 #include "weights/safetensors.h"
 
+#include <torch/torch.h>
+
 namespace zoo::test {
 
 // Runs a zoo executable (with --format json added) that must succeed, and parses its JSON
@@ -17,6 +19,13 @@ nlohmann::json run_zoo_json(const std::string& executable, const std::string& ar
 
 // Same names in the same order, same dtypes, shapes and values.
 void expect_same_tensors(const weights::NamedTensors& expected, const weights::NamedTensors& actual);
+
+// Random running statistics and affine terms in every BatchNorm2d of `model`, so that eval
+// mode and folding the norms into convolutions are exercised.
+void randomize_batch_norms(torch::nn::Module& model);
+
+// ‖a − reference‖ / ‖reference‖.
+double relative_error(const torch::Tensor& a, const torch::Tensor& reference);
 
 // Passes when `action` throws a zoo::Error whose message contains every one of `parts`.
 testing::AssertionResult throws_error_with(const std::function<void()>& action, const std::vector<std::string>& parts);

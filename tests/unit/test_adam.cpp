@@ -140,3 +140,18 @@ TEST(Adam, FusedRefusesTensorsItCannotUpdate) {
   EXPECT_NO_THROW(automatic.step());
   EXPECT_EQ(automatic.last_kernel(), AdamKernel::per_tensor);
 }
+
+// Whatever caches a function of the weights (autograd's saved tensors, the packed
+// convolutions of models/nn/packed_conv.h) learns of a change from the version counter, which
+// the fused loop, writing through a raw pointer, must bump itself.
+TEST(Adam, EveryKernelBumpsTheWeightsVersion) {
+  for (AdamKernel kernel : {AdamKernel::per_tensor, AdamKernel::foreach, AdamKernel::fused}) {
+    torch::Tensor weight = torch::randn({4, 3}).requires_grad_();
+    weight.mutable_grad() = torch::randn({4, 3});
+    zoo::train::Adam adam({weight}, torch::optim::AdamOptions(0.1), kernel);
+    const int64_t before = weight._version();
+    adam.step();
+    ASSERT_EQ(adam.last_kernel(), kernel);
+    EXPECT_GT(weight._version(), before) << static_cast<int>(kernel);
+  }
+}

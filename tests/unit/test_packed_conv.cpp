@@ -1,0 +1,160 @@
+// The oneDNN inference convolution (models/nn/packed_conv.h) against the same convolution in
+// float64, and the units that use it against their ATen path.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "models/efficientnet/efficientnet.h"
+#include "models/efficientnet/mbconv.h"
+#include "models/nn/conv_norm_activation.h"
+#include "models/nn/packed_conv.h"
+#include "support/test_support.h"
+
+namespace zoo::models {
+namespace {
+
+constexpr double kUnit = 5.9604644775390625e-08;  // 2^-24, float32's unit roundoff
+
+struct Case {
+  int64_t in, out, kernel, stride, padding, dilation, groups;
+  std::string activation;
+  bool addend;
+};
+
+// How far a float32 result may be from the float64 one. A dot product of K terms computed in
+// float32, in any order, is within K·u·Σ|wᵢxᵢ| of the exact one (Higham, Accuracy and Stability
+// of Numerical Algorithms, §3.1); SiLU's slope is at most 1.1, and its own evaluation adds a
+// relative error of a few u (16u allowed: oneDNN evaluates e^x with a polynomial); the addend
+// one rounding more.
+torch::Tensor error_bound(const Case& c, const torch::Tensor& magnitude, const torch::Tensor& pre_activation,
+                          const torch::Tensor& result) {
+  const double terms = static_cast<double>(c.in / c.groups * c.kernel * c.kernel + 1);
+  return 1.1 * terms * kUnit * magnitude + 16 * kUnit * pre_activation.abs() + 2 * kUnit * result.abs();
+}
+
+TEST(PackedConv, EqualsTheConvolutionInDoubleWithinFloatRounding) {
+  torch::manual_seed(0);
+  const Case cases[] = {
+      {8, 16, 3, 1, 1, 1, 1, "silu", false},     // a full 3×3 convolution
+      {16, 16, 5, 2, 2, 1, 16, "silu", false},   // depthwise, stride 2
+      {12, 8, 1, 1, 0, 1, 1, "identity", true},  // a projection with its residual
+      {8, 6, 3, 2, 2, 2, 2, "relu", false},      // grouped, dilated
+      {3, 32, 3, 2, 1, 1, 1, "silu", true},      // a stem (NCHW input, converted)
+  };
+  for (const Case& c : cases) {
+    const torch::Tensor weight = torch::randn({c.out, c.in / c.groups, c.kernel, c.kernel});
+    const torch::Tensor bias = torch::randn({c.out});
+    PackedConv conv(weight, bias,
+                    PackedConvOptions()
+                        .stride(c.stride)
+                        .padding(c.padding)
+                        .dilation(c.dilation)
+                        .groups(c.groups)
+                        .activation(c.activation));
+    const torch::Tensor x = torch::randn({3, c.in, 13, 11});
+    const torch::Tensor input = c.in == 3 ? x : x.contiguous(torch::MemoryFormat::ChannelsLast);
+    auto exact = [&](const torch::Tensor& a, const torch::Tensor& w, const torch::Tensor& b) {
+      return torch::conv2d(a.to(torch::kDouble), w.to(torch::kDouble), b.to(torch::kDouble), c.stride, c.padding,
+                           c.dilation, c.groups);
+    };
+    const torch::Tensor pre = exact(x, weight, bias);
+    const torch::Tensor addend = c.addend ? torch::randn(pre.sizes()) : torch::Tensor();
+    torch::Tensor expected = c.activation == "silu"   ? torch::silu(pre)
+                             : c.activation == "relu" ? torch::relu(pre)
+                                                      : pre;
+    if (c.addend) expected = expected + addend.to(torch::kDouble);
+
+    const torch::Tensor got =
+        conv.forward(input, c.addend ? addend.contiguous(torch::MemoryFormat::ChannelsLast) : addend);
+    ASSERT_EQ(got.sizes(), expected.sizes()) << c.in << "->" << c.out;
+    EXPECT_TRUE(got.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    const torch::Tensor bound = error_bound(c, exact(x.abs(), weight.abs(), bias.abs()), pre, expected);
+    const torch::Tensor excess = (got.to(torch::kDouble) - expected).abs() - bound;
+    EXPECT_LE(excess.max().item<double>(), 0.0)
+        << c.in << "->" << c.out << " kernel " << c.kernel << " groups " << c.groups << " " << c.activation;
+    // The same call again reuses the plan and gives the same bits.
+    EXPECT_TRUE(conv.forward(input, c.addend ? addend : torch::Tensor()).equal(got));
+  }
+}
+
+TEST(PackedConv, RefusesWhatItCannotRun) {
+  PackedConv conv(torch::randn({4, 2, 3, 3}), torch::zeros({4}), PackedConvOptions().padding(1));
+  EXPECT_TRUE(test::throws_error_with(
+      [&] {
+        conv.forward(torch::randn({1, 3, 8, 8}));
+      },
+      {"input has 3 channels, the weights expect 2"}));
+  EXPECT_TRUE(test::throws_error_with(
+      [&] {
+        conv.forward(torch::randn({1, 2, 8, 8}), torch::randn({1, 4, 7, 8}));
+      },
+      {"addend must be a float32 tensor of the output's shape"}));
+  EXPECT_FALSE(PackedConv::accepts(torch::randn({1, 2, 8, 8}, torch::kDouble)));
+  EXPECT_FALSE(PackedConv::fuses("gelu"));
+  EXPECT_TRUE(test::throws_error_with(
+      [] {
+        PackedConv(torch::randn({4, 2, 3, 3}), torch::zeros({4}), PackedConvOptions().activation("gelu"));
+      },
+      {"cannot fuse activation gelu"}));
+}
+
+TEST(PackedConv, UnitsTakeItOnlyForInferenceAndFollowTheirWeights) {
+  torch::manual_seed(1);
+  ConvNormActivation unit(ConvNormActivationOptions(6, 10, 3).groups(2));
+  test::randomize_batch_norms(*unit);
+  unit->eval();
+  const torch::Tensor x = torch::randn({2, 6, 9, 9});
+  // With autograd the ATen path runs (the packed convolution has no backward).
+  const torch::Tensor aten = unit(x);
+  ASSERT_TRUE(aten.requires_grad());
+  aten.sum().backward();
+  EXPECT_TRUE(unit->conv->weight.grad().defined());
+  torch::NoGradGuard no_grad;
+  const torch::Tensor packed = unit(x);
+  EXPECT_TRUE(packed.is_contiguous(torch::MemoryFormat::ChannelsLast)) << "the oneDNN path ran";
+  // Folding the norm and fusing the activation change only the rounding (one unit: a few u
+  // relative, far below 1e-5; a wrong fold or padding would be of order 1).
+  EXPECT_LE(test::relative_error(packed, aten.detach()), 1e-5);
+
+  // A changed weight or statistic is seen at once: the packed weights are rebuilt.
+  unit->conv->weight.mul_(-2);
+  unit->norm->running_var.mul_(3);
+  const torch::Tensor changed = unit(x);
+  torch::Tensor reference;
+  {
+    torch::AutoGradMode with_grad(true);
+    reference = unit(x).detach();
+  }
+  EXPECT_LE(test::relative_error(changed, reference), 1e-5);
+  EXPECT_GT(test::relative_error(changed, packed), 0.1);
+
+  // In training mode (batch statistics) it never runs.
+  unit->train();
+  EXPECT_FALSE(unit(x).is_contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
+TEST(PackedConv, ResidualBlocksAndNetworksEqualTheirATenPath) {
+  torch::manual_seed(2);
+  MBConv block(MBConvOptions(16, 16, 6, 3, 1).stochastic_depth_prob(0.2));
+  test::randomize_batch_norms(*block);
+  block->eval();
+  const torch::Tensor x = torch::randn({2, 16, 10, 10});
+  const torch::Tensor aten = block(x).detach();
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_LE(test::relative_error(block(x), aten), 1e-5);
+  }
+  EfficientNet net(efficientnet_b0().num_classes(10));
+  test::randomize_batch_norms(*net);
+  net->eval();
+  const torch::Tensor image = torch::randn({2, 3, 64, 64});
+  const torch::Tensor expected = net->forward(image).detach();
+  torch::NoGradGuard no_grad;
+  // Rounding differences of ~u per layer, over B0's 81 convolutions.
+  EXPECT_LE(test::relative_error(net->forward(image), expected), 1e-5);
+}
+
+}  // namespace
+}  // namespace zoo::models
