@@ -31,7 +31,8 @@ echo
 # EfficientNet-B0 against what a user who wants speed would run instead: PyTorch eager,
 # channels-last and (inference) traced + frozen + optimize_for_inference, and ONNX Runtime's
 # CPU provider (installed by bench/onnxruntime/install.sh into the build folder). Every row's
-# ratio is against its best anchor. zoo's inference path: BatchNorm folded, channels-last.
+# ratio is against its best anchor. zoo's inference path: BatchNorm folded into oneDNN
+# convolutions with SiLU and residual adds fused (models/nn/packed_conv.h), channels-last.
 ort_dir="$bin/../bench/onnxruntime"
 if [ "$device" = cpu ]; then
   bash "$here/onnxruntime/install.sh" "$ort_dir" "$python" ||
@@ -39,31 +40,42 @@ if [ "$device" = cpu ]; then
 fi
 images() { field images_per_second; }
 best_of() { printf '%s\n' "$@" | sort -g | tail -1; }
-echo "EfficientNet-B0 inference, 224x224, $cores threads, images/s"
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# On a shared machine one run's rate can be 20% off its neighbour's: each rate is the median
+# of ROUNDS rounds, in which zoo and every anchor run in turn.
+rounds=${ROUNDS:-3}
+echo "EfficientNet-B0 inference, 224x224, $cores threads, images/s (medians of $rounds alternating rounds)"
 echo "batch  zoo      pytorch eager  channels_last  frozen+optimized  onnxruntime  zoo/best anchor"
 for batch in 1 8; do
-  zoo=$("$bin/bench_efficientnet" --workload infer --batch "$batch" --device "$device" --threads "$cores" --channels-last | images)
-  anchors=()
-  for mode in eager channels_last frozen; do
-    anchors+=("$("$python" "$here/efficientnet.py" --workload infer --batch "$batch" --mode "$mode" --device "$device" --threads "$cores" | images)")
+  zoo=() eager=() channels_last=() frozen=() ort=()
+  for ((round = 0; round < rounds; ++round)); do
+    zoo+=("$("$bin/bench_efficientnet" --workload infer --batch "$batch" --device "$device" --threads "$cores" --channels-last | images)")
+    for mode in eager channels_last frozen; do
+      rate=$("$python" "$here/efficientnet.py" --workload infer --batch "$batch" --mode "$mode" --device "$device" --threads "$cores" | images)
+      case $mode in eager) eager+=("$rate") ;; channels_last) channels_last+=("$rate") ;; frozen) frozen+=("$rate") ;; esac
+    done
+    if [ "$device" = cpu ]; then
+      ort+=("$(NODE_PATH="$ort_dir/node_modules" node "$here/onnxruntime/ort_bench.js" "$ort_dir/efficientnet_b0.onnx" \
+        "$ort_dir/reference.json" "$batch" "$cores" 10 | images)")
+    fi
   done
-  ort=-
-  if [ "$device" = cpu ]; then
-    ort=$(NODE_PATH="$ort_dir/node_modules" node "$here/onnxruntime/ort_bench.js" "$ort_dir/efficientnet_b0.onnx" \
-      "$ort_dir/reference.json" "$batch" "$cores" 10 | images)
-    anchors+=("$ort")
-  fi
-  best=$(best_of "${anchors[@]}")
-  awk -v b="$batch" -v z="$zoo" -v e="${anchors[0]}" -v c="${anchors[1]}" -v f="${anchors[2]}" -v o="$ort" -v best="$best" \
-    'BEGIN { printf "%5s  %7.1f  %13.1f  %13.1f  %16.1f  %11s  %15.2f\n", b, z, e, c, f, o == "-" ? o : sprintf("%.1f", o), z / best }'
+  z=$(median "${zoo[@]}") e=$(median "${eager[@]}") c=$(median "${channels_last[@]}") f=$(median "${frozen[@]}") o=-
+  [ "$device" = cpu ] && o=$(median "${ort[@]}")
+  best=$(best_of "$e" "$c" "$f" "${o/-/0}")
+  awk -v b="$batch" -v z="$z" -v e="$e" -v c="$c" -v f="$f" -v o="$o" -v best="$best" \
+    'BEGIN { printf "%5s  %7.1f  %13.1f  %13.1f  %16.1f  %11s  %15.2f\n", b, z, e, c, f, (o == "-") ? o : sprintf("%.1f", o), z / best }'
 done
 echo
-echo "EfficientNet-B0 training step, batch 128 at 32x32, $cores threads, images/s"
+echo "EfficientNet-B0 training step, batch 128 at 32x32, $cores threads, images/s (medians of $rounds alternating rounds)"
 echo "zoo channels-last  pytorch eager  pytorch channels_last  zoo/best anchor"
-zoo=$("$bin/bench_efficientnet" --workload train --device "$device" --threads "$cores" --channels-last | images)
-eager=$("$python" "$here/efficientnet.py" --workload train --mode eager --device "$device" --threads "$cores" | images)
-last=$("$python" "$here/efficientnet.py" --workload train --mode channels_last --device "$device" --threads "$cores" | images)
-awk -v z="$zoo" -v e="$eager" -v c="$last" -v best="$(best_of "$eager" "$last")" \
+zoo=() eager=() channels_last=()
+for ((round = 0; round < rounds; ++round)); do
+  zoo+=("$("$bin/bench_efficientnet" --workload train --device "$device" --threads "$cores" --channels-last | images)")
+  eager+=("$("$python" "$here/efficientnet.py" --workload train --mode eager --device "$device" --threads "$cores" | images)")
+  channels_last+=("$("$python" "$here/efficientnet.py" --workload train --mode channels_last --device "$device" --threads "$cores" | images)")
+done
+z=$(median "${zoo[@]}") e=$(median "${eager[@]}") c=$(median "${channels_last[@]}")
+awk -v z="$z" -v e="$e" -v c="$c" -v best="$(best_of "$e" "$c")" \
   'BEGIN { printf "%17.1f  %13.1f  %21.1f  %15.2f\n", z, e, c, z / best }'
 
 echo
