@@ -50,7 +50,7 @@ torch::Tensor ConvNormActivationImpl::forward(const torch::Tensor& input) { retu
 torch::Tensor ConvNormActivationImpl::forward_add(const torch::Tensor& input, const torch::Tensor& addend) {
   torch::Tensor x =
       options.same_padding() ? pad_same(input, options.kernel_size(), options.stride(), options.dilation()) : input;
-  if (PackedConv* packed = packed_for(x)) return packed->forward(x, addend);
+  if (const std::shared_ptr<PackedConv> packed = packed_for(x)) return packed->forward(x, addend);
   x = conv->forward(x);
   if (norm) x = sync_group && is_training() ? sync_batch_norm(x, *norm, *sync_group) : norm->forward(x);
   if (activation)
@@ -59,7 +59,7 @@ torch::Tensor ConvNormActivationImpl::forward_add(const torch::Tensor& input, co
   return addend.defined() ? x + addend : x;
 }
 
-PackedConv* ConvNormActivationImpl::packed_for(const torch::Tensor& input) {
+std::shared_ptr<PackedConv> ConvNormActivationImpl::packed_for(const torch::Tensor& input) {
   const std::string act = activation ? activation->name() : "identity";
   if (!is_inference_pass(*this) || !PackedConv::accepts(input) || !PackedConv::fuses(act)) return nullptr;
   std::vector<torch::Tensor> sources{conv->weight, conv->bias};
@@ -70,6 +70,9 @@ PackedConv* ConvNormActivationImpl::packed_for(const torch::Tensor& input) {
       stamp.push_back(reinterpret_cast<intptr_t>(source.data_ptr()));
       stamp.push_back(source._version());
     }
+  // Threads sharing the module in inference may arrive together; each keeps the packed
+  // convolution it was given alive while it runs, even if the weights change meanwhile.
+  const std::lock_guard<std::mutex> lock(*packed_mutex_);
   if (!packed_ || stamp != packed_stamp_) {
     const FoldedConv folded =
         norm ? fold_batch_norm(conv->weight, conv->bias, *norm)
@@ -84,7 +87,7 @@ PackedConv* ConvNormActivationImpl::packed_for(const torch::Tensor& input) {
             .activation(act));
     packed_stamp_ = std::move(stamp);
   }
-  return packed_.get();
+  return packed_;
 }
 
 void ConvNormActivationImpl::fuse() {

@@ -16,6 +16,7 @@
 // are rebuilt whenever a parameter or statistic changes (load_state_dict, an optimiser step).
 #include <torch/torch.h>
 
+#include <mutex>
 #include <string>
 
 #include "core/distributed.h"
@@ -72,11 +73,12 @@ class ConvNormActivationImpl : public torch::nn::Cloneable<ConvNormActivationImp
 
  private:
   // The packed convolution for this input, or null where the ATen path must run.
-  PackedConv* packed_for(const torch::Tensor& input);
+  std::shared_ptr<PackedConv> packed_for(const torch::Tensor& input);
 
   bool fused_ = false;
   std::shared_ptr<PackedConv> packed_;
   std::vector<int64_t> packed_stamp_;  // the address and version of each tensor it was made from
+  std::shared_ptr<std::mutex> packed_mutex_ = std::make_shared<std::mutex>();  // shared: modules are copied
 };
 TORCH_MODULE(ConvNormActivation);
 
