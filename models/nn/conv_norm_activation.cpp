@@ -68,7 +68,8 @@ std::shared_ptr<PackedConv> ConvNormActivationImpl::packed_for(const torch::Tens
   for (const torch::Tensor& source : sources)
     if (source.defined()) {
       stamp.push_back(reinterpret_cast<intptr_t>(source.data_ptr()));
-      stamp.push_back(source._version());
+      // (Tensors made under c10::InferenceMode have no version counter.)
+      stamp.push_back(source.is_inference() ? 0 : source._version());
     }
   // Threads sharing the module in inference may arrive together; each keeps the packed
   // convolution it was given alive while it runs, even if the weights change meanwhile.

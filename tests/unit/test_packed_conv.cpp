@@ -130,6 +130,14 @@ TEST(PackedConv, UnitsTakeItOnlyForInferenceAndFollowTheirWeights) {
   EXPECT_LE(test::relative_error(changed, reference), 1e-5);
   EXPECT_GT(test::relative_error(changed, packed), 0.1);
 
+  // A unit made under InferenceMode (its weights then have no version counter) runs too.
+  {
+    c10::InferenceMode inference;
+    ConvNormActivation made_there(ConvNormActivationOptions(6, 4, 1));
+    made_there->eval();
+    EXPECT_TRUE(made_there(x).is_contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+
   // In training mode (batch statistics) it never runs.
   unit->train();
   EXPECT_FALSE(unit(x).is_contiguous(torch::MemoryFormat::ChannelsLast));
