@@ -27,8 +27,8 @@ struct PackedConv::Plan {
 };
 
 PackedConv::PackedConv(const torch::Tensor& weight, const torch::Tensor& bias, const PackedConvOptions& options)
-    : weight_(weight.detach().to(torch::kFloat).contiguous().clone()),
-      bias_(bias.detach().to(torch::kFloat).contiguous().clone()),
+    : weight_(weight.detach().to(torch::kFloat).clone(torch::MemoryFormat::Contiguous)),
+      bias_(bias.detach().to(torch::kFloat).clone(torch::MemoryFormat::Contiguous)),
       options_(options) {
   if (weight_.dim() != 4 || bias_.dim() != 1 || bias_.size(0) != weight_.size(0))
     throw Error("packed convolution: expected a 4-D weight and a bias per output channel");

@@ -28,7 +28,7 @@ struct PackedConvOptions {
   TORCH_ARG(int64_t, padding) = 0;  // symmetric
   TORCH_ARG(int64_t, dilation) = 1;
   TORCH_ARG(int64_t, groups) = 1;
-  // "identity", "silu" or "relu" (fused_activations()).
+  // "identity", "silu" or "relu" (what fuses() accepts).
   TORCH_ARG(std::string, activation) = "identity";
 };
 
