@@ -13,6 +13,7 @@ packages=(
   libtorch-dev            # LibTorch 1.13 (CPU)
   libopenblas0-openmp     # LibTorch otherwise runs on the reference BLAS (~10x slower here)
   libdnnl-dev             # oneDNN's headers: the library LibTorch runs its CPU convolutions on
+  ocl-icd-opencl-dev      # Debian's oneDNN is built with an OpenCL GPU runtime: its CMake config requires OpenCL
   libopencv-dev           # image files (optional for the build, used when present)
   libcxxopts-dev nlohmann-json3-dev libgtest-dev
   libgloo-dev             # headers of the Gloo backend LibTorch's c10d uses (distributed training)
