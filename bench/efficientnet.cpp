@@ -1,11 +1,13 @@
 // EfficientNet-B0 workloads, one per process so that peak memory is the workload's own:
-//   infer  batch 8 (--batch) at 224x224, BatchNorm folded, inference mode
+//   infer  batch 8 (--batch) at 224x224, BatchNorm folded, inference mode (--precision bf16:
+//          under bfloat16 autocast, on CUDA or a CPU with AVX512-BF16)
 //   train  batch 128 (--batch) at 32x32, 10 classes, one SGD step
 // Prints images/s and peak resident memory as JSON; bench/run.sh runs torchvision on the
 // same workload (bench/efficientnet.py) and prints the ratio.
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "bench/bench_support.h"
+#include "core/autocast.h"
 #include "core/error.h"
 #include "core/options.h"
 #include "core/runtime.h"
@@ -22,6 +24,7 @@ struct BenchOptions : CommonOptions {
   int64_t batch = 0;    // 0: the workload's own
   std::string profile;  // a chrome trace of a few more steps
   bool channels_last = false;
+  std::string precision = "fp32";
 };
 
 }  // namespace
@@ -36,10 +39,14 @@ int main(int argc, char** argv) {
         .integer("batch", "images per step (0: 128 for train, 8 for infer)", &O::batch, Bounds::at_least(0))
         .text("profile", "after timing, write a chrome trace of 3 more steps here (bench/profile_summary.py reads it)",
               &O::profile)
-        .flag("channels-last", "channels-last memory format", &O::channels_last);
+        .flag("channels-last", "channels-last memory format", &O::channels_last)
+        .choice("precision", "inference precision (bf16: autocast)", &O::precision, {"fp32", "bf16"});
     const BenchOptions options = flags.parse(argc, argv);
     const Runtime runtime = setup_runtime(options);
     const bool train = options.workload == "train";
+    if (train && options.precision != "fp32")
+      throw Error("--precision is for --workload infer (training is timed in float32)", ErrorKind::usage);
+    const bool autocast = inference_autocast_for(options.precision, runtime.device);
     const int64_t batch = options.batch > 0 ? options.batch : train ? 128 : 8, size = train ? 32 : 224;
     models::Classifier net =
         models::build_classifier("efficientnet_b0", train ? Json{{"num_classes", 10}} : Json::object());
@@ -63,6 +70,7 @@ int main(int argc, char** argv) {
       const torch::Tensor input = channels_last ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
       step = [&, input] {
         c10::InferenceMode guard;
+        const AutocastGuard precision(autocast, runtime.device.type());
         net(input);
       };
     }

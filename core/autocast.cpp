@@ -3,22 +3,31 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <dnnl.hpp>
+
 #include "core/error.h"
 
 namespace zoo {
 
-// LibTorch 2.4 replaced the CUDA-only calls by ones taking the device type.
+// LibTorch 2.4 replaced the per-device calls by ones taking the device type.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-static bool cuda_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
-static void enable_cuda_autocast(bool on) {
-  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-  at::autocast::set_autocast_enabled(at::kCUDA, on);
+static bool autocast_enabled(c10::DeviceType device) { return at::autocast::is_autocast_enabled(device); }
+static void enable_autocast(c10::DeviceType device, bool on) {
+  at::autocast::set_autocast_dtype(device, at::kBFloat16);
+  at::autocast::set_autocast_enabled(device, on);
 }
 #else
-static bool cuda_autocast_enabled() { return at::autocast::is_enabled(); }
-static void enable_cuda_autocast(bool on) {
-  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-  at::autocast::set_enabled(on);
+static bool autocast_enabled(c10::DeviceType device) {
+  return device == c10::kCPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+}
+static void enable_autocast(c10::DeviceType device, bool on) {
+  if (device == c10::kCPU) {
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(on);
+  } else {
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(on);
+  }
 }
 #endif
 
@@ -32,18 +41,31 @@ bool autocast_for(const std::string& precision, const torch::Device& device) {
   throw Error("--precision " + precision + ": expected auto, fp32 or bf16", ErrorKind::usage);
 }
 
-AutocastGuard::AutocastGuard(bool enabled) : enabled_(enabled) {
+bool inference_autocast_for(const std::string& precision, const torch::Device& device) {
+  if (precision == "fp32") return false;
+  if (precision != "bf16") throw Error("--precision " + precision + ": expected fp32 or bf16", ErrorKind::usage);
+  if (!device.is_cuda() && !cpu_has_bf16())
+    throw Error("--precision bf16: this CPU has no bfloat16 arithmetic (AVX512-BF16); use fp32", ErrorKind::usage);
+  return true;
+}
+
+bool cpu_has_bf16() {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+AutocastGuard::AutocastGuard(bool enabled, c10::DeviceType device) : enabled_(enabled), device_(device) {
   if (!enabled_) return;
-  previous_ = cuda_autocast_enabled();
+  previous_ = autocast_enabled(device_);
   at::autocast::increment_nesting();
-  enable_cuda_autocast(true);
+  enable_autocast(device_, true);
 }
 
 AutocastGuard::~AutocastGuard() {
   if (!enabled_) return;
   // Casts are cached for the outermost region only; drop them when it closes.
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  enable_cuda_autocast(previous_);
+  enable_autocast(device_, previous_);
 }
 
 }  // namespace zoo

@@ -1,9 +1,11 @@
 #include "models/nn/packed_conv.h"
 
+#include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
 
 #include <dnnl.hpp>
 
+#include "core/autocast.h"
 #include "core/error.h"
 
 namespace zoo::models {
@@ -14,6 +16,13 @@ using dnnl::memory;
 dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
+}
+
+// The dtype to compute in: bfloat16 for bfloat16 inputs and under CPU autocast to bfloat16.
+torch::ScalarType computing_dtype(const torch::Tensor& input) {
+  const bool bf16 = input.scalar_type() == torch::kBFloat16 ||
+                    (at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == torch::kBFloat16);
+  return bf16 ? torch::kBFloat16 : torch::kFloat;
 }
 
 }  // namespace
@@ -38,7 +47,8 @@ PackedConv::PackedConv(const torch::Tensor& weight, const torch::Tensor& bias, c
 PackedConv::~PackedConv() = default;
 
 bool PackedConv::accepts(const torch::Tensor& input) {
-  return input.defined() && input.device().is_cpu() && input.scalar_type() == torch::kFloat && input.dim() == 4;
+  return input.defined() && input.device().is_cpu() && input.dim() == 4 &&
+         (input.scalar_type() == torch::kFloat || input.scalar_type() == torch::kBFloat16);
 }
 
 bool PackedConv::fuses(const std::string& activation) {
@@ -46,8 +56,9 @@ bool PackedConv::fuses(const std::string& activation) {
 }
 
 PackedConv::Plan& PackedConv::plan(const torch::Tensor& input, bool with_addend) {
+  const bool bf16 = input.scalar_type() == torch::kBFloat16;
   std::vector<int64_t> key = input.sizes().vec();
-  key.push_back(with_addend);
+  key.insert(key.end(), {with_addend, bf16});
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = plans_.find(key);
   if (found != plans_.end()) return *found->second;
@@ -65,12 +76,13 @@ PackedConv::Plan& PackedConv::plan(const torch::Tensor& input, bool with_addend)
 
   auto plan = std::make_unique<Plan>();
   using tag = memory::format_tag;
-  plan->src = memory::desc({n, in, h, w}, memory::data_type::f32, tag::nhwc);
-  plan->dst = memory::desc({n, out, oh, ow}, memory::data_type::f32, tag::nhwc);
+  const memory::data_type type = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  plan->src = memory::desc({n, in, h, w}, type, tag::nhwc);
+  plan->dst = memory::desc({n, out, oh, ow}, type, tag::nhwc);
   plan->output_sizes = {n, out, oh, ow};
   const memory::dims weight_dims =
       groups == 1 ? memory::dims{out, in, kh, kw} : memory::dims{groups, out / groups, in / groups, kh, kw};
-  const memory::desc any_weights(weight_dims, memory::data_type::f32, tag::any);
+  const memory::desc any_weights(weight_dims, type, tag::any);
   const memory::desc bias_desc({out}, memory::data_type::f32, tag::x);
 
   dnnl::post_ops post_ops;
@@ -91,7 +103,7 @@ PackedConv::Plan& PackedConv::plan(const torch::Tensor& input, bool with_addend)
   const dnnl::convolution_forward::primitive_desc primitive(description, attributes, cpu_engine());
   plan->primitive = dnnl::convolution_forward(primitive);
 
-  // The weights, once, in the layout this primitive reads fastest.
+  // The weights, once, in the layout (and dtype) this primitive reads fastest.
   const memory::desc plain_weights(weight_dims, memory::data_type::f32, groups == 1 ? tag::oihw : tag::goihw);
   memory user_weights(plain_weights, cpu_engine(), weight_.data_ptr());
   plan->weights = memory(primitive.weights_desc(), cpu_engine());
@@ -103,10 +115,13 @@ PackedConv::Plan& PackedConv::plan(const torch::Tensor& input, bool with_addend)
 }
 
 torch::Tensor PackedConv::forward(const torch::Tensor& given_input, const torch::Tensor& given_addend) {
-  if (!accepts(given_input)) throw Error("packed convolution: the input must be a 4-D float32 CPU tensor");
+  if (!accepts(given_input)) throw Error("packed convolution: the input must be a 4-D float32 or bfloat16 CPU tensor");
   RECORD_FUNCTION("zoo::packed_conv", std::vector<c10::IValue>());  // for LibTorch's profiler
-  // A no-op past a network's first convolution, whose outputs are already channels-last.
-  const torch::Tensor input = given_input.contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::ScalarType dtype = computing_dtype(given_input);
+  if (dtype == torch::kBFloat16 && !cpu_has_bf16())
+    throw Error("packed convolution: bfloat16 needs a CPU with bfloat16 arithmetic (AVX512-BF16)");
+  // No-ops past a network's first convolution, whose outputs are already channels-last.
+  const torch::Tensor input = given_input.to(dtype).contiguous(torch::MemoryFormat::ChannelsLast);
   Plan& p = plan(input, given_addend.defined());
   torch::Tensor output = torch::empty(p.output_sizes, input.options().memory_format(torch::MemoryFormat::ChannelsLast));
   std::unordered_map<int, memory> arguments{{DNNL_ARG_SRC, memory(p.src, cpu_engine(), input.data_ptr())},
@@ -116,8 +131,8 @@ torch::Tensor PackedConv::forward(const torch::Tensor& given_input, const torch:
   torch::Tensor addend;
   if (given_addend.defined()) {
     if (given_addend.sizes() != output.sizes() || !accepts(given_addend))
-      throw Error("packed convolution: the addend must be a float32 tensor of the output's shape");
-    addend = given_addend.contiguous(torch::MemoryFormat::ChannelsLast);
+      throw Error("packed convolution: the addend must be a float32 or bfloat16 tensor of the output's shape");
+    addend = given_addend.to(dtype).contiguous(torch::MemoryFormat::ChannelsLast);
     arguments.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(p.addend_index) | DNNL_ARG_SRC_1,
                       memory(p.dst, cpu_engine(), addend.data_ptr()));
   }

@@ -11,9 +11,14 @@
 // Activations are NHWC (channels-last), as oneDNN's depthwise and 1×1 kernels want them:
 // inputs in another layout are converted, outputs are channels-last. (oneDNN's blocked
 // nChw8c layout ran B0's largest layers a quarter faster in isolation, but the whole network
-// no faster in paired runs, so zoo stays on LibTorch's own NHWC.) Only 4-D float32 CPU
-// tensors take this path (accepts()); callers fall back to ATen otherwise. Inference only:
-// no autograd.
+// no faster in paired runs, so zoo stays on LibTorch's own NHWC.) Only 4-D float32 or
+// bfloat16 CPU tensors take this path (accepts()); callers fall back to ATen otherwise.
+// Inference only: no autograd.
+//
+// It computes in bfloat16 when its input is bfloat16 or CPU autocast (bf16) is on, as ATen's
+// convolution does under autocast: bfloat16 activations and weights, float32 accumulation,
+// bias and post-ops, a bfloat16 output. That needs a CPU with bfloat16 dot products
+// (cpu_has_bf16() in core/autocast.h); elsewhere it refuses.
 #include <torch/torch.h>
 
 #include <map>
@@ -38,24 +43,24 @@ class PackedConv {
   PackedConv(const torch::Tensor& weight, const torch::Tensor& bias, const PackedConvOptions& options);
   ~PackedConv();
 
-  // float32, CPU and 4-D.
+  // float32 or bfloat16, CPU and 4-D.
   static bool accepts(const torch::Tensor& input);
   // The activations the convolution applies in its own pass.
   static bool fuses(const std::string& activation);
 
   // activation(conv(input) + bias) [+ addend]; addend, if given, has the output's shape.
-  // The output is channels-last.
+  // The output is channels-last, in the precision computed in.
   torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& addend = {});
 
  private:
   struct Plan;
-  Plan& plan(const torch::Tensor& input, bool with_addend);
+  Plan& plan(const torch::Tensor& input, bool with_addend);  // input already in the computing dtype
 
   torch::Tensor weight_, bias_;
   PackedConvOptions options_;
   std::mutex mutex_;
-  // One oneDNN primitive and packed copy of the weights per input shape (and with or
-  // without an addend): a model sees few.
+  // One oneDNN primitive and packed copy of the weights per input shape and dtype (and with
+  // or without an addend): a model sees few.
   std::map<std::vector<int64_t>, std::unique_ptr<Plan>> plans_;
 };
 
