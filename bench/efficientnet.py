@@ -1,5 +1,6 @@
 """The workloads of bench/efficientnet.cpp in torchvision, the ways a user who wants speed runs
-them: eager, channels-last, or (inference) traced, frozen and optimize_for_inference.
+them: eager, channels-last, or (inference) traced, frozen and optimize_for_inference, or
+(inference) channels-last in bfloat16 throughout (bf16).
 Prints images/s and peak RSS as JSON."""
 import argparse
 import json
@@ -14,20 +15,22 @@ parser.add_argument("--workload", default="infer", choices=["infer", "train"])
 parser.add_argument("--threads", type=int, default=1)
 parser.add_argument("--device", default="cpu")
 parser.add_argument("--iterations", type=int, default=10)
-parser.add_argument("--mode", default="eager", choices=["eager", "channels_last", "frozen"])
+parser.add_argument("--mode", default="eager", choices=["eager", "channels_last", "frozen", "bf16"])
 parser.add_argument("--batch", type=int, default=0, help="0: 128 for train, 8 for infer")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 train = args.workload == "train"
-if train and args.mode == "frozen":
-    parser.error("--mode frozen is for inference")
+if train and args.mode in ("frozen", "bf16"):
+    parser.error("--mode " + args.mode + " is for inference")
 batch, size = (128, 32) if train else (8, 224)
 batch = args.batch or batch
 model = torchvision.models.efficientnet_b0(num_classes=10 if train else 1000).to(args.device)
 x = torch.randn(batch, 3, size, size, device=args.device)
-if args.mode == "channels_last":
+if args.mode in ("channels_last", "bf16"):
     model = model.to(memory_format=torch.channels_last)
     x = x.contiguous(memory_format=torch.channels_last)
+if args.mode == "bf16":
+    model, x = model.to(torch.bfloat16), x.to(torch.bfloat16)
 y = torch.randint(0, 10, (batch,), device=args.device)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 if train:

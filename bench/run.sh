@@ -44,10 +44,16 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print NR % 2
 # On a shared machine one run's rate can be 20% off its neighbour's: each rate is the median
 # of ROUNDS rounds, in which zoo and every anchor run in turn.
 rounds=${ROUNDS:-3}
+# bfloat16 where the device computes in it (CUDA, or a CPU with AVX512-BF16): zoo under
+# --precision bf16 against PyTorch channels-last in bfloat16 and ONNX Runtime in float32.
+bf16=no
+"$bin/bench_efficientnet" --workload infer --batch 1 --iterations 1 --precision bf16 --device "$device" \
+  --threads "$cores" > /dev/null 2>&1 && bf16=yes
+bf16_rows=""
 echo "EfficientNet-B0 inference, 224x224, $cores threads, images/s (medians of $rounds alternating rounds)"
 echo "batch  zoo      pytorch eager  channels_last  frozen+optimized  onnxruntime  zoo/best anchor"
 for batch in 1 8; do
-  zoo=() eager=() channels_last=() frozen=() ort=()
+  zoo=() eager=() channels_last=() frozen=() ort=() zoo16=() torch16=()
   for ((round = 0; round < rounds; ++round)); do
     zoo+=("$("$bin/bench_efficientnet" --workload infer --batch "$batch" --device "$device" --threads "$cores" --channels-last | images)")
     for mode in eager channels_last frozen; do
@@ -58,13 +64,29 @@ for batch in 1 8; do
       ort+=("$(NODE_PATH="$ort_dir/node_modules" node "$here/onnxruntime/ort_bench.js" "$ort_dir/efficientnet_b0.onnx" \
         "$ort_dir/reference.json" "$batch" "$cores" 10 | images)")
     fi
+    if [ $bf16 = yes ]; then
+      zoo16+=("$("$bin/bench_efficientnet" --workload infer --batch "$batch" --device "$device" --threads "$cores" --channels-last --precision bf16 | images)")
+      torch16+=("$("$python" "$here/efficientnet.py" --workload infer --batch "$batch" --mode bf16 --device "$device" --threads "$cores" | images)")
+    fi
   done
   z=$(median "${zoo[@]}") e=$(median "${eager[@]}") c=$(median "${channels_last[@]}") f=$(median "${frozen[@]}") o=-
   [ "$device" = cpu ] && o=$(median "${ort[@]}")
   best=$(best_of "$e" "$c" "$f" "${o/-/0}")
   awk -v b="$batch" -v z="$z" -v e="$e" -v c="$c" -v f="$f" -v o="$o" -v best="$best" \
     'BEGIN { printf "%5s  %7.1f  %13.1f  %13.1f  %16.1f  %11s  %15.2f\n", b, z, e, c, f, (o == "-") ? o : sprintf("%.1f", o), z / best }'
+  if [ $bf16 = yes ]; then
+    bf16_rows+=$(awk -v b="$batch" -v z="$(median "${zoo16[@]}")" -v t="$(median "${torch16[@]}")" -v best="$best" \
+      'BEGIN { printf "%5s  %8.1f  %12.1f  %19.1f  %18.2f  %17.2f\n", b, z, t, best, z / best, z / t }')$'\n'
+  fi
 done
+echo
+if [ $bf16 = yes ]; then
+  echo "EfficientNet-B0 inference in bfloat16 (same rounds), images/s"
+  echo "batch  zoo bf16  pytorch bf16  best float32 anchor  zoo bf16/best fp32  zoo bf16/pytorch bf16"
+  printf '%s' "$bf16_rows"
+else
+  echo "EfficientNet-B0 inference in bfloat16: not timed (this $device has no bfloat16 arithmetic)"
+fi
 echo
 echo "EfficientNet-B0 training step, batch 128 at 32x32, $cores threads, images/s (medians of $rounds alternating rounds)"
 echo "zoo channels-last  pytorch eager  pytorch channels_last  zoo/best anchor"

@@ -11,9 +11,10 @@
 #           the README): FD-fashion-mnist of Euler at 1, 2 and 4 steps and Heun at 31 NFE
 #   samplers  the README's sampler table: every fixed-step sampler's sliced Wasserstein distance
 #           on the toy checkerboard model at about 5, 10, 20 and 50 NFE (the most steps within
-#           that many evaluations), and the adaptive ones at their default tolerances; with
-#           RUN and CLASSIFIER (as for images) also FD-fashion-mnist of N guided U-Net samples
-#   scripts/diffusion_quality.sh [toys|reflow|images|reflow-images|samplers|all] [BIN_DIR] [OUT_DIR]
+#           that many evaluations), and the adaptive ones at their default tolerances
+#   samplers-images  the same table for the Fashion-MNIST U-Net (RUN and CLASSIFIER as for
+#           images): FD-fashion-mnist of N (default 500) guided samples, w = 3
+#   scripts/diffusion_quality.sh [toys|reflow|images|reflow-images|samplers|samplers-images|all] [BIN_DIR] [OUT_DIR]
 set -euo pipefail
 what=${1:-all}
 bin=${2:-build/bin}
@@ -103,33 +104,34 @@ if [ "$what" = reflow-images ]; then
   done
 fi
 
-if [ "$what" = samplers ] || [ "$what" = all ]; then
-  # compare_samplers draws the same seeds with every fixed-step sampler within each budget;
-  # each sampler's samples are scored here. Its 10-NFE picture is the README's.
-  table() {  # title score_command checkpoint n [flags...]: one markdown table, score (NFE) per cell
-    local title=$1 score=$2 run=$3 n=$4 budget name
-    shift 4
+# compare_samplers draws the same seeds with every fixed-step sampler within each budget;
+# each sampler's samples are scored here. Its 10-NFE picture is the README's.
+table() {  # title score_command checkpoint n [flags...]: one markdown table, score (NFE) per cell
+  local title=$1 score=$2 run=$3 n=$4 budget name
+  shift 4
+  for budget in 5 10 20 50; do
+    "$bin/compare_samplers" --checkpoint "$run" --nfe "$budget" --n "$n" --out "$out/samplers/nfe$budget.png" \
+      --samples-dir "$out/samplers/nfe$budget" --format json "$@" > "$out/samplers/nfe$budget.json"
+  done
+  echo "| $title | 5 | 10 | 20 | 50 |"
+  echo "|---|---|---|---|---|"
+  for name in $(sed -n 's/.*"sampler": "\(.*\)".*/\1/p' "$out/samplers/nfe5.json"); do
+    local row="| $name |"
     for budget in 5 10 20 50; do
-      "$bin/compare_samplers" --checkpoint "$run" --nfe "$budget" --n "$n" --out "$out/samplers/nfe$budget.png" \
-        --samples-dir "$out/samplers/nfe$budget" --format json "$@" > "$out/samplers/nfe$budget.json"
+      local nfe
+      nfe=$(tr -d '\n ' < "$out/samplers/nfe$budget.json" | sed "s/.*\"nfe\":\([0-9]*\),\"sampler\":\"$name\".*/\1/")
+      row="$row $(printf %.3f "$($score "$out/samplers/nfe$budget/$name.safetensors")") ($nfe) |"
     done
-    echo "| $title | 5 | 10 | 20 | 50 |"
-    echo "|---|---|---|---|---|"
-    for name in $(sed -n 's/.*"sampler": "\(.*\)".*/\1/p' "$out/samplers/nfe5.json"); do
-      local row="| $name |"
-      for budget in 5 10 20 50; do
-        local nfe
-        nfe=$(tr -d '\n ' < "$out/samplers/nfe$budget.json" | sed "s/.*\"nfe\":\([0-9]*\),\"sampler\":\"$name\".*/\1/")
-        row="$row $(printf %.3f "$($score "$out/samplers/nfe$budget/$name.safetensors")") ($nfe) |"
-      done
-      echo "$row"
-    done
-    for name in dpm_adaptive rk45; do
-      local s
-      s=$("$bin/sample_diffusion" --checkpoint "$run" --sampler "$name" --n "$n" --out "$out/samplers/$name.safetensors" "$@")
-      echo "| $name, default tolerance | $(printf %.3f "$($score "$out/samplers/$name.safetensors")") ($(echo "$s" | nfe)) | | | |"
-    done
-  }
+    echo "$row"
+  done
+  for name in dpm_adaptive rk45; do
+    local s
+    s=$("$bin/sample_diffusion" --checkpoint "$run" --sampler "$name" --n "$n" --out "$out/samplers/$name.safetensors" "$@")
+    echo "| $name, default tolerance | $(printf %.3f "$($score "$out/samplers/$name.safetensors")") ($(echo "$s" | nfe)) | | | |"
+  done
+}
+
+if [ "$what" = samplers ] || [ "$what" = all ]; then
   mkdir -p "$out/samplers"
   toy_swd() { "$bin/evaluate_samples" --data toy:checkerboard --samples "$1" --format json --threads 1 | field swd; }
   run="$out/edm_checkerboard"
@@ -137,11 +139,16 @@ if [ "$what" = samplers ] || [ "$what" = all ]; then
   table "checkerboard: SWD (NFE)" toy_swd "$run" 5000 --threads 1
   echo "fresh data: $("$bin/evaluate_samples" --data toy:checkerboard --samples "$out/samplers/dpm_adaptive.safetensors" \
     --format json --threads 1 | field swd_fresh_data)"
-  if [ -n "${RUN:-}" ] && [ -n "${CLASSIFIER:-}" ]; then
-    image_fd() {
-      "$bin/evaluate_samples" --data fashion-mnist --samples "$1" --classifier "$CLASSIFIER" --format json | field fd
-    }
-    out="$out/images" && mkdir -p "$out/samplers"
-    table "Fashion-MNIST U-Net, w = 3: FD (NFE)" image_fd "$RUN" "${N:-500}" --guidance 3
-  fi
+fi
+
+if [ "$what" = samplers-images ] || [ "$what" = all ]; then
+  run=${RUN:-runs/fmnist_unet}
+  classifier=${CLASSIFIER:-runs/fmnist94}
+  image_fd() {
+    "$bin/evaluate_samples" --data fashion-mnist --samples "$1" --classifier "$classifier" --format json | field fd
+  }
+  out="$out/images" && mkdir -p "$out/samplers"
+  table "Fashion-MNIST U-Net, w = 3: FD (NFE)" image_fd "$run" "${N:-500}" --guidance 3
+  echo "fresh data: $("$bin/evaluate_samples" --data fashion-mnist --samples "$out/samplers/dpm_adaptive.safetensors" \
+    --classifier "$classifier" --format json | field fd_fresh_data)"
 fi

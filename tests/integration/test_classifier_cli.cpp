@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "core/autocast.h"
 #include "core/image.h"
 #include "core/metrics_log.h"
 #include "data/spec.h"
@@ -63,6 +64,36 @@ TEST(ClassifierCli, TrainClassifyAndConvert) {
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(zoo::weights::read_safetensors(dir.file("logits.safetensors")).at("logits").sizes(),
             (std::vector<int64_t>{4, 10}));
+
+  // ...and on the test split: the same top-1 as training measured on it (batches of another
+  // size round differently, which may flip a near tie: 2 of 2,000 allowed).
+  const std::string logits_file = dir.file("split.safetensors");
+  result = run_zoo("classify", "--checkpoint " + run + " --data fashion-mnist --limit 2000 --output " + logits_file +
+                                   " --format json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const json split = json::parse(result.output.substr(result.output.find('{')));
+  EXPECT_NEAR(split["top1"].get<double>(), best, 2.0 / 2000);
+  EXPECT_EQ(zoo::weights::read_safetensors(logits_file).at("logits").sizes(), (std::vector<int64_t>{2000, 10}));
+  // The same run again agrees with itself on every image.
+  const std::string compare = " --data fashion-mnist --limit 2000 --format json --agreement " + logits_file;
+  result = run_zoo("classify", "--checkpoint " + run + compare);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(json::parse(result.output.substr(result.output.find('{')))["agreement"].get<double>(), 1.0);
+  // In bfloat16 the logits move by ~2⁻⁸ of their scale per layer, which flips only images
+  // whose two best classes are that close (measured: 0.2% of them on a φ = −3 run); a broken
+  // bfloat16 path would agree about as often as chance, 10%.
+  result = run_zoo("classify", "--checkpoint " + run + compare + " --precision bf16");
+  if (zoo::cpu_has_bf16()) {
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_GE(json::parse(result.output.substr(result.output.find('{')))["agreement"].get<double>(), 0.95);
+  } else {
+    expect_clean_error("classify", "--checkpoint " + run + compare + " --precision bf16", "no bfloat16 arithmetic");
+  }
+  expect_clean_error("classify", "--checkpoint " + run + " --data fashion-mnist --limit 3 --agreement " + logits_file,
+                     "expected logits [3, 10], got [2000, 10]");
+  expect_clean_error("classify", "--checkpoint " + run + " --agreement " + logits_file + " --image x.png",
+                     "--agreement needs --data");
+  expect_clean_error("classify", "--checkpoint " + run + " --data toy:moons", "expected images with 1 channels");
 
   // convert_weights: to .pth and TorchScript and back, bit for bit.
   const std::string best_file = run + "/checkpoints/best.safetensors";
