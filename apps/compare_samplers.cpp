@@ -76,8 +76,7 @@ int run(int argc, char** argv) {
   for (const std::string& name : o.samplers) {
     dm::GenerateOptions g;
     g.sampler = name;
-    g.schedule =
-        dm::default_schedule(loaded.objective.empty() ? "edm" : loaded.objective, dm::steps_within(name, o.nfe));
+    g.schedule = dm::default_schedule(loaded.objective, dm::steps_within(name, o.nfe));
     g.sampler_options.seed = runtime.seed;
     g.batch_size = o.batch_size;
     g.guidance = o.guidance;

@@ -137,7 +137,7 @@ int run(int argc, char** argv) {
 
   dm::GenerateOptions g;
   g.sampler = o.sampler;
-  g.schedule = dm::default_schedule(loaded.objective.empty() ? "edm" : loaded.objective, o.steps);
+  g.schedule = dm::default_schedule(loaded.objective, o.steps);
   if (o.schedule != "auto") g.schedule.name = o.schedule;
   if (o.sigma_min > 0) g.schedule.sigma_min = o.sigma_min;
   if (o.sigma_max > 0) g.schedule.sigma_max = o.sigma_max;

@@ -40,10 +40,12 @@ Json unet_sample(const Runtime& runtime, int64_t batch, int64_t steps, int64_t r
   const dm::PrecondOptions precond{};  // edm, σ_data 0.5
   const dm::Network network = dm::as_network(net.ptr());
   // x in float64 for the sampler, the network in float32 (as DiffusionModel::denoiser).
-  dm::CountingDenoiser counter{[&](const torch::Tensor& x, const torch::Tensor& sigma) {
-    return dm::denoise(precond, network, x.to(torch::kFloat), sigma).to(x.scalar_type());
-  }};
-  const dm::Denoiser denoiser = [&](const torch::Tensor& x, const torch::Tensor& sigma) { return counter(x, sigma); };
+  int64_t calls = 0;
+  const dm::Denoiser denoiser = dm::counted<dm::Denoiser>(
+      [&](const torch::Tensor& x, const torch::Tensor& sigma) {
+        return dm::denoise(precond, network, x.to(torch::kFloat), sigma).to(x.scalar_type());
+      },
+      calls);
   const torch::Tensor sigmas = dm::karras_sigmas(steps, 0.002, 80, 7);  // on the CPU: the sampler reads them as doubles
   const double sigma_max = sigmas[0].item<double>();
   auto run = [&] {
@@ -53,14 +55,14 @@ Json unet_sample(const Runtime& runtime, int64_t batch, int64_t steps, int64_t r
     return dm::sample_heun(denoiser, z * sigma_max, sigmas, dm::SamplerOptions{});
   };
   run();  // warm-up
-  counter.calls = 0;
+  calls = 0;
   const bench::Stopwatch watch(runtime.device);
   for (int64_t i = 0; i < repeats; ++i) run();
   const double seconds = watch.seconds();
   return Json{{"parameters", bench::count_parameters(*net)},
               {"batch", batch},
               {"steps", steps},
-              {"nfe", counter.calls / repeats},
+              {"nfe", calls / repeats},
               {"samples_per_second", static_cast<double>(batch * repeats) / seconds}};
 }
 

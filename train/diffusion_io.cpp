@@ -21,7 +21,8 @@ LoadedDiffusion load_diffusion(const std::string& checkpoint, bool ema) {
   LoadedDiffusion loaded;
   loaded.model.emplace(diffusion::diffusion_model_config_from_json(saved.at("diffusion")));
   weights::load_state_dict(*loaded.model->net(), file.weights.tensors, /*strict=*/true);
-  loaded.objective = saved.value("objective", "");
+  // Checkpoints from before the objective was saved were all EDM's.
+  loaded.objective = saved.value("objective", "edm");
   loaded.data = saved.value("data", "");
   if (saved.contains("classes")) loaded.classes = saved["classes"].get<std::vector<std::string>>();
   loaded.step = file.step;

@@ -19,7 +19,8 @@ Json diffusion_checkpoint_config(const diffusion::DiffusionModel& model, const s
 
 struct LoadedDiffusion {
   std::optional<diffusion::DiffusionModel> model;
-  std::string objective, data;
+  std::string objective;  // edm, vp, ve or rf
+  std::string data;
   std::vector<std::string> classes;
   int64_t step = -1;
 };

@@ -43,13 +43,10 @@ Generated generate(const DiffusionModel& model, int64_t n, const torch::Tensor& 
     shape[0] = size;
     const torch::Tensor z =
         per_sample_randn(shape, options.sampler_options.seed, Stream::latent, index, options.device).to(torch::kDouble);
-    const GuidedDenoiser inner =
-        model.guided_denoiser(labels.defined() ? labels.slice(0, start, start + size) : labels, options.guidance);
     int64_t batch_calls = 0;
-    const GuidedDenoiser denoiser = [&](const torch::Tensor& x, const torch::Tensor& sigma) {
-      ++batch_calls;
-      return inner(x, sigma);
-    };
+    const GuidedDenoiser denoiser = counted(
+        model.guided_denoiser(labels.defined() ? labels.slice(0, start, start + size) : labels, options.guidance),
+        batch_calls);
     SamplerOptions sampler_options = options.sampler_options;
     sampler_options.first_index = index;
     const int64_t batch = start / options.batch_size;

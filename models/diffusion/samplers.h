@@ -171,14 +171,14 @@ const Catalogue<SamplerKind>& samplers();
 std::vector<std::string> samplers_taking(unsigned setting);
 Sampler find_sampler(const std::string& name);
 
-// Counts network evaluations (NFE) of a denoiser.
-struct CountingDenoiser {
-  Denoiser inner;
-  int64_t calls = 0;
-  torch::Tensor operator()(const torch::Tensor& x, const torch::Tensor& sigma) {
+// `model` (a Denoiser or GuidedDenoiser), counting its network evaluations (NFE) in `calls`,
+// which must outlive the result.
+template <class D>
+D counted(D model, int64_t& calls) {
+  return [model = std::move(model), &calls](const torch::Tensor& x, const torch::Tensor& sigma) {
     ++calls;
-    return inner(x, sigma);
-  }
-};
+    return model(x, sigma);
+  };
+}
 
 }  // namespace zoo::diffusion
