@@ -4,6 +4,7 @@
 // loss stay float32; matmuls and convolutions run in bfloat16. Training uses it on CUDA;
 // inference also on CPUs with bfloat16 arithmetic, where zoo's own oneDNN convolutions
 // (models/nn/packed_conv.h) follow it as ATen's do.
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/torch.h>
 
 #include <string>
@@ -22,6 +23,14 @@ bool inference_autocast_for(const std::string& precision, const torch::Device& d
 
 // Whether this CPU has bfloat16 dot products (AVX512-BF16 or AMX), as oneDNN sees it.
 bool cpu_has_bf16();
+
+// CPU autocast off for the guard's lifetime, for small products whose inputs are cast to
+// float32 first: there autocast's casts of the weights (on every call for views of them, and
+// ATen's own conversions inside bfloat16 addmm) cost more than the products themselves.
+class CpuAutocastOff {
+ private:
+  c10::impl::ExcludeDispatchKeyGuard guard_{c10::DispatchKey::AutocastCPU};
+};
 
 // Autocast on `device` (CUDA or CPU) for the guard's lifetime when `enabled`; restores the
 // previous state.
