@@ -3,9 +3,12 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
-#include <dnnl.hpp>
-
 #include "core/error.h"
+#include "zoo/build_config.h"
+
+#if ZOO_HAVE_ONEDNN
+#include <dnnl.hpp>
+#endif
 
 namespace zoo {
 
@@ -45,13 +48,18 @@ bool inference_autocast_for(const std::string& precision, const torch::Device& d
   if (precision == "fp32") return false;
   if (precision != "bf16") throw Error("--precision " + precision + ": expected fp32 or bf16", ErrorKind::usage);
   if (!device.is_cuda() && !cpu_has_bf16())
-    throw Error("--precision bf16: this CPU has no bfloat16 arithmetic (AVX512-BF16); use fp32", ErrorKind::usage);
+    throw Error("--precision bf16: this CPU has no bfloat16 arithmetic (AVX512-BF16) that zoo can use; use fp32",
+                ErrorKind::usage);
   return true;
 }
 
 bool cpu_has_bf16() {
+#if ZOO_HAVE_ONEDNN
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
   return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+#else
+  return false;  // zoo's bfloat16 CPU inference runs on oneDNN
+#endif
 }
 
 AutocastGuard::AutocastGuard(bool enabled, c10::DeviceType device) : enabled_(enabled), device_(device) {

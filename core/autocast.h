@@ -21,7 +21,8 @@ bool autocast_for(const std::string& precision, const torch::Device& device);
 // AVX512-BF16 (a usage error on one without: oneDNN would emulate it, slower than float32).
 bool inference_autocast_for(const std::string& precision, const torch::Device& device);
 
-// Whether this CPU has bfloat16 dot products (AVX512-BF16 or AMX), as oneDNN sees it.
+// Whether this CPU has bfloat16 dot products (AVX512-BF16 or AMX), as oneDNN sees it (false
+// in a build without oneDNN).
 bool cpu_has_bf16();
 
 // CPU autocast off for the guard's lifetime, for small products whose inputs are cast to

@@ -26,7 +26,7 @@ start=$(date +%s)
 # nccl.h for c10d's ProcessGroupNCCL: PyTorch's wheels ship it in the nvidia-nccl package.
 if nccl=$(python3 -c 'import nvidia.nccl as n; print(list(n.__path__)[0])' 2>/dev/null); then export NCCL_HOME="$nccl"; fi
 cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
-  -DZOO_WITH_OPENCV=OFF -DZOO_CUDA_TESTS=ON || exit 1
+  -DZOO_WITH_OPENCV=OFF -DZOO_WITH_ONEDNN=OFF -DZOO_CUDA_TESTS=ON || exit 1
 # -k: a LibTorch API change shows every place it breaks in one run, not just the first.
 cmake --build build-gpu -j"$(nproc)" -- -k 0 || exit 1
 echo "build took $(( $(date +%s) - start )) s"

@@ -1,14 +1,26 @@
 #include "models/nn/packed_conv.h"
 
+#include "core/error.h"
+#include "zoo/build_config.h"
+
+#if ZOO_HAVE_ONEDNN
 #include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
 
 #include <dnnl.hpp>
 
 #include "core/autocast.h"
-#include "core/error.h"
+#endif
 
 namespace zoo::models {
+
+bool PackedConv::available() { return ZOO_HAVE_ONEDNN; }
+
+bool PackedConv::fuses(const std::string& activation) {
+  return activation == "identity" || activation == "silu" || activation == "relu";
+}
+
+#if ZOO_HAVE_ONEDNN
 namespace {
 
 using dnnl::memory;
@@ -49,10 +61,6 @@ PackedConv::~PackedConv() = default;
 bool PackedConv::accepts(const torch::Tensor& input) {
   return input.defined() && input.device().is_cpu() && input.dim() == 4 &&
          (input.scalar_type() == torch::kFloat || input.scalar_type() == torch::kBFloat16);
-}
-
-bool PackedConv::fuses(const std::string& activation) {
-  return activation == "identity" || activation == "silu" || activation == "relu";
 }
 
 PackedConv::Plan& PackedConv::plan(const torch::Tensor& input, bool with_addend) {
@@ -141,5 +149,23 @@ torch::Tensor PackedConv::forward(const torch::Tensor& given_input, const torch:
   stream.wait();
   return output;
 }
+
+#else
+// Built without oneDNN (ZOO_WITH_ONEDNN=OFF): no input is accepted, so callers run ATen's
+// convolutions.
+struct PackedConv::Plan {};
+
+PackedConv::PackedConv(const torch::Tensor&, const torch::Tensor&, const PackedConvOptions&) {
+  throw Error("packed convolution: zoo was built without oneDNN (ZOO_WITH_ONEDNN=OFF)");
+}
+
+PackedConv::~PackedConv() = default;
+
+bool PackedConv::accepts(const torch::Tensor&) { return false; }
+
+torch::Tensor PackedConv::forward(const torch::Tensor&, const torch::Tensor&) {
+  throw Error("packed convolution: zoo was built without oneDNN (ZOO_WITH_ONEDNN=OFF)");
+}
+#endif
 
 }  // namespace zoo::models

@@ -43,7 +43,9 @@ class PackedConv {
   PackedConv(const torch::Tensor& weight, const torch::Tensor& bias, const PackedConvOptions& options);
   ~PackedConv();
 
-  // float32 or bfloat16, CPU and 4-D.
+  // Whether zoo was built with oneDNN (ZOO_WITH_ONEDNN); without it nothing is accepted.
+  static bool available();
+  // float32 or bfloat16, CPU and 4-D (and available()).
   static bool accepts(const torch::Tensor& input);
   // The activations the convolution applies in its own pass.
   static bool fuses(const std::string& activation);

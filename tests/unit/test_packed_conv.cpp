@@ -95,10 +95,14 @@ void expect_within_rounding(bool bf16) {
   }
 }
 
-TEST(PackedConv, EqualsTheConvolutionInDoubleWithinFloatRounding) { expect_within_rounding(false); }
+TEST(PackedConv, EqualsTheConvolutionInDoubleWithinFloatRounding) {
+  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
+  expect_within_rounding(false);
+}
 
 // On a CPU without bfloat16 arithmetic the bfloat16 path refuses, and so does --precision bf16.
 TEST(PackedConv, RunsInBfloat16WhereTheCpuCanAndRefusesWhereItCannot) {
+  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
   if (cpu_has_bf16()) {
     expect_within_rounding(true);
     EXPECT_TRUE(inference_autocast_for("bf16", torch::kCPU));
@@ -118,6 +122,7 @@ TEST(PackedConv, RunsInBfloat16WhereTheCpuCanAndRefusesWhereItCannot) {
 }
 
 TEST(PackedConv, RefusesWhatItCannotRun) {
+  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
   PackedConv conv(torch::randn({4, 2, 3, 3}), torch::zeros({4}), PackedConvOptions().padding(1));
   EXPECT_TRUE(test::throws_error_with(
       [&] {
@@ -139,6 +144,7 @@ TEST(PackedConv, RefusesWhatItCannotRun) {
 }
 
 TEST(PackedConv, UnitsTakeItOnlyForInferenceAndFollowTheirWeights) {
+  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
   torch::manual_seed(1);
   ConvNormActivation unit(ConvNormActivationOptions(6, 10, 3).groups(2));
   test::randomize_batch_norms(*unit);
@@ -182,6 +188,7 @@ TEST(PackedConv, UnitsTakeItOnlyForInferenceAndFollowTheirWeights) {
 }
 
 TEST(PackedConv, ResidualBlocksAndNetworksEqualTheirATenPath) {
+  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
   torch::manual_seed(2);
   MBConv block(MBConvOptions(16, 16, 6, 3, 1).stochastic_depth_prob(0.2));
   test::randomize_batch_norms(*block);
@@ -208,6 +215,7 @@ TEST(PackedConv, ResidualBlocksAndNetworksEqualTheirATenPath) {
 // more before the float32 head: 0.04.
 // (Measured: 0.005; a convolution computing in the wrong precision or layout is off by order 1.)
 TEST(PackedConv, NetworksRunInBfloat16UnderCpuAutocast) {
+  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
   torch::manual_seed(3);
   EfficientNet net(efficientnet_b0().num_classes(10));
   test::randomize_batch_norms(*net);
