@@ -14,8 +14,6 @@
 
 namespace zoo::models {
 
-bool PackedConv::available() { return ZOO_HAVE_ONEDNN; }
-
 bool PackedConv::fuses(const std::string& activation) {
   return activation == "identity" || activation == "silu" || activation == "relu";
 }

@@ -43,9 +43,7 @@ class PackedConv {
   PackedConv(const torch::Tensor& weight, const torch::Tensor& bias, const PackedConvOptions& options);
   ~PackedConv();
 
-  // Whether zoo was built with oneDNN (ZOO_WITH_ONEDNN); without it nothing is accepted.
-  static bool available();
-  // float32 or bfloat16, CPU and 4-D (and available()).
+  // float32 or bfloat16, CPU and 4-D; nothing in a build without oneDNN (ZOO_WITH_ONEDNN=OFF).
   static bool accepts(const torch::Tensor& input);
   // The activations the convolution applies in its own pass.
   static bool fuses(const std::string& activation);

@@ -12,7 +12,9 @@
 #include "models/nn/conv_norm_activation.h"
 #include "models/nn/packed_conv.h"
 #include "support/test_support.h"
+#include "zoo/build_config.h"
 
+#if ZOO_HAVE_ONEDNN
 namespace zoo::models {
 namespace {
 
@@ -95,14 +97,10 @@ void expect_within_rounding(bool bf16) {
   }
 }
 
-TEST(PackedConv, EqualsTheConvolutionInDoubleWithinFloatRounding) {
-  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
-  expect_within_rounding(false);
-}
+TEST(PackedConv, EqualsTheConvolutionInDoubleWithinFloatRounding) { expect_within_rounding(false); }
 
 // On a CPU without bfloat16 arithmetic the bfloat16 path refuses, and so does --precision bf16.
 TEST(PackedConv, RunsInBfloat16WhereTheCpuCanAndRefusesWhereItCannot) {
-  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
   if (cpu_has_bf16()) {
     expect_within_rounding(true);
     EXPECT_TRUE(inference_autocast_for("bf16", torch::kCPU));
@@ -122,7 +120,6 @@ TEST(PackedConv, RunsInBfloat16WhereTheCpuCanAndRefusesWhereItCannot) {
 }
 
 TEST(PackedConv, RefusesWhatItCannotRun) {
-  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
   PackedConv conv(torch::randn({4, 2, 3, 3}), torch::zeros({4}), PackedConvOptions().padding(1));
   EXPECT_TRUE(test::throws_error_with(
       [&] {
@@ -144,7 +141,6 @@ TEST(PackedConv, RefusesWhatItCannotRun) {
 }
 
 TEST(PackedConv, UnitsTakeItOnlyForInferenceAndFollowTheirWeights) {
-  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
   torch::manual_seed(1);
   ConvNormActivation unit(ConvNormActivationOptions(6, 10, 3).groups(2));
   test::randomize_batch_norms(*unit);
@@ -188,7 +184,6 @@ TEST(PackedConv, UnitsTakeItOnlyForInferenceAndFollowTheirWeights) {
 }
 
 TEST(PackedConv, ResidualBlocksAndNetworksEqualTheirATenPath) {
-  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
   torch::manual_seed(2);
   MBConv block(MBConvOptions(16, 16, 6, 3, 1).stochastic_depth_prob(0.2));
   test::randomize_batch_norms(*block);
@@ -215,7 +210,6 @@ TEST(PackedConv, ResidualBlocksAndNetworksEqualTheirATenPath) {
 // more before the float32 head: 0.04.
 // (Measured: 0.005; a convolution computing in the wrong precision or layout is off by order 1.)
 TEST(PackedConv, NetworksRunInBfloat16UnderCpuAutocast) {
-  if (!PackedConv::available()) GTEST_SKIP() << "zoo built without oneDNN (ZOO_WITH_ONEDNN=OFF)";
   torch::manual_seed(3);
   EfficientNet net(efficientnet_b0().num_classes(10));
   test::randomize_batch_norms(*net);
@@ -235,3 +229,27 @@ TEST(PackedConv, NetworksRunInBfloat16UnderCpuAutocast) {
 
 }  // namespace
 }  // namespace zoo::models
+
+#else
+namespace zoo::models {
+namespace {
+
+// Built with ZOO_WITH_ONEDNN=OFF (scripts/gpu_check.sh): no input takes the packed path, so
+// units in inference run ATen's convolutions, and bfloat16 CPU inference is refused.
+TEST(PackedConv, WithoutOneDnnEveryConvolutionRunsThroughATen) {
+  EXPECT_FALSE(PackedConv::accepts(torch::randn({1, 2, 8, 8})));
+  EXPECT_TRUE(test::throws_error_with(
+      [] {
+        PackedConv(torch::randn({4, 2, 3, 3}), torch::zeros({4}), PackedConvOptions());
+      },
+      {"without oneDNN"}));
+  ConvNormActivation unit(ConvNormActivationOptions(2, 4, 3));
+  unit->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(unit(torch::randn({1, 2, 8, 8})).is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(test::throws_error_with([] { inference_autocast_for("bf16", torch::kCPU); }, {"no bfloat16 arithmetic"}));
+}
+
+}  // namespace
+}  // namespace zoo::models
+#endif
