@@ -13,7 +13,8 @@
 #           on the toy checkerboard model at about 5, 10, 20 and 50 NFE (the most steps within
 #           that many evaluations), and the adaptive ones at their default tolerances
 #   samplers-images  the same table for the Fashion-MNIST U-Net (RUN and CLASSIFIER as for
-#           images): FD-fashion-mnist of N (default 500) guided samples, w = 3
+#           images): FD-fashion-mnist of N (default 500) samples at guidance GUIDANCE (default
+#           1, one network evaluation per NFE), and the same ten seeds under each sampler at 10 NFE
 #   scripts/diffusion_quality.sh [toys|reflow|images|reflow-images|samplers|samplers-images|all] [BIN_DIR] [OUT_DIR]
 set -euo pipefail
 what=${1:-all}
@@ -106,12 +107,14 @@ fi
 
 # compare_samplers draws the same seeds with every fixed-step sampler within each budget;
 # each sampler's samples are scored here. Its 10-NFE picture is the README's.
-table() {  # title score_command checkpoint n [flags...]: one markdown table, score (NFE) per cell
-  local title=$1 score=$2 run=$3 n=$4 budget name
-  shift 4
+# SAMPLERS: compare_samplers' list (empty: every fixed-step sampler).
+table() {  # title score_command checkpoint n samplers [flags...]: one markdown table, score (NFE) per cell
+  local title=$1 score=$2 run=$3 n=$4 samplers=$5 budget name
+  shift 5
   for budget in 5 10 20 50; do
     "$bin/compare_samplers" --checkpoint "$run" --nfe "$budget" --n "$n" --out "$out/samplers/nfe$budget.png" \
-      --samples-dir "$out/samplers/nfe$budget" --format json "$@" > "$out/samplers/nfe$budget.json"
+      --samples-dir "$out/samplers/nfe$budget" --format json ${samplers:+--samplers "$samplers"} "$@" \
+      > "$out/samplers/nfe$budget.json"
   done
   echo "| $title | 5 | 10 | 20 | 50 |"
   echo "|---|---|---|---|---|"
@@ -120,14 +123,14 @@ table() {  # title score_command checkpoint n [flags...]: one markdown table, sc
     for budget in 5 10 20 50; do
       local nfe
       nfe=$(tr -d '\n ' < "$out/samplers/nfe$budget.json" | sed "s/.*\"nfe\":\([0-9]*\),\"sampler\":\"$name\".*/\1/")
-      row="$row $(printf %.3f "$($score "$out/samplers/nfe$budget/$name.safetensors")") ($nfe) |"
+      row="$row $(printf %.4g "$($score "$out/samplers/nfe$budget/$name.safetensors")") ($nfe) |"
     done
     echo "$row"
   done
   for name in dpm_adaptive rk45; do
     local s
     s=$("$bin/sample_diffusion" --checkpoint "$run" --sampler "$name" --n "$n" --out "$out/samplers/$name.safetensors" "$@")
-    echo "| $name, default tolerance | $(printf %.3f "$($score "$out/samplers/$name.safetensors")") ($(echo "$s" | nfe)) | | | |"
+    echo "| $name, default tolerance | $(printf %.4g "$($score "$out/samplers/$name.safetensors")") ($(echo "$s" | nfe)) | | | |"
   done
 }
 
@@ -136,7 +139,7 @@ if [ "$what" = samplers ] || [ "$what" = all ]; then
   toy_swd() { "$bin/evaluate_samples" --data toy:checkerboard --samples "$1" --format json --threads 1 | field swd; }
   run="$out/edm_checkerboard"
   train_toy checkerboard "$run"
-  table "checkerboard: SWD (NFE)" toy_swd "$run" 5000 --threads 1
+  table "checkerboard: SWD (NFE)" toy_swd "$run" 5000 "" --threads 1
   echo "fresh data: $("$bin/evaluate_samples" --data toy:checkerboard --samples "$out/samplers/dpm_adaptive.safetensors" \
     --format json --threads 1 | field swd_fresh_data)"
 fi
@@ -147,8 +150,16 @@ if [ "$what" = samplers-images ] || [ "$what" = all ]; then
   image_fd() {
     "$bin/evaluate_samples" --data fashion-mnist --samples "$1" --classifier "$classifier" --format json | field fd
   }
+  guidance=${GUIDANCE:-1}
+  # Without guidance edm (no churn) is heun, ddim (η = 0) euler, and the CFG++ samplers euler
+  # and euler_ancestral: those rows would repeat at the cost of a fifth of the table.
+  samplers=""
+  [ "$guidance" = 1 ] && samplers=euler,heun,euler_ancestral,dpm_2,lms,dpm_2_ancestral,dpmpp_2s_ancestral,dpmpp_sde,\
+dpmpp_2m,dpmpp_2m_sde,dpmpp_2m_sde_heun,dpmpp_3m_sde,ipndm,ipndm_v,deis,unipc,res_multistep,dpm_fast,lcm
   out="$out/images" && mkdir -p "$out/samplers"
-  table "Fashion-MNIST U-Net, w = 3: FD (NFE)" image_fd "$run" "${N:-500}" --guidance 3
+  table "Fashion-MNIST U-Net, w = $guidance: FD (NFE)" image_fd "$run" "${N:-500}" "$samplers" --guidance "$guidance"
+  "$bin/compare_samplers" --checkpoint "$run" --nfe 10 --n 10 --guidance "$guidance" ${samplers:+--samplers "$samplers"} \
+    --out "$out/samplers/nfe10_ten_seeds.png" > /dev/null
   echo "fresh data: $("$bin/evaluate_samples" --data fashion-mnist --samples "$out/samplers/dpm_adaptive.safetensors" \
     --classifier "$classifier" --format json | field fd_fresh_data)"
 fi
