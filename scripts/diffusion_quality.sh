@@ -106,8 +106,9 @@ if [ "$what" = reflow-images ]; then
 fi
 
 # compare_samplers draws the same seeds with every fixed-step sampler within each budget;
-# each sampler's samples are scored here. Its 10-NFE picture is the README's.
-# SAMPLERS: compare_samplers' list (empty: every fixed-step sampler).
+# each sampler's samples are scored here. For the toy its 10-NFE picture is the README's (an
+# image table's pictures have N columns; samplers-images draws ten seeds for the README).
+# samplers: compare_samplers' comma-separated list, or "" for every fixed-step sampler.
 table() {  # title score_command checkpoint n samplers [flags...]: one markdown table, score (NFE) per cell
   local title=$1 score=$2 run=$3 n=$4 samplers=$5 budget name
   shift 5
