@@ -153,17 +153,21 @@ torch::Tensor PackedConv::forward(const torch::Tensor& given_input, const torch:
 // convolutions.
 struct PackedConv::Plan {};
 
-PackedConv::PackedConv(const torch::Tensor&, const torch::Tensor&, const PackedConvOptions&) {
+namespace {
+
+[[noreturn]] void built_without_onednn() {
   throw Error("packed convolution: zoo was built without oneDNN (ZOO_WITH_ONEDNN=OFF)");
 }
+
+}  // namespace
+
+PackedConv::PackedConv(const torch::Tensor&, const torch::Tensor&, const PackedConvOptions&) { built_without_onednn(); }
 
 PackedConv::~PackedConv() = default;
 
 bool PackedConv::accepts(const torch::Tensor&) { return false; }
 
-torch::Tensor PackedConv::forward(const torch::Tensor&, const torch::Tensor&) {
-  throw Error("packed convolution: zoo was built without oneDNN (ZOO_WITH_ONEDNN=OFF)");
-}
+torch::Tensor PackedConv::forward(const torch::Tensor&, const torch::Tensor&) { built_without_onednn(); }
 #endif
 
 }  // namespace zoo::models
